@@ -1,0 +1,124 @@
+//! Building and running the server: `Application::build` opens the
+//! database, migrates, resolves the token key and binds the port (0 picks a
+//! free one, which tests use), so callers and tests run the real thing.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::domain::accounts;
+use crate::domain::throttle::LoginThrottle;
+use crate::domain::tokens::Tokens;
+use crate::http::{api_router, AppState};
+use crate::storage::{settings, Db};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    /// Password of the `root` account created on first run, to show once.
+    pub initial_root_password: Option<String>,
+    /// Migrations applied by this start.
+    pub applied_migrations: Vec<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
+        let applied_migrations = if config.migrate {
+            db.migrate().await?
+        } else {
+            Vec::new()
+        };
+        let secret = match &config.secret_key {
+            Some(key) => key.expose().as_bytes().to_vec(),
+            None => {
+                let generated = accounts::random_password(64);
+                let stored =
+                    settings::get_or_insert(db.conn(), settings::SECRET_KEY, generated.clone())
+                        .await
+                        .context("storing the generated SECRET_KEY")?;
+                if stored == generated {
+                    tracing::warn!("SECRET_KEY is not set: generated a random key and stored it in the database");
+                } else {
+                    tracing::info!("SECRET_KEY is not set: using the key stored in the database");
+                }
+                stored.into_bytes()
+            }
+        };
+        let tokens = Tokens::new(&secret, &config.instance_name);
+        let initial_root_password = accounts::ensure_first_account(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the first account: {e}"))?;
+        let listener = TcpListener::bind((config.bind, config.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
+        let state = AppState {
+            db,
+            tokens,
+            throttle: Arc::new(LoginThrottle::new(config.login_failures_per_minute)),
+            config: Arc::new(config),
+        };
+        Ok(Self {
+            listener,
+            state,
+            initial_root_password,
+            applied_migrations,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and finishes
+    /// the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let db = self.state.db.clone();
+        let app = api_router(self.state);
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
+        db.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

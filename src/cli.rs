@@ -1,0 +1,124 @@
+//! The `timesync` command line: one function per subcommand.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{shutdown_signal, Application};
+use crate::config::{Config, DatabaseArgs, ServeArgs};
+use crate::domain::accounts;
+use crate::storage::Db;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "timesync",
+    version,
+    about = "TimeSync time-tracking API server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply migrations (unless --no-migrate), then serve the API.
+    Serve(ServeArgs),
+    /// Bring the database schema up to date and print what was applied.
+    Migrate(DatabaseArgs),
+    /// Create a site-admin account; prompts for what is missing.
+    CreateAccount(CreateAccountArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateAccountArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Username of the new account.
+    #[arg(short = 'u', long = "user", alias = "username")]
+    pub user: Option<String>,
+    /// Password of the new account (prompted without echo when missing).
+    #[arg(short = 'p', long)]
+    pub password: Option<String>,
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => migrate(args).await,
+        Command::CreateAccount(args) => create_account(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::from_args(args)?;
+    tracing::info!(database = %config.database_url, "starting");
+    let app = Application::build(config).await?;
+    for name in &app.applied_migrations {
+        tracing::info!(migration = %name, "applied migration");
+    }
+    if let Some(password) = &app.initial_root_password {
+        // Shown once, on stdout only (never logged).
+        println!("Created the site-admin account 'root' with password: {password}");
+        println!("Log in and change it; it will not be shown again.");
+        let _ = std::io::stdout().flush();
+    }
+    let addr = app.local_addr();
+    tracing::info!(%addr, "listening");
+    println!("Listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    app.run_until(shutdown_signal()).await
+}
+
+async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
+    let db = Db::connect(&args.database_url).await?;
+    let applied = db.migrate().await?;
+    if applied.is_empty() {
+        println!("The database schema is up to date.");
+    }
+    for name in applied {
+        println!("Applied {name}");
+    }
+    db.close().await;
+    Ok(())
+}
+
+fn prompt(question: &str) -> anyhow::Result<String> {
+    print!("{question}");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn create_account(args: CreateAccountArgs) -> anyhow::Result<()> {
+    let username = match args.user {
+        Some(u) => u,
+        None => prompt("Username: ")?,
+    };
+    let password = match args.password {
+        Some(p) => p,
+        None if std::io::stdin().is_terminal() => {
+            let first = rpassword::prompt_password("Password: ")?;
+            let again = rpassword::prompt_password("Password (again): ")?;
+            anyhow::ensure!(first == again, "the passwords do not match");
+            first
+        }
+        None => prompt("Password: ")?,
+    };
+    let db = Db::connect(&args.database.database_url).await?;
+    db.migrate().await?;
+    let result = accounts::create_site_admin(&db, &username, &password).await;
+    db.close().await;
+    result.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("Created the site-admin account '{username}'.");
+    Ok(())
+}

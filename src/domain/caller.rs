@@ -1,0 +1,64 @@
+//! The authenticated caller of a request, and the site-wide permission
+//! questions every resource asks about it.
+
+use crate::domain::tokens::Tokens;
+use crate::error::{Error, Result};
+use crate::storage::{self, Db};
+
+/// Who is making the request. Only `authenticate` makes one, so holding a
+/// `Caller` proves the token was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub id: i64,
+    /// As stored (the display case).
+    pub username: String,
+    pub site_spectator: bool,
+    pub site_manager: bool,
+    pub site_admin: bool,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.site_admin
+    }
+    /// Site managers and admins: create/update/delete projects and
+    /// activities, create users, manage org-roles.
+    pub fn is_manager(&self) -> bool {
+        self.site_manager || self.site_admin
+    }
+    /// Site spectators, managers and admins see every time.
+    pub fn sees_all_times(&self) -> bool {
+        self.site_spectator || self.site_manager || self.site_admin
+    }
+    /// `Authorization failure` for this caller and `action`.
+    pub fn forbidden(&self, action: &str) -> Error {
+        Error::unauthorized(&self.username, action)
+    }
+    /// `Ok` when `allowed`, else the `Authorization failure` for `action`.
+    pub fn require(&self, allowed: bool, action: &str) -> Result<()> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(self.forbidden(action))
+        }
+    }
+}
+
+/// Checks a token and loads its user, who must exist, be active and not
+/// be deleted; any failure is `Bad API token`.
+pub async fn authenticate(db: &Db, tokens: &Tokens, token: &str) -> Result<Caller> {
+    let claims = tokens
+        .verify(token, storage::now_millis())
+        .map_err(|_| Error::bad_token())?;
+    let user = storage::users::find_by_username(db.conn(), &claims.sub)
+        .await?
+        .filter(|u| u.active && u.deleted_at.is_none())
+        .ok_or_else(Error::bad_token)?;
+    Ok(Caller {
+        id: user.id,
+        username: user.username,
+        site_spectator: user.site_spectator,
+        site_manager: user.site_manager,
+        site_admin: user.site_admin,
+    })
+}

@@ -1,0 +1,32 @@
+//! Domain rules: validation, permissions, revisions. Depends only on
+//! `storage` below it; knows nothing of HTTP.
+
+pub mod accounts;
+pub mod activities;
+pub mod caller;
+pub mod ldap;
+pub mod login;
+pub mod org_roles;
+pub mod passwords;
+pub mod projects;
+pub mod throttle;
+pub mod times;
+pub mod tokens;
+pub mod users;
+pub mod validate;
+
+pub use caller::Caller;
+
+/// A page of a list: skip `skip` rows, then return at most `limit` (`None`: all).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Page {
+    pub skip: u64,
+    pub limit: Option<u64>,
+}
+
+/// One page of a list and the number of rows before paging (`X-Total-Count`).
+#[derive(Debug, Clone)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}

@@ -1,0 +1,106 @@
+//! Cross-cutting layers: request ids, access log, security headers, and
+//! JSON bodies for the 404/405 answers the router makes itself.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// The id of the request being served (for server-error texts).
+pub fn current_request_id() -> String {
+    CURRENT_REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "none".to_owned())
+}
+
+/// A sane id sent by a proxy is kept; otherwise a fresh uuid is used.
+fn request_id_of(req: &Request) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Gives each request an id, logs it (method, path, status, latency — never
+/// the query string, which may hold a token) and sets the response headers
+/// every API answer carries.
+pub async fn request_context(req: Request, next: Next) -> Response {
+    let id = request_id_of(&req);
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let mut response = CURRENT_REQUEST_ID
+        .scope(
+            id.clone(),
+            tracing::Instrument::instrument(next.run(req), span.clone()),
+        )
+        .await;
+    let status = response.status();
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1e3,
+            "served"
+        );
+    });
+    let headers = response.headers_mut();
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/json")
+    {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID.clone(), v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// 404 `Object not found` for unknown routes.
+pub async fn not_found() -> Response {
+    crate::error::Error::NotFound("resource").into_response()
+}
+
+/// 405 for a known path with the wrong method; the router adds `Allow`.
+pub async fn method_not_allowed() -> Response {
+    let body = json!({
+        "status": 405,
+        "error": "Method not allowed",
+        "text": "The method specified is not allowed for the resource identified",
+    });
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+/// Empty 200 answer of a successful DELETE (existing clients expect 200).
+pub fn deleted() -> Response {
+    (StatusCode::OK, Body::empty()).into_response()
+}

@@ -1,0 +1,15 @@
+//! TimeSync: a time-tracking REST API server implementing the OSU Open
+//! Source Lab's TimeSync API v0.
+//!
+//! Layers, each depending only on the one below: `http` (routes,
+//! extractors, error mapping) → `domain` (validation, permissions,
+//! revisions) → `storage` (one query layer for SQLite, PostgreSQL and
+//! MySQL/MariaDB).
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod storage;

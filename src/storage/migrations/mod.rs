@@ -1,0 +1,16 @@
+//! Schema migrations, embedded in the binary and written in the portable
+//! sea-query DSL so that SQLite, PostgreSQL and MySQL/MariaDB get the same
+//! logical schema.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration)]
+    }
+}

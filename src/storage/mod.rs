@@ -1,0 +1,154 @@
+//! Storage: the one query layer that serves SQLite, PostgreSQL and
+//! MySQL/MariaDB. Everything above this module reaches the database only
+//! through the functions here.
+
+pub mod activities;
+pub mod entities;
+pub mod migrations;
+pub mod org_roles;
+pub mod projects;
+pub mod settings;
+pub mod times;
+pub mod users;
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    DbErr, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::config::DatabaseUrl;
+pub use migrations::Migrator;
+
+/// A handle on the database pool; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    /// SQLite allows one writer at a time; serialising writers in-process
+    /// means no request ever sees `database is locked`.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+/// A transaction for a request that writes. Commit it, or dropping it rolls back.
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl Db {
+    /// Opens a pool on `url`. SQLite files are created when missing and run
+    /// in WAL mode with foreign keys on and a busy timeout.
+    pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Self> {
+        let mut opts = ConnectOptions::new(url.expose().to_owned());
+        opts.sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10));
+        if url.is_sqlite() {
+            opts.max_connections(8)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+                    o.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                });
+        } else {
+            opts.max_connections(16).min_connections(1);
+        }
+        let conn = sea_orm::Database::connect(opts)
+            .await
+            .with_context(|| format!("cannot connect to the database at {url}"))?;
+        let sqlite_writer = url.is_sqlite().then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            conn,
+            sqlite_writer,
+        })
+    }
+
+    /// The pool, for reads.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Starts the transaction of a request that writes.
+    pub async fn begin_write(&self) -> Result<WriteTx, DbErr> {
+        let writer = match &self.sqlite_writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.conn.begin().await?;
+        Ok(WriteTx {
+            tx,
+            _writer: writer,
+        })
+    }
+
+    /// Applies pending migrations; returns the names of those applied.
+    pub async fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let before: Vec<String> = Migrator::get_applied_migrations(&self.conn)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        Migrator::up(&self.conn, None)
+            .await
+            .context("applying migrations")?;
+        let after = Migrator::get_applied_migrations(&self.conn)
+            .await
+            .context("reading applied migrations")?;
+        Ok(after
+            .into_iter()
+            .map(|m| m.name().to_owned())
+            .filter(|n| !before.contains(n))
+            .collect())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// True when `e` is a unique-constraint violation (a lost race for a slug,
+/// username or revision number).
+pub fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

@@ -1,0 +1,1 @@
+//! Placeholder: filled in by the org_roles work.

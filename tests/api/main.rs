@@ -1,0 +1,11 @@
+//! API tests: the real server over HTTP on a real database (see helpers).
+
+mod helpers;
+
+mod activities;
+mod foundation;
+mod ldap;
+mod org_roles;
+mod projects;
+mod times;
+mod users;
