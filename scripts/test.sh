@@ -95,7 +95,7 @@ WORK=$(mktemp -d /tmp/timesync-test.XXXXXX); chmod 755 "$WORK"
 log "starting PostgreSQL and MariaDB"
 start_postgres
 start_mariadb
-export TIMESYNC_TEST_REQUIRE_LDAP=1
+export TIMESYNC_TEST_REQUIRE_LDAP=1 TIMESYNC_TEST_REQUIRE_ALL_BACKENDS=1
 
 log "building"
 cargo build --all-targets --locked
