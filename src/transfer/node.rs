@@ -255,10 +255,9 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
         let newest = row.flag("newest", false)?;
         let deleted_at = row.opt_millis("deleted_at")?;
         project_objects.add(&row, &uuid, revision, newest, deleted_at.is_some())?;
-        let default_activity = match row.opt_text("default_activity")? {
+        let default_activity = match row.opt_uuid("default_activity")? {
             None => None,
-            Some(_) => {
-                let uuid = row.uuid("default_activity")?;
+            Some(uuid) => {
                 if !activity_uuid_set.contains(&uuid) {
                     return Err(row.error(format!("default_activity {uuid} is not an activity")));
                 }
@@ -680,12 +679,23 @@ impl SourceRow {
             .ok_or_else(|| self.error(format!("{column} is missing")))
     }
 
-    /// A uuid column, normalised to lower-case hyphenated form.
+    /// A uuid column (text, or PostgreSQL's uuid type), normalised to
+    /// lower-case hyphenated form.
+    fn opt_uuid(&self, column: &str) -> anyhow::Result<Option<String>> {
+        if let Ok(v) = self.row.try_get::<Option<uuid::Uuid>>("", column) {
+            return Ok(v.map(|u| u.hyphenated().to_string()));
+        }
+        match self.opt_text(column)? {
+            None => Ok(None),
+            Some(text) => uuid::Uuid::parse_str(&text)
+                .map(|u| Some(u.hyphenated().to_string()))
+                .map_err(|_| self.error(format!("{column} {text:?} is not a uuid"))),
+        }
+    }
+
     fn uuid(&self, column: &str) -> anyhow::Result<String> {
-        let text = self.text(column)?;
-        uuid::Uuid::parse_str(&text)
-            .map(|u| u.hyphenated().to_string())
-            .map_err(|_| self.error(format!("{column} {text:?} is not a uuid")))
+        self.opt_uuid(column)?
+            .ok_or_else(|| self.error(format!("{column} is missing")))
     }
 
     /// Resolves a row id of `target` (any revision) to its object's uuid.

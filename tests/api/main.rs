@@ -9,3 +9,4 @@ mod org_roles;
 mod projects;
 mod times;
 mod users;
+mod transfer;
