@@ -8,5 +8,5 @@ mod ldap;
 mod org_roles;
 mod projects;
 mod times;
-mod users;
 mod transfer;
+mod users;
