@@ -101,7 +101,8 @@ fn invalid_configuration_stops_start_up_naming_the_variable() {
 }
 
 /// Starts `serve` on a free port; returns the child, the printed root
-/// password (if any) and the address.
+/// password (if any) and the address. The caller waits for the child.
+#[allow(clippy::zombie_processes)]
 fn start_server(dir: &std::path::Path) -> (std::process::Child, Option<String>, String) {
     let mut child = timesync(dir)
         .args(["serve", "--port", "0"])
