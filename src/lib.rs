@@ -12,4 +12,5 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod seed;
 pub mod storage;
