@@ -35,9 +35,16 @@ fn bcrypt_slots() -> &'static Semaphore {
 }
 
 /// Runs CPU-heavy bcrypt work on a blocking thread, within the slots.
-async fn run_bcrypt<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-    let _slot = bcrypt_slots().acquire().await.context("bcrypt slots closed")?;
-    tokio::task::spawn_blocking(work).await.context("bcrypt task")
+async fn run_bcrypt<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let _slot = bcrypt_slots()
+        .acquire()
+        .await
+        .context("bcrypt slots closed")?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("bcrypt task")
 }
 
 /// Hashes a plain password (cost 10).
