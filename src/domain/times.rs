@@ -67,7 +67,12 @@ pub struct TimeQuery {
 }
 
 /// `GET /times`: the page of times the caller may see that match `query`.
-pub async fn list(db: &Db, caller: &Caller, query: &TimeQuery, page: Page) -> Result<Listing<TimeView>> {
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    query: &TimeQuery,
+    page: Page,
+) -> Result<Listing<TimeView>> {
     let conn = db.conn();
     let filter = resolve_filter(db, caller, query).await?;
     let (rows, total) = store::list(conn, &filter, page.skip, page.limit).await?;
@@ -89,7 +94,10 @@ async fn resolve_filter(db: &Db, caller: &Caller, query: &TimeQuery) -> Result<T
     let end = date("end", &query.end)?;
     if let (Some(s), Some(e)) = (start, end) {
         if s > e {
-            return Err(Error::bad_query("start", query.start.as_deref().unwrap_or("")));
+            return Err(Error::bad_query(
+                "start",
+                query.start.as_deref().unwrap_or(""),
+            ));
         }
     }
     for (key, values, valid) in [
@@ -106,8 +114,10 @@ async fn resolve_filter(db: &Db, caller: &Caller, query: &TimeQuery) -> Result<T
         None
     } else {
         let found = store::users_by_names(conn, &query.users).await?;
-        let by_key: HashMap<String, i64> =
-            found.iter().map(|u| (u.username_key.clone(), u.id)).collect();
+        let by_key: HashMap<String, i64> = found
+            .iter()
+            .map(|u| (u.username_key.clone(), u.id))
+            .collect();
         let mut ids = Vec::new();
         for name in &query.users {
             let id = by_key
@@ -144,7 +154,12 @@ async fn resolve_filter(db: &Db, caller: &Caller, query: &TimeQuery) -> Result<T
 fn all_found(key: &str, slugs: &[String], found: &HashMap<String, String>) -> Result<Vec<String>> {
     slugs
         .iter()
-        .map(|s| found.get(s).cloned().ok_or_else(|| Error::bad_query(key, s)))
+        .map(|s| {
+            found
+                .get(s)
+                .cloned()
+                .ok_or_else(|| Error::bad_query(key, s))
+        })
         .collect()
 }
 
@@ -180,7 +195,11 @@ fn parse_uuid(value: &str) -> Result<String> {
     })
 }
 
-async fn one(conn: &impl sea_orm::ConnectionTrait, row: TimeRow, revisions: bool) -> Result<TimeView> {
+async fn one(
+    conn: &impl sea_orm::ConnectionTrait,
+    row: TimeRow,
+    revisions: bool,
+) -> Result<TimeView> {
     render(conn, vec![row], revisions)
         .await?
         .pop()
@@ -275,7 +294,12 @@ fn required<T>(r: &ObjectReader<'_>, field: &str, value: Field<T>) -> Result<T> 
 }
 
 /// A field that may be left out of an update but never set to null.
-fn not_null<T>(r: &ObjectReader<'_>, field: &str, expected: &str, value: Field<T>) -> Result<Option<T>> {
+fn not_null<T>(
+    r: &ObjectReader<'_>,
+    field: &str,
+    expected: &str,
+    value: Field<T>,
+) -> Result<Option<T>> {
     match value {
         Field::Absent => Ok(None),
         Field::Null => Err(r.invalid(field, expected, &Value::Null)),
@@ -285,12 +309,19 @@ fn not_null<T>(r: &ObjectReader<'_>, field: &str, expected: &str, value: Field<T
 
 /// Duration as stored (the reader already bounded it to 0..=i32::MAX).
 fn duration_i32(d: i64) -> Result<i32> {
-    i32::try_from(d).map_err(|_| Error::invalid_field("time", "duration", "positive integer", "number"))
+    i32::try_from(d)
+        .map_err(|_| Error::invalid_field("time", "duration", "positive integer", "number"))
 }
 
 /// The user a time is for: an existing, undeleted user, or 409.
-async fn resolve_user(conn: &impl sea_orm::ConnectionTrait, name: &str) -> Result<crate::storage::users::UserRow> {
-    let invalid = || Error::InvalidForeignKey { object: "time", key: "user" };
+async fn resolve_user(
+    conn: &impl sea_orm::ConnectionTrait,
+    name: &str,
+) -> Result<crate::storage::users::UserRow> {
+    let invalid = || Error::InvalidForeignKey {
+        object: "time",
+        key: "user",
+    };
     if !is_username(name) {
         return Err(invalid());
     }
@@ -304,10 +335,16 @@ async fn resolve_project(conn: &impl sea_orm::ConnectionTrait, slug: &str) -> Re
     store::project_uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
         .await?
         .remove(slug)
-        .ok_or(Error::InvalidForeignKey { object: "time", key: "project" })
+        .ok_or(Error::InvalidForeignKey {
+            object: "time",
+            key: "project",
+        })
 }
 
-async fn resolve_activities(conn: &impl sea_orm::ConnectionTrait, slugs: &[String]) -> Result<Vec<String>> {
+async fn resolve_activities(
+    conn: &impl sea_orm::ConnectionTrait,
+    slugs: &[String],
+) -> Result<Vec<String>> {
     let found = store::activity_uuids_by_slugs(conn, slugs).await?;
     slugs
         .iter()
@@ -321,7 +358,11 @@ async fn resolve_activities(conn: &impl sea_orm::ConnectionTrait, slugs: &[Strin
 }
 
 /// Whether `user_id` is a member of the project.
-async fn is_member(conn: &impl sea_orm::ConnectionTrait, project_uuid: &str, user_id: i64) -> Result<bool> {
+async fn is_member(
+    conn: &impl sea_orm::ConnectionTrait,
+    project_uuid: &str,
+    user_id: i64,
+) -> Result<bool> {
     Ok(store::project_role(conn, project_uuid, user_id)
         .await?
         .is_some_and(|r| r.member))
@@ -351,7 +392,10 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
     }
     if !caller.is_admin() {
         let member = is_member(&*tx, &project_uuid, caller.id).await?;
-        caller.require(member, &format!("create time entries for project {project_slug}"))?;
+        caller.require(
+            member,
+            &format!("create time entries for project {project_slug}"),
+        )?;
     }
     let now = storage::now_millis();
     let row = store::insert_revision(
@@ -380,7 +424,12 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
 /// the time's user or a site admin may update it; only an admin may change
 /// its user; moving it to another project needs the time's user to be a
 /// member there (admins excepted). Updating a deleted time un-deletes it.
-pub async fn update(db: &Db, caller: &Caller, uuid: &str, object: &Map<String, Value>) -> Result<TimeView> {
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    uuid: &str,
+    object: &Map<String, Value>,
+) -> Result<TimeView> {
     let uuid = parse_uuid(uuid)?;
     let (input, r) = read_input(object)?;
     let duration = not_null(&r, "duration", "positive integer", input.duration)?

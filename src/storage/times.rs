@@ -15,8 +15,8 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::entities::{activity, project, project_slug, project_user, time, time_activity, user};
 pub use super::entities::time::Model as TimeRow;
+use super::entities::{activity, project, project_slug, project_user, time, time_activity, user};
 use super::users::UserRow;
 
 /// Keys per `IN (...)` list: far below the bind limits of SQLite (32,766),
@@ -111,10 +111,9 @@ pub async fn list(
         .order_by(time::Column::SortAt, Order::Asc)
         .order_by(time::Column::Id, Order::Asc);
     if skip > 0 || limit.is_some() {
-        select = select.offset(skip);
-    }
-    if let Some(limit) = limit {
-        select = select.limit(limit);
+        // SQLite and MySQL accept OFFSET only after a LIMIT: "no limit" is
+        // the largest one every backend takes.
+        select = select.offset(skip).limit(limit.unwrap_or(i64::MAX as u64));
     }
     Ok((select.all(db).await?, total))
 }
