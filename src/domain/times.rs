@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -73,8 +74,17 @@ pub async fn list(
     query: &TimeQuery,
     page: Page,
 ) -> Result<Listing<TimeView>> {
-    let conn = db.conn();
-    let filter = resolve_filter(db, caller, query).await?;
+    list_on(db.conn(), caller, query, page).await
+}
+
+/// `list` on any connection (the query-count test wraps it).
+async fn list_on(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    query: &TimeQuery,
+    page: Page,
+) -> Result<Listing<TimeView>> {
+    let filter = resolve_filter(conn, caller, query).await?;
     let (rows, total) = store::list(conn, &filter, page.skip, page.limit).await?;
     let items = render(conn, rows, query.include_revisions).await?;
     Ok(Listing { items, total })
@@ -82,8 +92,11 @@ pub async fn list(
 
 /// Turns the query's names into ids, refusing malformed or unknown values
 /// with `Bad query value`.
-async fn resolve_filter(db: &Db, caller: &Caller, query: &TimeQuery) -> Result<TimeFilter> {
-    let conn = db.conn();
+async fn resolve_filter(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    query: &TimeQuery,
+) -> Result<TimeFilter> {
     let date = |key: &str, value: &Option<String>| -> Result<_> {
         value
             .as_deref()
@@ -195,11 +208,7 @@ fn parse_uuid(value: &str) -> Result<String> {
     })
 }
 
-async fn one(
-    conn: &impl sea_orm::ConnectionTrait,
-    row: TimeRow,
-    revisions: bool,
-) -> Result<TimeView> {
+async fn one(conn: &impl ConnectionTrait, row: TimeRow, revisions: bool) -> Result<TimeView> {
     render(conn, vec![row], revisions)
         .await?
         .pop()
@@ -210,7 +219,7 @@ async fn one(
 /// related row loaded by one batched query per relation: the cost does not
 /// grow with the number of rows.
 async fn render(
-    conn: &impl sea_orm::ConnectionTrait,
+    conn: &impl ConnectionTrait,
     rows: Vec<TimeRow>,
     revisions: bool,
 ) -> Result<Vec<TimeView>> {
@@ -315,7 +324,7 @@ fn duration_i32(d: i64) -> Result<i32> {
 
 /// The user a time is for: an existing, undeleted user, or 409.
 async fn resolve_user(
-    conn: &impl sea_orm::ConnectionTrait,
+    conn: &impl ConnectionTrait,
     name: &str,
 ) -> Result<crate::storage::users::UserRow> {
     let invalid = || Error::InvalidForeignKey {
@@ -331,7 +340,7 @@ async fn resolve_user(
         .ok_or_else(invalid)
 }
 
-async fn resolve_project(conn: &impl sea_orm::ConnectionTrait, slug: &str) -> Result<String> {
+async fn resolve_project(conn: &impl ConnectionTrait, slug: &str) -> Result<String> {
     store::project_uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
         .await?
         .remove(slug)
@@ -341,10 +350,7 @@ async fn resolve_project(conn: &impl sea_orm::ConnectionTrait, slug: &str) -> Re
         })
 }
 
-async fn resolve_activities(
-    conn: &impl sea_orm::ConnectionTrait,
-    slugs: &[String],
-) -> Result<Vec<String>> {
+async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Result<Vec<String>> {
     let found = store::activity_uuids_by_slugs(conn, slugs).await?;
     slugs
         .iter()
@@ -358,11 +364,7 @@ async fn resolve_activities(
 }
 
 /// Whether `user_id` is a member of the project.
-async fn is_member(
-    conn: &impl sea_orm::ConnectionTrait,
-    project_uuid: &str,
-    user_id: i64,
-) -> Result<bool> {
+async fn is_member(conn: &impl ConnectionTrait, project_uuid: &str, user_id: i64) -> Result<bool> {
     Ok(store::project_role(conn, project_uuid, user_id)
         .await?
         .is_some_and(|r| r.member))
@@ -517,4 +519,205 @@ pub async fn delete(db: &Db, caller: &Caller, uuid: &str) -> Result<()> {
     store::mark_deleted(&*tx, current.id, storage::now_millis()).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! A list page must cost the same number of queries whatever its size
+    //! (no query per time): counted through a wrapper connection.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use sea_orm::{
+        ActiveValue::Set, DatabaseConnection, DbBackend, DbErr, EntityTrait, ExecResult,
+        QueryResult, Statement,
+    };
+    use sea_orm_migration::async_trait::async_trait;
+
+    use super::*;
+    use crate::storage::entities::{activity, project, project_slug, project_user};
+    use crate::storage::users::{self, NewUser};
+
+    /// Delegates to a real connection, counting the statements sent.
+    struct Counting<'a> {
+        inner: &'a DatabaseConnection,
+        queries: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ConnectionTrait for Counting<'_> {
+        fn get_database_backend(&self) -> DbBackend {
+            self.inner.get_database_backend()
+        }
+        async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.execute_raw(stmt).await
+        }
+        async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.execute_unprepared(sql).await
+        }
+        async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.query_one_raw(stmt).await
+        }
+        async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.query_all_raw(stmt).await
+        }
+    }
+
+    /// A database with `n` times (two activities and two revisions each)
+    /// spread over `n` users and `n` projects; returns it and a plain
+    /// caller who spectates every project.
+    async fn database_with_times(dir: &std::path::Path, n: usize) -> (Db, Caller) {
+        let url = format!("sqlite://{}", dir.join("t.sqlite3").display());
+        let db = Db::connect(&url.parse().unwrap()).await.unwrap();
+        db.migrate().await.unwrap();
+        let conn = db.conn();
+        let now = storage::now_millis();
+        let viewer = users::insert(
+            conn,
+            NewUser {
+                username: "viewer".into(),
+                active: true,
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let mut activity_uuids = Vec::new();
+        for slug in ["dev", "docs"] {
+            let uuid = uuid::Uuid::new_v4().to_string();
+            activity::Entity::insert(activity::ActiveModel {
+                uuid: Set(uuid.clone()),
+                revision: Set(1),
+                newest: Set(true),
+                name: Set(slug.into()),
+                slug: Set(Some(slug.into())),
+                live_slug: Set(Some(slug.into())),
+                created_at: Set(now),
+                sort_at: Set(now),
+                ..Default::default()
+            })
+            .exec(conn)
+            .await
+            .unwrap();
+            activity_uuids.push(uuid);
+        }
+        for i in 0..n {
+            let user = users::insert(
+                conn,
+                NewUser {
+                    username: format!("user{i}"),
+                    active: true,
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .unwrap();
+            let project_uuid = uuid::Uuid::new_v4().to_string();
+            project::Entity::insert(project::ActiveModel {
+                uuid: Set(project_uuid.clone()),
+                revision: Set(1),
+                newest: Set(true),
+                name: Set(format!("p{i}")),
+                created_at: Set(now),
+                sort_at: Set(now),
+                ..Default::default()
+            })
+            .exec(conn)
+            .await
+            .unwrap();
+            project_slug::Entity::insert(project_slug::ActiveModel {
+                slug: Set(format!("p{i}")),
+                project_uuid: Set(project_uuid.clone()),
+            })
+            .exec_without_returning(conn)
+            .await
+            .unwrap();
+            project_user::Entity::insert(project_user::ActiveModel {
+                project_uuid: Set(project_uuid.clone()),
+                user_id: Set(viewer.id),
+                member: Set(false),
+                spectator: Set(true),
+                manager: Set(false),
+            })
+            .exec_without_returning(conn)
+            .await
+            .unwrap();
+            let base = NewRevision {
+                uuid: uuid::Uuid::new_v4().to_string(),
+                revision: 1,
+                user_id: user.id,
+                project_uuid,
+                duration: 60,
+                notes: None,
+                issue_uri: None,
+                date_worked: chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap(),
+                created_at: now,
+                updated_at: None,
+                activity_uuids: activity_uuids.clone(),
+            };
+            let first = store::insert_revision(conn, base.clone()).await.unwrap();
+            store::retire(conn, first.id).await.unwrap();
+            let second = NewRevision {
+                revision: 2,
+                duration: 90,
+                updated_at: Some(now + 1),
+                ..base
+            };
+            store::insert_revision(conn, second).await.unwrap();
+        }
+        let caller = Caller {
+            id: viewer.id,
+            username: "viewer".into(),
+            site_spectator: false,
+            site_manager: false,
+            site_admin: false,
+        };
+        (db, caller)
+    }
+
+    /// Queries spent listing every time with revisions and filters.
+    async fn queries_for(n: usize) -> usize {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, caller) = database_with_times(dir.path(), n).await;
+        let counting = Counting {
+            inner: db.conn(),
+            queries: AtomicUsize::new(0),
+        };
+        let query = TimeQuery {
+            activities: vec!["dev".into()],
+            start: Some("2014-12-31".into()),
+            include_revisions: true,
+            ..Default::default()
+        };
+        let listing = list_on(&counting, &caller, &query, Page::default())
+            .await
+            .unwrap();
+        assert_eq!(listing.items.len(), n);
+        assert_eq!(listing.total, n as u64);
+        for item in &listing.items {
+            assert_eq!(item.activities, vec!["dev", "docs"]);
+            assert_eq!(item.project.len(), 1);
+            assert!(item.user.starts_with("user"));
+            let parents = item.parents.as_ref().unwrap();
+            assert_eq!(parents.len(), 1);
+            assert_eq!(parents[0].activities, vec!["dev", "docs"]);
+        }
+        counting.queries.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn list_query_count_does_not_grow_with_the_page() {
+        let small = queries_for(2).await;
+        let large = queries_for(60).await;
+        assert_eq!(small, large);
+        // activity lookup, count, page, parents, users, project slugs,
+        // time activities, activity slugs.
+        assert_eq!(small, 8);
+    }
 }
