@@ -1,12 +1,13 @@
 //! `/v0/times` and `/v0/times/:uuid`.
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, State};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::domain::times::{self, TimeQuery, TimeView};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::extract::{Auth, AuthedObject, Params};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
@@ -15,6 +16,23 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/times", get(list).post(create))
         .route("/times/{uuid}", get(show).post(update).delete(remove))
+}
+
+/// The `:uuid` of the path as sent (the domain validates it). A segment
+/// that does not even decode is an invalid identifier too, not axum's text.
+struct TimeId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TimeId {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(TimeId(id)),
+            Err(_) => Err(Error::InvalidIdentifier {
+                kind: "uuid",
+                values: vec![parts.uri.path().rsplit('/').next().unwrap_or("").to_owned()],
+            }),
+        }
+    }
 }
 
 async fn list(
@@ -41,7 +59,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(uuid): Path<String>,
+    TimeId(uuid): TimeId,
     params: Params,
 ) -> Result<Json<TimeView>> {
     let view = times::get(
@@ -63,7 +81,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 
 async fn update(
     State(state): State<AppState>,
-    Path(uuid): Path<String>,
+    TimeId(uuid): TimeId,
     body: AuthedObject,
 ) -> Result<Json<TimeView>> {
     Ok(Json(
@@ -74,7 +92,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(uuid): Path<String>,
+    TimeId(uuid): TimeId,
 ) -> Result<Response> {
     times::delete(&state.db, &caller, &uuid).await?;
     Ok(middleware::deleted().into_response())

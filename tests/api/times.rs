@@ -929,6 +929,12 @@ async fn visibility_follows_roles() {
         .await
         .assert_error(404, "Object not found")
         .assert_text("Nonexistent time");
+    // A path segment that is not UTF-8 is an invalid identifier too.
+    s.app
+        .get("/v0/times/%FF", &s.root)
+        .await
+        .assert_error(400, "Invalid identifier")
+        .assert_text("Expected uuid but received %FF");
 }
 
 /// Times for the filter tests, by (user, project, activities, date).
