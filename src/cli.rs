@@ -32,6 +32,8 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Create a site-admin account; prompts for what is missing.
     CreateAccount(CreateAccountArgs),
+    /// Fill an empty database with a reproducible data set (benchmarks, demos).
+    Seed(SeedCommandArgs),
     /// Write the whole database as one versioned JSON document (a backup).
     Export(ExportArgs),
     /// Restore an export document into an empty database, all or nothing.
@@ -67,6 +69,14 @@ pub struct ImportNodeArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct SeedCommandArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub seed: crate::seed::SeedArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct CreateAccountArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -83,6 +93,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => migrate(args).await,
         Command::CreateAccount(args) => create_account(args).await,
+        Command::Seed(args) => seed(args).await,
         Command::Export(args) => export(args).await,
         Command::Import(args) => import(args).await,
         Command::ImportNode(args) => import_node(args).await,
@@ -158,6 +169,29 @@ async fn create_account(args: CreateAccountArgs) -> anyhow::Result<()> {
     db.close().await;
     result.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("Created the site-admin account '{username}'.");
+    Ok(())
+}
+
+async fn seed(args: SeedCommandArgs) -> anyhow::Result<()> {
+    let db = Db::connect(&args.database.database_url).await?;
+    db.migrate().await?;
+    let started = std::time::Instant::now();
+    let result = crate::seed::seed(&db, &args.seed).await;
+    db.close().await;
+    let report = result?;
+    println!(
+        "Seeded {} users, {} activities, {} projects, {} times ({} time revisions) in {:.1} s.",
+        report.users,
+        report.activities,
+        report.projects,
+        report.times,
+        report.time_revisions,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "Site admin: admin / {}; users user1…user{}: password \"password\".",
+        args.seed.admin_password, args.seed.users
+    );
     Ok(())
 }
 

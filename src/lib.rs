@@ -12,5 +12,6 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod seed;
 pub mod storage;
 pub mod transfer;

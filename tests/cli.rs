@@ -101,7 +101,8 @@ fn invalid_configuration_stops_start_up_naming_the_variable() {
 }
 
 /// Starts `serve` on a free port; returns the child, the printed root
-/// password (if any) and the address.
+/// password (if any) and the address. The caller waits for the child.
+#[allow(clippy::zombie_processes)]
 fn start_server(dir: &std::path::Path) -> (std::process::Child, Option<String>, String) {
     let mut child = timesync(dir)
         .args(["serve", "--port", "0"])
@@ -171,4 +172,74 @@ fn first_run_prints_root_password_once_and_sigterm_stops_cleanly() {
     assert!(password.is_none());
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "seed",
+        "--users",
+        "5",
+        "--projects",
+        "3",
+        "--activities",
+        "4",
+        "--times",
+        "60",
+        "--seed",
+        "7",
+    ];
+    let out = timesync(dir.path()).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Seeded 6 users, 4 activities, 3 projects, 60 times (63 time revisions)"),
+        "{stdout}"
+    );
+    let again = timesync(dir.path()).args(args).output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    // The same seed in another database gives the same rows.
+    let rows = |dir: &std::path::Path| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            use sea_orm::{EntityTrait, QueryOrder};
+            use timesync::storage::entities::time;
+            let url = format!("sqlite://{}", dir.join("ts.sqlite3").display());
+            let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+            let rows = time::Entity::find()
+                .order_by_asc(time::Column::Id)
+                .all(&db)
+                .await
+                .unwrap();
+            rows.into_iter()
+                .map(|t| {
+                    (
+                        t.uuid,
+                        t.revision,
+                        t.duration,
+                        t.date_worked,
+                        t.user_id,
+                        t.deleted_at,
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let other = tempfile::tempdir().unwrap();
+    assert!(timesync(other.path())
+        .args(args)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let (a, b) = (rows(dir.path()), rows(other.path()));
+    assert_eq!(a.len(), 63);
+    assert_eq!(a, b);
 }

@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use anyhow::Context;
+use tokio::sync::Semaphore;
 
 /// bcrypt cost for hashes the server makes (the spec's "10 rounds").
 pub const BCRYPT_COST: u32 = 10;
@@ -23,11 +24,33 @@ pub fn is_bcrypt_hash(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/')
 }
 
+/// bcrypt work allowed at once: half the cores (at least one), so a burst
+/// of logins cannot starve the requests that need no hashing.
+fn bcrypt_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Semaphore::new((cores / 2).max(1))
+    })
+}
+
+/// Runs CPU-heavy bcrypt work on a blocking thread, within the slots.
+async fn run_bcrypt<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let _slot = bcrypt_slots()
+        .acquire()
+        .await
+        .context("bcrypt slots closed")?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("bcrypt task")
+}
+
 /// Hashes a plain password (cost 10).
 pub async fn hash(plain: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || bcrypt::hash(plain, BCRYPT_COST))
-        .await
-        .context("hashing task")?
+    run_bcrypt(move || bcrypt::hash(plain, BCRYPT_COST))
+        .await?
         .context("bcrypt hash")
 }
 
@@ -45,15 +68,15 @@ pub async fn storable(sent: String) -> anyhow::Result<String> {
 /// LDAP-only account) it checks against a dummy hash so that the answer
 /// takes as long as a wrong password does.
 pub async fn verify(plain: String, stored: Option<String>) -> bool {
-    let result = tokio::task::spawn_blocking(move || match stored {
+    run_bcrypt(move || match stored {
         Some(hash) => bcrypt::verify(plain, &hash).unwrap_or(false),
         None => {
             let _ = bcrypt::verify(plain, dummy_hash());
             false
         }
     })
-    .await;
-    result.unwrap_or(false)
+    .await
+    .unwrap_or(false)
 }
 
 fn dummy_hash() -> &'static str {

@@ -8,7 +8,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::error::Error;
+
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest accepted query string, in bytes.
+pub const MAX_QUERY_BYTES: usize = 8 * 1024;
+/// Longest a request may take, body upload included. A request cut off
+/// here is dropped with its transaction, so nothing is half-written.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 tokio::task_local! {
     static CURRENT_REQUEST_ID: String;
@@ -44,10 +52,24 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let started = std::time::Instant::now();
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let query_len = req.uri().query().map_or(0, str::len);
+    let handle = async move {
+        if query_len > MAX_QUERY_BYTES {
+            let value = format!("of {query_len} bytes (the limit is {MAX_QUERY_BYTES})");
+            return Error::bad_query("query", &value).into_response();
+        }
+        match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => Error::server(anyhow::anyhow!(
+                "request timed out after {REQUEST_TIMEOUT:?}"
+            ))
+            .into_response(),
+        }
+    };
     let mut response = CURRENT_REQUEST_ID
         .scope(
             id.clone(),
-            tracing::Instrument::instrument(next.run(req), span.clone()),
+            tracing::Instrument::instrument(handle, span.clone()),
         )
         .await;
     let status = response.status();
@@ -87,7 +109,7 @@ pub async fn request_context(req: Request, next: Next) -> Response {
 
 /// 404 `Object not found` for unknown routes.
 pub async fn not_found() -> Response {
-    crate::error::Error::NotFound("resource").into_response()
+    Error::NotFound("resource").into_response()
 }
 
 /// 405 for a known path with the wrong method; the router adds `Allow`.

@@ -139,6 +139,22 @@ impl Db {
     }
 }
 
+/// After rows were inserted with explicit ids (seed, import), moves
+/// PostgreSQL's id sequences past them. MySQL and SQLite do this by
+/// themselves.
+pub async fn reset_id_sequences(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    for table in ["users", "org_roles", "activities", "projects", "times"] {
+        db.execute_unprepared(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// Milliseconds since the epoch, now.
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()

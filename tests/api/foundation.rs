@@ -396,3 +396,15 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     assert!(response.contains("\"token\""));
     stopping.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn oversized_query_strings_are_refused() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .get_anon(&format!("/healthz?pad={}", "x".repeat(9000)))
+        .await;
+    r.assert_error(400, "Bad query value");
+    app.get_anon(&format!("/healthz?pad={}", "x".repeat(1000)))
+        .await
+        .assert_ok();
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Benchmark: builds in release mode, seeds a database, starts the server and
+# measures it with wrk on loopback, on SQLite and on PostgreSQL, at 1 and at
+# 32 connections. Writes bench/results.md; exits non-zero if any request failed.
+#
+# Environment: BENCH_TIMES (50000), BENCH_USERS (200), BENCH_PROJECTS (100),
+# BENCH_ACTIVITIES (20), BENCH_SECONDS per measurement (5), BENCH_BACKENDS
+# ("sqlite postgres").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/databases.sh
+
+TIMES=${BENCH_TIMES:-50000}; USERS=${BENCH_USERS:-200}; PROJECTS=${BENCH_PROJECTS:-100}
+ACTIVITIES=${BENCH_ACTIVITIES:-20}; SECONDS_EACH=${BENCH_SECONDS:-5}
+BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
+
+install_missing
+if ! command -v wrk >/dev/null; then
+  [ "$(id -u)" = 0 ] || { echo "wrk is missing (run as root to install it)" >&2; exit 1; }
+  log "installing wrk"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+fi
+
+log "building (release)"
+cargo build --release --locked
+BIN=$PWD/target/release/timesync
+
+WORK=$(mktemp -d /tmp/timesync-bench.XXXXXX); chmod 755 "$WORK"
+SERVER_PID=""
+bench_cleanup() {
+  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  cleanup
+}
+trap bench_cleanup EXIT
+
+RESULTS=$WORK/results.tsv
+FAILED=0
+: > "$RESULTS"
+
+json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+login() { # login USER PASSWORD
+  curl -sf -XPOST "$BASE/v0/login" -H 'Content-Type: application/json' \
+    -d "{\"auth\":{\"type\":\"password\",\"username\":\"$1\",\"password\":\"$2\"}}" | json_get 'd["token"]'
+}
+
+# measure BACKEND NAME CONNECTIONS METHOD PATH [LUA-ENV...]: one wrk run.
+measure() {
+  local backend=$1 name=$2 conns=$3; shift 3
+  local threads=$(( conns < 2 ? 1 : 2 ))
+  local out
+  out=$(env "$@" wrk -t"$threads" -c"$conns" -d"${SECONDS_EACH}s" --timeout 10s -s bench/wrk.lua "$BASE" 2>&1) || true
+  local line
+  line=$(grep '^RESULT ' <<<"$out" || true)
+  if [ -z "$line" ]; then
+    echo "wrk failed for $name: $out" >&2; FAILED=1; return
+  fi
+  # RESULT requests errors rps p50ms p99ms
+  read -r _ reqs errs rps p50 p99 <<<"$line"
+  [ "$errs" = 0 ] || { FAILED=1; echo "$name ($backend, c=$conns): $errs failed requests" >&2; }
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$name" "$conns" "$rps" "$p50" "$p99" "$errs" >> "$RESULTS"
+  printf '  %-34s c=%-3s %10s req/s  p50 %7s ms  p99 %7s ms  errors %s\n' "$name" "$conns" "$rps" "$p50" "$p99" "$errs"
+}
+
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite) DB_URL="sqlite://$WORK/bench.sqlite3" ;;
+    postgres)
+      start_postgres
+      DB_URL=$TIMESYNC_TEST_POSTGRES_URL ;;
+    *) echo "unknown backend $backend" >&2; exit 1 ;;
+  esac
+  log "$backend: seeding $TIMES times"
+  "$BIN" seed --database-url "$DB_URL" --users "$USERS" --projects "$PROJECTS" \
+    --activities "$ACTIVITIES" --times "$TIMES" --admin-password admin
+  PORT=$(free_port)
+  DATABASE_URL=$DB_URL SECRET_KEY=bench-secret-key-0123456789abcdef0123456789 PORT=$PORT \
+    TIMESYNC_LOGIN_FAILURES_PER_MINUTE=0 TIMESYNC_LOG=warn "$BIN" serve >"$WORK/server-$backend.log" 2>&1 &
+  SERVER_PID=$!
+  BASE=http://127.0.0.1:$PORT
+  wait_for "timesync ($backend)" "$SERVER_PID" curl -sf "$BASE/healthz"
+
+  ADMIN=$(login admin admin)
+  # An ordinary member of project1 who has times there, and some of their times.
+  MEMBER=$(curl -sf "$BASE/v0/projects/project1?token=$ADMIN" | json_get \
+    '[u for u,r in sorted(d["users"].items()) if r["member"] and not r["manager"] and not r["spectator"]][0]')
+  MEMBER_TOKEN=$(login "$MEMBER" password)
+  UUIDS=$(curl -sf "$BASE/v0/times?user=$MEMBER&limit=50&token=$ADMIN" | json_get '",".join(t["uuid"] for t in d)')
+  SOME_USER=$(curl -sf "$BASE/v0/times?limit=1&skip=100&token=$ADMIN" | json_get 'd[0]["user"]')
+  log "$backend: measuring (${SECONDS_EACH}s each; member $MEMBER)"
+  for c in 1 32; do
+    measure "$backend" "GET /healthz" $c PATH_=/healthz
+    measure "$backend" "GET /v0/times?limit=25 (admin)" $c PATH_="/v0/times?limit=25&token=$ADMIN"
+    measure "$backend" "GET /v0/times?limit=25 (member)" $c PATH_="/v0/times?limit=25&token=$MEMBER_TOKEN"
+    measure "$backend" "GET /v0/times?user&start&end" $c PATH_="/v0/times?user=$SOME_USER&start=2025-01-01&end=2025-06-30&token=$ADMIN"
+    measure "$backend" "GET /v0/projects" $c PATH_="/v0/projects?token=$ADMIN"
+    measure "$backend" "GET /v0/activities/activity1" $c PATH_="/v0/activities/activity1?token=$ADMIN"
+    measure "$backend" "POST /v0/times" $c MODE=create TOKEN="$MEMBER_TOKEN" PROJECT=project1
+    measure "$backend" "POST /v0/times/:uuid" $c MODE=update TOKEN="$MEMBER_TOKEN" UUIDS="$UUIDS"
+    measure "$backend" "POST /v0/login" $c MODE=login USER_="$MEMBER"
+    # GET /times while logins run in parallel (same duration, second wrk).
+    env MODE=login USER_="$MEMBER" wrk -t1 -c4 -d"${SECONDS_EACH}s" -s bench/wrk.lua "$BASE" >"$WORK/login-bg.txt" 2>&1 &
+    BG=$!
+    measure "$backend" "GET /v0/times?limit=25 + logins" $c PATH_="/v0/times?limit=25&token=$MEMBER_TOKEN"
+    wait $BG || true
+  done
+  RSS=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+  printf '%s\tpeak RSS (KiB)\t-\t%s\t-\t-\t0\n' "$backend" "$RSS" >> "$RESULTS"
+  echo "  peak RSS: $((RSS / 1024)) MiB"
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
+done
+
+python3 bench/report.py "$RESULTS" "$TIMES" > bench/results.md
+log "wrote bench/results.md"
+cat bench/results.md
+exit $FAILED
