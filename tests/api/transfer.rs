@@ -464,6 +464,94 @@ async fn import_node_brings_every_object_revision_and_role() {
     assert_eq!(login(&client, &base, "alice", "alice").await, 200);
     assert_eq!(login(&client, &base, "bob", "Bob").await, 200);
     assert_eq!(login(&client, &base, "alice", "wrong").await, 401);
+
+    // The API answers from the imported revisions, slugs and links.
+    let token = login_token(&client, &base, "root", "root").await;
+    let t1 = get_json(
+        &client,
+        &base,
+        &format!("/v0/times/{T1}?include_revisions=true"),
+        &token,
+    )
+    .await;
+    assert_eq!(t1["duration"], 7200);
+    assert_eq!(t1["user"], "alice");
+    assert_eq!(t1["project"], json!(["one", "p1"]));
+    assert_eq!(t1["activities"], json!(["docs"]));
+    assert_eq!(t1["revision"], 2);
+    assert_eq!(t1["date_worked"], "2026-03-01");
+    assert_eq!(t1["parents"][0]["duration"], 3600);
+    assert_eq!(t1["parents"][0]["activities"], json!(["dev"]));
+    assert_eq!(t1["parents"][0]["revision"], 1);
+    let t2 = get_json(&client, &base, &format!("/v0/times/{T2}"), &token).await;
+    assert_eq!(t2["activities"], json!(["dev", "docs"]));
+    assert_eq!(t2["project"], json!(["p2"]));
+    let t4 = get_json(
+        &client,
+        &base,
+        &format!("/v0/times/{T4}?include_revisions=true"),
+        &token,
+    )
+    .await;
+    assert_eq!(t4["parents"][0]["activities"], json!(["dev"]));
+    let all = get_json(&client, &base, "/v0/times", &token).await;
+    let mut uuids: Vec<&str> = all
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| t["uuid"].as_str())
+        .collect();
+    uuids.sort_unstable();
+    assert_eq!(uuids, vec![T1, T2, T4], "the deleted time is not listed");
+
+    // Project roles came across: alice is a spectator of P1 only through a
+    // second userroles row, and sees Bob's P1 time; carol (no role, and
+    // inactive) cannot log in at all.
+    let alice = login_token(&client, &base, "alice", "alice").await;
+    let seen = get_json(&client, &base, "/v0/times", &alice).await;
+    let mut uuids: Vec<&str> = seen
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| t["uuid"].as_str())
+        .collect();
+    uuids.sort_unstable();
+    assert_eq!(uuids, vec![T1, T4]);
+    assert_ne!(login(&client, &base, "carol", "carol").await, 200);
+}
+
+async fn login_token(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let resp: serde_json::Value = client
+        .post(format!("{base}/v0/login"))
+        .json(&json!({"auth": {"type": "password", "username": username, "password": password}}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login body");
+    resp["token"].as_str().expect("token").to_owned()
+}
+
+async fn get_json(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+) -> serde_json::Value {
+    let resp = client
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(resp.status().as_u16(), 200, "GET {path}");
+    resp.json().await.expect("JSON body")
 }
 
 /// Asserts that importing `rows` fails with an error containing `message`
