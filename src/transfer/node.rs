@@ -36,9 +36,31 @@ use sea_orm::{
 
 use super::{BatchInsert, Table};
 use crate::config::DatabaseUrl;
-use crate::domain::validate::username_key;
+use crate::domain::validate::{
+    username_key, MAX_IDENT_LEN, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_URI_LEN,
+};
 use crate::storage::entities::{activity, project, project_slug, project_user, time, user};
 use crate::storage::Db;
+
+/// Length limits of this schema's text columns.
+#[derive(Clone, Copy, Debug)]
+enum Limit {
+    Chars(usize),
+    Long,
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Chars(n) => write!(f, "at most {n} characters"),
+            Limit::Long => write!(f, "at most {MAX_TEXT_LEN} bytes"),
+        }
+    }
+}
+
+const IDENT: Limit = Limit::Chars(MAX_IDENT_LEN);
+const NAME: Limit = Limit::Chars(MAX_NAME_LEN);
+const URI: Limit = Limit::Chars(MAX_URI_LEN);
 
 /// Latest instant accepted: the end of year 9999.
 const MAX_MILLIS: i64 = 253_402_300_799_999;
@@ -135,7 +157,7 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
         )
         .await?;
     while let Some(row) = rows.next().await? {
-        let username = row.text("username")?;
+        let username = row.text_max("username", IDENT)?;
         let key = username_key(&username);
         if !username_keys.insert(key.clone()) {
             return Err(row.error(format!(
@@ -146,14 +168,14 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
             id: row.id,
             username,
             username_key: key,
-            password: row.opt_text("password")?,
-            display_name: row.opt_text("display_name")?,
-            email: row.opt_text("email")?,
+            password: row.opt_text_max("password", NAME)?,
+            display_name: row.opt_text_max("display_name", NAME)?,
+            email: row.opt_text_max("email", NAME)?,
             site_spectator: row.flag("site_spectator", false)?,
             site_manager: row.flag("site_manager", false)?,
             site_admin: row.flag("site_admin", false)?,
             active: row.flag("active", true)?,
-            meta: row.opt_text("meta")?,
+            meta: row.opt_text_max("meta", Limit::Long)?,
             created_at: row.millis("created_at")?,
             updated_at: row.opt_millis("updated_at")?,
             deleted_at: row.opt_millis("deleted_at")?,
@@ -190,7 +212,7 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
         let uuid = row.uuid("uuid")?;
         let revision = row.revision()?;
         let newest = row.flag("newest", false)?;
-        let slug = row.opt_text("slug")?;
+        let slug = row.opt_text_max("slug", IDENT)?;
         let deleted_at = row.opt_millis("deleted_at")?;
         activity_objects.add(&row, &uuid, revision, newest, deleted_at.is_some())?;
         let live_slug = if newest && deleted_at.is_none() {
@@ -210,7 +232,7 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
             uuid: uuid.clone(),
             revision,
             newest,
-            name: row.text("name")?,
+            name: row.text_max("name", NAME)?,
             slug,
             live_slug,
             created_at,
@@ -271,8 +293,8 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
             uuid: uuid.clone(),
             revision,
             newest,
-            name: row.text("name")?,
-            uri: row.opt_text("uri")?,
+            name: row.text_max("name", NAME)?,
+            uri: row.opt_text_max("uri", URI)?,
             default_activity,
             created_at,
             updated_at,
@@ -299,7 +321,7 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
             continue;
         }
         let model = project_slug::Model {
-            slug: row.text("name")?,
+            slug: row.text_max("name", IDENT)?,
             project_uuid: project_uuid.clone(),
         };
         batch.push(&*tx, values(&model)).await?;
@@ -405,8 +427,8 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
             user_id,
             project_uuid,
             duration,
-            notes: row.opt_text("notes")?,
-            issue_uri: row.opt_text("issue_uri")?,
+            notes: row.opt_text_max("notes", Limit::Long)?,
+            issue_uri: row.opt_text_max("issue_uri", URI)?,
             date_worked,
             created_at,
             updated_at,
@@ -674,8 +696,24 @@ impl SourceRow {
             .map_err(|_| self.error(format!("{column} is not text")))
     }
 
-    fn text(&self, column: &str) -> anyhow::Result<String> {
-        self.opt_text(column)?
+    /// A text column that must fit this schema's column: at most `max`
+    /// characters (`Long` text: at most `MAX_TEXT_LEN` bytes, MySQL's TEXT).
+    fn opt_text_max(&self, column: &str, max: Limit) -> anyhow::Result<Option<String>> {
+        let value = self.opt_text(column)?;
+        if let Some(v) = &value {
+            let fits = match max {
+                Limit::Chars(n) => v.chars().count() <= n,
+                Limit::Long => v.len() <= MAX_TEXT_LEN,
+            };
+            if !fits {
+                return Err(self.error(format!("{column} is too long for this schema ({max})")));
+            }
+        }
+        Ok(value)
+    }
+
+    fn text_max(&self, column: &str, max: Limit) -> anyhow::Result<String> {
+        self.opt_text_max(column, max)?
             .ok_or_else(|| self.error(format!("{column} is missing")))
     }
 

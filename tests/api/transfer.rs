@@ -586,6 +586,18 @@ async fn import_node_refuses_a_dangling_id_and_writes_nothing() {
         r#"INSERT INTO "times" VALUES (8, 60, 77, '{P1}', NULL, NULL, {DAY}, {DAY}, NULL, NULL, 'c5c5c5c5-0000-4000-8000-000000000005', 1, TRUE)"#
     ));
     assert_node_import_fails(rows, "times row 8: user 77 is not a row of users").await;
+
+    // Longer than this schema's slugs: named, not a failed batch.
+    let mut rows = knex_rows();
+    rows.push(format!(
+        r#"INSERT INTO "projectslugs" VALUES (5, '{}', 3)"#,
+        "x".repeat(65)
+    ));
+    assert_node_import_fails(
+        rows,
+        "projectslugs row 5: name is too long for this schema (at most 64 characters)",
+    )
+    .await;
 }
 
 #[tokio::test]
