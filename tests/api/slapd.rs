@@ -54,7 +54,11 @@ pub fn available() -> bool {
     if std::env::var("TIMESYNC_TEST_REQUIRE_LDAP").as_deref() == Ok("1") {
         panic!("TIMESYNC_TEST_REQUIRE_LDAP=1 but slapd is not installed at {SLAPD}");
     }
-    eprintln!("LDAP tests SKIPPED: slapd not installed");
+    // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "LDAP tests SKIPPED: slapd not installed (set TIMESYNC_TEST_REQUIRE_LDAP=1 to fail instead)"
+    );
     false
 }
 
@@ -148,20 +152,27 @@ rm -rf "$5"
         }
     }
 
-    /// False once slapd has exited (gone, or a zombie not yet reaped).
-    fn alive(&self) -> bool {
-        std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
-            .map(|stat| {
-                // `pid (comm) STATE ...`
-                let state = stat.rsplit(')').next().unwrap_or("").trim_start();
-                !state.starts_with('Z')
-            })
-            .unwrap_or(false)
+    /// The process state letter of slapd (`R`, `S`, `T`, `Z`...), `None` once gone.
+    fn state(&self) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        // `pid (comm) STATE ...`
+        stat.rsplit(')').next()?.trim_start().chars().next()
     }
 
-    /// Freezes slapd (SIGSTOP): it still accepts connections but never answers.
-    pub fn pause(&self) {
+    /// False once slapd has exited (gone, or a zombie not yet reaped).
+    fn alive(&self) -> bool {
+        !matches!(self.state(), None | Some('Z'))
+    }
+
+    /// Freezes slapd (SIGSTOP): it still accepts connections but never
+    /// answers. Returns once the kernel reports it stopped.
+    pub async fn pause(&self) {
         signal("-STOP", self.pid);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.state() != Some('T') {
+            assert!(Instant::now() < deadline, "slapd did not stop");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     pub fn resume(&self) {
