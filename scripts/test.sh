@@ -2,7 +2,7 @@
 # Runs the whole test suite on SQLite, PostgreSQL and MariaDB.
 #
 # As root it installs what is missing (postgresql, mariadb-server, slapd,
-# ldap-utils) from Debian's packages, then starts throwaway PostgreSQL and
+# ldap-utils, openssl) from Debian's packages, then starts throwaway PostgreSQL and
 # MariaDB servers on loopback in a temporary directory, runs the suite once
 # per backend, and stops them. The LDAP tests start their own slapd.
 set -euo pipefail
@@ -20,6 +20,7 @@ install_missing() {
   command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
   command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || missing+=(slapd)
   command -v ldapsearch >/dev/null || missing+=(ldap-utils)
+  command -v openssl >/dev/null || missing+=(openssl) # certificates of the LDAP TLS test
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "missing packages: ${missing[*]} (run as root to install them)" >&2

@@ -2,6 +2,9 @@
 //! server (see `slapd.rs`): the directory decides the password, the local
 //! TimeSync account must exist, be active and not deleted.
 
+use std::io::{BufRead, BufReader, Lines, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
@@ -358,4 +361,143 @@ async fn password_is_refused_when_only_ldap_is_enabled() {
         .assert_error(401, "Authentication failure")
         .assert_text("password is not a valid authentication type");
     ldap_login(&app, ALICE.0, ALICE.1).await.assert_ok();
+}
+
+/// `timesync serve` run as its own process, so that `SSL_CERT_FILE` (the
+/// trusted CAs of the LDAP client) is set for it alone; killed on drop.
+struct ServedBinary {
+    child: Child,
+    addr: String,
+    _stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl ServedBinary {
+    /// Starts on a free port over the SQLite database in `dir`, with `env`.
+    fn start(dir: &Path, env: &[(&str, &str)]) -> ServedBinary {
+        let mut child = timesync_command(dir)
+            .args(["serve", "--port", "0"])
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start timesync serve");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("timesync serve exited before listening")
+                .expect("read stdout");
+            if let Some(addr) = line.strip_prefix("Listening on http://") {
+                break addr.trim().to_owned();
+            }
+        };
+        ServedBinary {
+            child,
+            addr,
+            _stdout: lines,
+        }
+    }
+
+    async fn ldap_login(&self, username: &str, password: &str) -> (u16, serde_json::Value) {
+        let body = json!({"auth": {"type": "ldap", "username": username, "password": password}});
+        let resp = reqwest::Client::new()
+            .post(format!("http://{}/v0/login", self.addr))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST /v0/login");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("JSON body"))
+    }
+}
+
+impl Drop for ServedBinary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn timesync_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_timesync"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("ts.sqlite3").display()),
+        );
+    cmd
+}
+
+#[tokio::test]
+async fn ldaps_and_starttls_verify_the_directory_certificate() {
+    if !slapd::available() {
+        return;
+    }
+    if !slapd::openssl_installed() {
+        assert!(
+            std::env::var("TIMESYNC_TEST_REQUIRE_LDAP").as_deref() != Ok("1"),
+            "TIMESYNC_TEST_REQUIRE_LDAP=1 but the openssl command is missing"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "LDAP TLS test SKIPPED: openssl not installed"
+        );
+        return;
+    }
+    // This slapd refuses every operation outside TLS.
+    let directory = Slapd::start_tls().await;
+    let tls = directory.tls.as_ref().expect("tls");
+    let ca_file = tls.ca_file.display().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let created = timesync_command(dir.path())
+        .args(["create-account", "-u", "alice", "-p", "local-password"])
+        .output()
+        .expect("create-account");
+    assert!(created.status.success(), "{created:?}");
+
+    let ldap_env = |url: &str| {
+        vec![
+            ("TIMESYNC_LDAP_URL", url.to_owned()),
+            ("TIMESYNC_LDAP_SEARCH_BASE", slapd::SUFFIX.to_owned()),
+            ("TIMESYNC_LDAP_TIMEOUT", "3".to_owned()),
+        ]
+    };
+    let start = |extra: Vec<(&'static str, String)>| {
+        let env: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        ServedBinary::start(dir.path(), &env)
+    };
+
+    // ldaps:// with the test CA trusted.
+    let mut env = ldap_env(&tls.ldaps_url);
+    env.push(("SSL_CERT_FILE", ca_file.clone()));
+    let server = start(env);
+    let (status, body) = server.ldap_login(ALICE.0, ALICE.1).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.ldap_login(ALICE.0, "wrong").await;
+    assert_eq!((status, body["text"].as_str()), (401, Some(REFUSED)));
+    drop(server);
+
+    // ldap:// upgraded with StartTLS.
+    let mut env = ldap_env(&directory.url);
+    env.push(("SSL_CERT_FILE", ca_file.clone()));
+    env.push(("TIMESYNC_LDAP_STARTTLS", "true".to_owned()));
+    let server = start(env);
+    let (status, body) = server.ldap_login(ALICE.0, ALICE.1).await;
+    assert_eq!(status, 200, "{body}");
+    drop(server);
+
+    // Plain ldap:// is refused by this directory: StartTLS was really used.
+    let mut env = ldap_env(&directory.url);
+    env.push(("SSL_CERT_FILE", ca_file.clone()));
+    let server = start(env);
+    let (status, body) = server.ldap_login(ALICE.0, ALICE.1).await;
+    assert_eq!((status, body["text"].as_str()), (401, Some(UNAVAILABLE)));
+    drop(server);
+
+    // A certificate from a CA the server does not trust is refused.
+    let server = start(ldap_env(&tls.ldaps_url));
+    let (status, body) = server.ldap_login(ALICE.0, ALICE.1).await;
+    assert_eq!((status, body["text"].as_str()), (401, Some(UNAVAILABLE)));
 }

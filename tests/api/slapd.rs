@@ -9,7 +9,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,8 @@ pub async fn shared() -> &'static Slapd {
 pub struct Slapd {
     /// `ldap://127.0.0.1:PORT`
     pub url: String,
+    /// Present when started with `start_tls`.
+    pub tls: Option<Tls>,
     /// Process id of slapd itself (for pausing it).
     pub pid: u32,
     /// The `sh` guarding slapd; closing its stdin stops slapd.
@@ -80,27 +82,65 @@ pub struct Slapd {
     dir: tempfile::TempDir,
 }
 
+/// The TLS side of a slapd started with `Slapd::start_tls`.
+pub struct Tls {
+    /// `ldaps://127.0.0.1:PORT`
+    pub ldaps_url: String,
+    /// PEM file of the CA that signed the server's certificate (for 127.0.0.1).
+    pub ca_file: PathBuf,
+}
+
 impl Slapd {
     /// Configures, loads and starts a slapd; returns once it answers.
     pub async fn start() -> Slapd {
+        Self::launch(false).await
+    }
+
+    /// A slapd that serves ldaps:// too, offers StartTLS on ldap://, and
+    /// refuses every operation that is not protected by TLS. Needs the
+    /// `openssl` command for the certificates.
+    pub async fn start_tls() -> Slapd {
+        Self::launch(true).await
+    }
+
+    async fn launch(with_tls: bool) -> Slapd {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_dir = dir.path().join("slapd.d");
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&config_dir).expect("config dir");
         std::fs::create_dir_all(&data_dir).expect("data dir");
+        let port = free_port();
+        let url = format!("ldap://127.0.0.1:{port}");
+        let mut listeners = format!("{url}/");
+        let mut tls_config = String::new();
+        let tls = if with_tls {
+            let certs = make_certificates(dir.path());
+            tls_config = format!(
+                "olcTLSCertificateFile: {}\nolcTLSCertificateKeyFile: {}\nolcSecurity: tls=1\n",
+                certs.cert.display(),
+                certs.key.display()
+            );
+            let ldaps_url = format!("ldaps://127.0.0.1:{}", free_port());
+            listeners.push_str(&format!(" {ldaps_url}/"));
+            Some(Tls {
+                ldaps_url,
+                ca_file: certs.ca,
+            })
+        } else {
+            None
+        };
         let config = dir.path().join("config.ldif");
-        std::fs::write(&config, config_ldif(dir.path(), &data_dir)).expect("config.ldif");
+        std::fs::write(&config, config_ldif(dir.path(), &data_dir, &tls_config))
+            .expect("config.ldif");
         let entries = dir.path().join("entries.ldif");
         std::fs::write(&entries, ENTRIES).expect("entries.ldif");
         slapadd(&["-n0", "-F"], &config_dir, &config);
         slapadd(&["-n1", "-F"], &config_dir, &entries);
 
-        let port = free_port();
-        let url = format!("ldap://127.0.0.1:{port}");
         let log = dir.path().join("slapd.log");
         // A huge open-files limit makes slapd slow and memory-hungry.
         let script = r#"ulimit -n 1024
-"$1" -d 0 -h "$2/" -F "$3" </dev/null >"$4" 2>&1 &
+"$1" -d 0 -h "$2" -F "$3" </dev/null >"$4" 2>&1 &
 pid=$!
 echo "$pid"
 read -r _ || true
@@ -110,7 +150,7 @@ wait "$pid"
 rm -rf "$5"
 "#;
         let mut guard = Command::new("sh")
-            .args(["-c", script, "slapd-guard", SLAPD, &url])
+            .args(["-c", script, "slapd-guard", SLAPD, &listeners])
             .arg(&config_dir)
             .arg(&log)
             .arg(dir.path())
@@ -126,6 +166,7 @@ rm -rf "$5"
         let pid = first.trim().parse().expect("slapd pid");
         let slapd = Slapd {
             url,
+            tls,
             pid,
             guard,
             dir,
@@ -134,7 +175,8 @@ rm -rf "$5"
         slapd
     }
 
-    /// Polls an anonymous base search until slapd answers.
+    /// Polls an anonymous base search until slapd answers (with any result:
+    /// a TLS-only slapd refuses it, but only once it is serving).
     async fn wait_ready(&self, log: &Path) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -208,12 +250,10 @@ async fn answers(url: &str) -> bool {
     tokio::spawn(async move {
         let _ = conn.drive().await;
     });
-    matches!(
-        ldap.with_timeout(quick)
-            .search(SUFFIX, Scope::Base, "(objectClass=*)", vec!["1.1"])
-            .await,
-        Ok(result) if result.1.rc == 0 && result.0.len() == 1
-    )
+    ldap.with_timeout(quick)
+        .search(SUFFIX, Scope::Base, "(objectClass=*)", vec!["1.1"])
+        .await
+        .is_ok()
 }
 
 /// A loopback port with nothing listening on it (as of now).
@@ -241,7 +281,96 @@ fn slapadd(args: &[&str], config_dir: &Path, ldif: &Path) {
     );
 }
 
-fn config_ldif(run_dir: &Path, data_dir: &Path) -> String {
+/// True when certificates for `Slapd::start_tls` can be made.
+pub fn openssl_installed() -> bool {
+    Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+struct Certificates {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+/// A throwaway CA and a server certificate for the IP address 127.0.0.1
+/// signed by it (P-256 keys: quick to make).
+fn make_certificates(dir: &Path) -> Certificates {
+    let path = |name: &str| dir.join(name).display().to_string();
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("server.ext");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(&[
+        &[
+            "req",
+            "-x509",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=TimeSync test CA",
+        ],
+        &ec[..],
+        &["-keyout", &path("ca.key"), "-out", &path("ca.pem")],
+        &["-addext", "basicConstraints=critical,CA:TRUE"],
+        &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+    ]);
+    openssl(&[
+        &["req", "-subj", "/CN=127.0.0.1"],
+        &ec[..],
+        &["-keyout", &path("server.key"), "-out", &path("server.csr")],
+    ]);
+    openssl(&[&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-in",
+        &path("server.csr"),
+        "-CA",
+        &path("ca.pem"),
+        "-CAkey",
+        &path("ca.key"),
+        "-CAcreateserial",
+        "-extfile",
+        &path("server.ext"),
+        "-out",
+        &path("server.pem"),
+    ]]);
+    Certificates {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("server.pem"),
+        key: dir.join("server.key"),
+    }
+}
+
+fn openssl(args: &[&[&str]]) {
+    let args: Vec<&str> = args.concat();
+    let out = Command::new("openssl")
+        .args(&args)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn config_ldif(run_dir: &Path, data_dir: &Path, tls: &str) -> String {
     let run = run_dir.display();
     let data = data_dir.display();
     format!(
@@ -251,7 +380,7 @@ cn: config
 olcPidFile: {run}/slapd.pid
 olcArgsFile: {run}/slapd.args
 olcAllows: bind_anon_dn
-
+{tls}
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
 cn: module{{0}}
