@@ -7,5 +7,6 @@ mod foundation;
 mod ldap;
 mod org_roles;
 mod projects;
+mod slapd;
 mod times;
 mod users;
