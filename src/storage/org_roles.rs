@@ -14,13 +14,8 @@ pub use org_role::Model as OrgRoleRow;
 /// A page of org-roles in creation order, and how many there are.
 pub async fn list(db: &impl ConnectionTrait, page: Page) -> Result<(Vec<OrgRoleRow>, u64), DbErr> {
     let total = org_role::Entity::find().count(db).await?;
-    let mut query = org_role::Entity::find()
-        .order_by_asc(org_role::Column::Id)
-        .offset(page.skip);
-    if let Some(limit) = page.limit {
-        query = query.limit(limit);
-    }
-    Ok((query.all(db).await?, total))
+    let query = org_role::Entity::find().order_by_asc(org_role::Column::Id);
+    Ok((super::paginate(query, page).all(db).await?, total))
 }
 
 pub async fn find_by_slug(

@@ -103,15 +103,11 @@ pub async fn list(
         Expr::col(user::Column::UpdatedAt),
         Expr::col(user::Column::CreatedAt),
     ]);
-    let mut query = user::Entity::find()
+    let query = user::Entity::find()
         .filter(condition)
         .order_by(Expr::expr(sort_at), Order::Asc)
-        .order_by_asc(user::Column::Id)
-        .offset(page.skip);
-    if let Some(limit) = page.limit {
-        query = query.limit(limit);
-    }
-    Ok((query.all(db).await?, total))
+        .order_by_asc(user::Column::Id);
+    Ok((super::paginate(query, page).all(db).await?, total))
 }
 
 /// The org-role slugs of each of `user_ids` (sorted), in one query.
