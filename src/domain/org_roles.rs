@@ -157,7 +157,7 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
     caller.require(caller.is_manager(), "delete org-roles")?;
     let slug = path_slug(slug)?;
     let tx = db.begin_write().await?;
-    let row = storage::org_roles::find_by_slug(&*tx, slug)
+    let row = storage::org_roles::find_by_slug_for_update(&*tx, slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?;
     if storage::org_roles::held_by_live_user(&*tx, row.id).await? {

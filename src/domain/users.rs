@@ -275,7 +275,7 @@ fn check_create(caller: &Caller, username: &str, input: &UserInput) -> Result<()
 
 /// Org-role ids for `slugs`; an unknown slug is `Invalid foreign key`.
 async fn role_ids(conn: &impl sea_orm::ConnectionTrait, slugs: &[String]) -> Result<Vec<i64>> {
-    let found = storage::org_roles::find_by_slugs(conn, slugs).await?;
+    let found = storage::org_roles::find_by_slugs_to_assign(conn, slugs).await?;
     if found.len() != slugs.len() {
         return Err(Error::InvalidForeignKey {
             object: OBJECT,

@@ -1,6 +1,6 @@
 //! `/v0/users/org-roles` and `/v0/users/org-roles/:slug`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
@@ -8,7 +8,7 @@ use axum::{Json, Router};
 
 use crate::domain::org_roles::{self, OrgRoleView};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, Params};
+use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
 
@@ -35,7 +35,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Auth(_): Auth,
-    Path(slug): Path<String>,
+    PathParam(slug): PathParam,
 ) -> Result<Json<OrgRoleView>> {
     Ok(Json(org_roles::get(&state.db, &slug).await?))
 }
@@ -48,7 +48,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 
 async fn update(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PathParam(slug): PathParam,
     body: AuthedObject,
 ) -> Result<Json<OrgRoleView>> {
     Ok(Json(
@@ -59,7 +59,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(slug): Path<String>,
+    PathParam(slug): PathParam,
 ) -> Result<Response> {
     org_roles::delete(&state.db, &caller, &slug).await?;
     Ok(middleware::deleted())

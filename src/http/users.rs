@@ -1,6 +1,6 @@
 //! `/v0/users` and `/v0/users/:username`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
@@ -8,7 +8,7 @@ use axum::{Json, Router};
 
 use crate::domain::users::{self, UserView};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, Params};
+use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
 
@@ -41,7 +41,7 @@ async fn show(
     State(state): State<AppState>,
     Auth(_): Auth,
     params: Params,
-    Path(username): Path<String>,
+    PathParam(username): PathParam,
 ) -> Result<Json<UserView>> {
     let user = users::get(&state.db, &username, params.flag("include_deleted")).await?;
     Ok(Json(user))
@@ -54,7 +54,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 
 async fn update(
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    PathParam(username): PathParam,
     body: AuthedObject,
 ) -> Result<Json<UserView>> {
     let user = users::update(&state.db, &body.caller, &username, &body.object).await?;
@@ -64,7 +64,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    Path(username): Path<String>,
+    PathParam(username): PathParam,
 ) -> Result<Response> {
     users::delete(&state.db, &caller, &username).await?;
     Ok(middleware::deleted())

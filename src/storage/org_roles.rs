@@ -28,6 +28,22 @@ pub async fn find_by_slug(
         .await
 }
 
+/// Role `slug`, locked until the transaction ends (a delete).
+pub async fn find_by_slug_for_update(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<OrgRoleRow>, DbErr> {
+    org_role::Entity::find()
+        .filter(org_role::Column::Slug.eq(slug))
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+fn with_slugs(slugs: &[String]) -> sea_orm::Select<org_role::Entity> {
+    org_role::Entity::find().filter(org_role::Column::Slug.is_in(slugs.iter().cloned()))
+}
+
 /// The roles among `slugs` that exist (in no particular order).
 pub async fn find_by_slugs(
     db: &impl ConnectionTrait,
@@ -36,10 +52,21 @@ pub async fn find_by_slugs(
     if slugs.is_empty() {
         return Ok(Vec::new());
     }
-    org_role::Entity::find()
-        .filter(org_role::Column::Slug.is_in(slugs.iter().cloned()))
-        .all(db)
-        .await
+    with_slugs(slugs).all(db).await
+}
+
+/// `find_by_slugs` for a transaction about to give these roles to a user:
+/// the rows are share-locked, so a concurrent delete of a role either
+/// waits and then sees its new holder (405), or wins and the role is
+/// reported missing here; never a foreign-key failure.
+pub async fn find_by_slugs_to_assign(
+    db: &impl ConnectionTrait,
+    slugs: &[String],
+) -> Result<Vec<OrgRoleRow>, DbErr> {
+    if slugs.is_empty() {
+        return Ok(Vec::new());
+    }
+    with_slugs(slugs).lock_shared().all(db).await
 }
 
 /// The role whose name equals `name` in any letter case (names are unique

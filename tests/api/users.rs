@@ -67,7 +67,11 @@ async fn an_admin_creates_a_user_who_can_log_in() {
     assert_eq!(created, expected);
 
     // Found in any letter case, shown as created; never with a password.
-    for path in ["/v0/users/User.One", "/v0/users/user.one", "/v0/users/USER.ONE"] {
+    for path in [
+        "/v0/users/User.One",
+        "/v0/users/user.one",
+        "/v0/users/USER.ONE",
+    ] {
         let r = app.get(path, &root).await;
         assert_eq!(r.body, expected, "{path}");
     }
@@ -119,7 +123,9 @@ async fn an_admin_creates_a_user_who_can_log_in() {
 async fn a_client_hashed_password_is_stored_as_sent() {
     let app = TestApp::spawn().await;
     let root = app.root_token().await;
-    let hash = bcrypt::hash("hunter2", 4).unwrap().replacen("$2b$", "$2a$", 1);
+    let hash = bcrypt::hash("hunter2", 4)
+        .unwrap()
+        .replacen("$2b$", "$2a$", 1);
     create_user(&app, &root, json!({"username": "hashed", "password": hash})).await;
     let row = storage::users::find_by_username(app.db.conn(), "hashed")
         .await
@@ -242,7 +248,15 @@ async fn user_fields_are_validated() {
             ));
     }
     // Malformed usernames are `Invalid username`.
-    for bad in ["two words", "slash/ed", "ünï", "org-roles", "ORG-ROLES", "", &"a".repeat(65)] {
+    for bad in [
+        "two words",
+        "slash/ed",
+        "ünï",
+        "org-roles",
+        "ORG-ROLES",
+        "",
+        &"a".repeat(65),
+    ] {
         app.post("/v0/users", &root, json!({"username": bad}))
             .await
             .assert_error(401, "Invalid username")
@@ -289,7 +303,9 @@ async fn usernames_are_unique_in_any_case_and_stay_reserved() {
     let root = app.root_token().await;
     create_user(&app, &root, json!({"username": "Alice"})).await;
     for taken in ["Alice", "alice", "ALICE", "ROOT"] {
-        let r = app.post("/v0/users", &root, json!({"username": taken})).await;
+        let r = app
+            .post("/v0/users", &root, json!({"username": taken}))
+            .await;
         r.assert_error(409, "Username already exists")
             .assert_text(&format!("Username {taken} already exists"));
         assert_eq!(r.body["values"], json!([taken]));
@@ -323,10 +339,14 @@ async fn who_may_create_users() {
     .await;
     assert_eq!(made["site_spectator"], true);
     for flag in ["site_manager", "site_admin"] {
-        app.post("/v0/users", &manager, json!({"username": "boss", flag: true}))
-            .await
-            .assert_error(401, "Authorization failure")
-            .assert_text(&format!("mgr is not authorized to set {flag} on user boss"));
+        app.post(
+            "/v0/users",
+            &manager,
+            json!({"username": "boss", flag: true}),
+        )
+        .await
+        .assert_error(401, "Authorization failure")
+        .assert_text(&format!("mgr is not authorized to set {flag} on user boss"));
     }
     // An admin may make anyone.
     let boss = create_user(
@@ -335,7 +355,10 @@ async fn who_may_create_users() {
         json!({"username": "boss", "site_manager": true, "site_admin": true}),
     )
     .await;
-    assert_eq!((boss["site_manager"].clone(), boss["site_admin"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (boss["site_manager"].clone(), boss["site_admin"].clone()),
+        (json!(true), json!(true))
+    );
     assert_eq!(
         usernames(&app.get("/v0/users", &plain).await.body),
         ["root", "plain", "spec", "mgr", "adm", "watcher", "boss"]
@@ -383,7 +406,9 @@ async fn users_edit_their_own_profile_but_not_their_flags() {
         app.post("/v0/users/plain", &plain, json!({flag: true}))
             .await
             .assert_error(401, "Authorization failure")
-            .assert_text(&format!("Plain is not authorized to set {flag} on user Plain"));
+            .assert_text(&format!(
+                "Plain is not authorized to set {flag} on user Plain"
+            ));
     }
     app.post("/v0/users/plain", &plain, json!({"active": false}))
         .await
@@ -403,7 +428,11 @@ async fn users_edit_their_own_profile_but_not_their_flags() {
         .assert_text("Field username of user cannot be changed");
     let me = app.get("/v0/users/plain", &root).await.body;
     assert_eq!(
-        (me["site_spectator"].clone(), me["active"].clone(), me["display_name"].clone()),
+        (
+            me["site_spectator"].clone(),
+            me["active"].clone(),
+            me["display_name"].clone()
+        ),
         (json!(false), json!(true), json!("New Name"))
     );
     let other = app.get("/v0/users/other", &root).await.body;
@@ -417,12 +446,20 @@ async fn managers_set_only_the_spectator_flag_of_others() {
     app.user("worker", PLAIN).await;
 
     let r = app
-        .post("/v0/users/WORKER", &manager, json!({"site_spectator": true}))
+        .post(
+            "/v0/users/WORKER",
+            &manager,
+            json!({"site_spectator": true}),
+        )
         .await;
     r.assert_ok();
     assert_eq!(r.body["site_spectator"], true);
     let r = app
-        .post("/v0/users/worker", &manager, json!({"site_spectator": false}))
+        .post(
+            "/v0/users/worker",
+            &manager,
+            json!({"site_spectator": false}),
+        )
         .await;
     assert_eq!(r.body["site_spectator"], false);
 
@@ -446,14 +483,20 @@ async fn managers_set_only_the_spectator_flag_of_others() {
         app.post("/v0/users/worker", &manager, json!({field: value}))
             .await
             .assert_error(401, "Authorization failure")
-            .assert_text(&format!("mgr is not authorized to set {field} on user worker"));
+            .assert_text(&format!(
+                "mgr is not authorized to set {field} on user worker"
+            ));
     }
     let root = app.root_token().await;
     make_role(&app, &root, "Mentor", "mentor").await;
-    app.post("/v0/users/worker", &manager, json!({"org-roles": ["mentor"]}))
-        .await
-        .assert_error(401, "Authorization failure")
-        .assert_text("mgr is not authorized to set org-roles on user worker");
+    app.post(
+        "/v0/users/worker",
+        &manager,
+        json!({"org-roles": ["mentor"]}),
+    )
+    .await
+    .assert_error(401, "Authorization failure")
+    .assert_text("mgr is not authorized to set org-roles on user worker");
     // Nor their own flags.
     app.post("/v0/users/mgr", &manager, json!({"site_spectator": true}))
         .await
@@ -463,15 +506,23 @@ async fn managers_set_only_the_spectator_flag_of_others() {
         .await
         .assert_error(401, "Authorization failure");
     // But their own profile.
-    app.post("/v0/users/mgr", &manager, json!({"display_name": "Manager"}))
-        .await
-        .assert_ok();
+    app.post(
+        "/v0/users/mgr",
+        &manager,
+        json!({"display_name": "Manager"}),
+    )
+    .await
+    .assert_ok();
     // A spectator has no more rights over others than a plain user.
     let spectator = app.user("spec", SPECTATOR).await;
-    app.post("/v0/users/worker", &spectator, json!({"site_spectator": true}))
-        .await
-        .assert_error(401, "Authorization failure")
-        .assert_text("spec is not authorized to update user worker");
+    app.post(
+        "/v0/users/worker",
+        &spectator,
+        json!({"site_spectator": true}),
+    )
+    .await
+    .assert_error(401, "Authorization failure")
+    .assert_text("spec is not authorized to update user worker");
 
     let worker = app.get("/v0/users/worker", &manager).await.body;
     assert_eq!(worker["display_name"], "worker display");
@@ -531,7 +582,11 @@ async fn admins_update_everything() {
 
     // Omitted fields stay; `org-roles` replaces; null empties; "" sets "".
     let r = app
-        .post("/v0/users/user1", &admin, json!({"org-roles": ["intern", "developer"]}))
+        .post(
+            "/v0/users/user1",
+            &admin,
+            json!({"org-roles": ["intern", "developer"]}),
+        )
         .await;
     assert_eq!(r.body["org-roles"], json!(["developer", "intern"]));
     assert_eq!(r.body["email"], "user1+new@example.org");
@@ -547,18 +602,34 @@ async fn admins_update_everything() {
     assert_eq!(r.body["meta"], Value::Null);
     assert_eq!(r.body["display_name"], "New Displayname");
     // An unknown role changes nothing.
-    app.post("/v0/users/user1", &admin, json!({"org-roles": ["ghost"], "meta": "m"}))
-        .await
-        .assert_error(409, "Invalid foreign key")
-        .assert_text("The user does not contain a valid org-role reference");
-    assert_eq!(app.get("/v0/users/user1", &admin).await.body["meta"], Value::Null);
+    app.post(
+        "/v0/users/user1",
+        &admin,
+        json!({"org-roles": ["ghost"], "meta": "m"}),
+    )
+    .await
+    .assert_error(409, "Invalid foreign key")
+    .assert_text("The user does not contain a valid org-role reference");
+    assert_eq!(
+        app.get("/v0/users/user1", &admin).await.body["meta"],
+        Value::Null
+    );
 
     // Admins demote others and themselves.
     let r = app
-        .post("/v0/users/user1", &admin, json!({"site_admin": false, "site_manager": false}))
+        .post(
+            "/v0/users/user1",
+            &admin,
+            json!({"site_admin": false, "site_manager": false}),
+        )
         .await;
-    assert_eq!((r.body["site_admin"].clone(), r.body["site_manager"].clone()), (json!(false), json!(false)));
-    let r = app.post("/v0/users/adm", &admin, json!({"site_admin": false})).await;
+    assert_eq!(
+        (r.body["site_admin"].clone(), r.body["site_manager"].clone()),
+        (json!(false), json!(false))
+    );
+    let r = app
+        .post("/v0/users/adm", &admin, json!({"site_admin": false}))
+        .await;
     assert_eq!(r.body["site_admin"], false);
     // From now on `adm` is a plain user (tokens re-read the user).
     app.post("/v0/users/user1", &admin, json!({"site_spectator": false}))
@@ -581,7 +652,10 @@ async fn admins_update_everything() {
             json!({"active": null}),
             "Field active of user should be boolean but was sent as null",
         ),
-        (json!({"revision": 2}), "user does not have a revision field"),
+        (
+            json!({"revision": 2}),
+            "user does not have a revision field",
+        ),
         (
             json!({"username": 7}),
             "Field username of user should be string but was sent as number",
@@ -593,7 +667,8 @@ async fn admins_update_everything() {
             .assert_text(text);
     }
     for missing in [
-        app.post("/v0/users/ghost", &root, json!({"meta": "x"})).await,
+        app.post("/v0/users/ghost", &root, json!({"meta": "x"}))
+            .await,
         app.get("/v0/users/ghost", &root).await,
         app.delete("/v0/users/ghost", &root).await,
     ] {
@@ -645,7 +720,10 @@ async fn deleting_a_user_ends_their_tokens_and_an_update_restores_them() {
     app.delete("/v0/users/victim", &root)
         .await
         .assert_error(404, "Object not found");
-    assert_eq!(usernames(&app.get("/v0/users", &root).await.body), ["root", "mgr"]);
+    assert_eq!(
+        usernames(&app.get("/v0/users", &root).await.body),
+        ["root", "mgr"]
+    );
     let all = app.get("/v0/users?include_deleted=true", &root).await;
     assert_eq!(usernames(&all.body), ["root", "mgr", "Victim"]);
     assert_eq!(all.header("x-total-count"), Some("3"));
@@ -658,10 +736,14 @@ async fn deleting_a_user_ends_their_tokens_and_an_update_restores_them() {
     assert_eq!(shown.body["username"], "Victim");
 
     // Only an admin's update restores a deleted user.
-    app.post("/v0/users/victim", &manager, json!({"site_spectator": true}))
-        .await
-        .assert_error(401, "Authorization failure")
-        .assert_text("mgr is not authorized to restore deleted user Victim");
+    app.post(
+        "/v0/users/victim",
+        &manager,
+        json!({"site_spectator": true}),
+    )
+    .await
+    .assert_error(401, "Authorization failure")
+    .assert_text("mgr is not authorized to restore deleted user Victim");
     let r = app.post("/v0/users/victim", &root, json!({})).await;
     r.assert_ok();
     assert_eq!(r.body["deleted_at"], Value::Null);
@@ -675,7 +757,9 @@ async fn deactivating_a_user_ends_their_tokens() {
     let app = TestApp::spawn().await;
     let root = app.root_token().await;
     let worker = app.user("worker", PLAIN).await;
-    let r = app.post("/v0/users/worker", &root, json!({"active": false})).await;
+    let r = app
+        .post("/v0/users/worker", &root, json!({"active": false}))
+        .await;
     assert_eq!(r.body["active"], false);
     app.get("/v0/users/worker", &worker)
         .await
@@ -685,7 +769,10 @@ async fn deactivating_a_user_ends_their_tokens() {
         .await
         .assert_error(401, "Authentication failure");
     // Inactive users are still listed.
-    assert_eq!(usernames(&app.get("/v0/users", &root).await.body), ["root", "worker"]);
+    assert_eq!(
+        usernames(&app.get("/v0/users", &root).await.body),
+        ["root", "worker"]
+    );
     app.post("/v0/users/worker", &root, json!({"active": true}))
         .await
         .assert_ok();
@@ -722,7 +809,11 @@ async fn lists_filter_by_role_and_paginate() {
         Vec::<String>::new()
     );
     assert_eq!(
-        usernames(&app.get("/v0/users?role=intern&include_deleted", &root).await.body),
+        usernames(
+            &app.get("/v0/users?role=intern&include_deleted", &root)
+                .await
+                .body
+        ),
         ["ann", "cat", "eve"]
     );
     for bad in ["Intern", "not a slug", "ghost"] {
@@ -737,7 +828,9 @@ async fn lists_filter_by_role_and_paginate() {
     assert_eq!(usernames(&page.body), ["ann", "ben"]);
     assert_eq!(page.header("x-total-count"), Some("5"));
     assert!(page.header("link").unwrap().contains("rel=\"next\""));
-    let page = app.get("/v0/users?role=mentor&role=intern&skip=1&limit=5", &root).await;
+    let page = app
+        .get("/v0/users?role=mentor&role=intern&skip=1&limit=5", &root)
+        .await;
     assert_eq!(usernames(&page.body), ["ben", "cat"]);
     assert_eq!(page.header("x-total-count"), Some("3"));
     let rest = app.get("/v0/users?skip=3", &root).await;
@@ -786,4 +879,59 @@ async fn reading_users_needs_a_token_and_org_roles_is_not_a_username() {
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["username"], "plain");
+}
+
+#[tokio::test]
+async fn concurrent_writes_lose_nothing() {
+    let app = TestApp::spawn().await;
+    let root = app.root_token().await;
+
+    // One of many case variants of a username wins; the others are 409s.
+    let variants = ["racer", "Racer", "RACER", "rAcEr", "raCER", "RACEr"];
+    let answers = futures::future::join_all(
+        variants
+            .iter()
+            .map(|name| app.post("/v0/users", &root, json!({"username": name}))),
+    )
+    .await;
+    let won = answers.iter().filter(|r| r.status == 200).count();
+    assert_eq!(won, 1, "{answers:?}");
+    for r in answers.iter().filter(|r| r.status != 200) {
+        r.assert_error(409, "Username already exists");
+    }
+
+    // Updates of different fields of one user, at once: every one sticks.
+    let fields = [
+        ("display_name", json!("Racer X")),
+        ("email", json!("racer@example.org")),
+        ("meta", json!("fast")),
+        ("site_spectator", json!(true)),
+    ];
+    let answers = futures::future::join_all(
+        fields
+            .iter()
+            .map(|(f, v)| app.post("/v0/users/racer", &root, json!({*f: v.clone()}))),
+    )
+    .await;
+    for r in &answers {
+        r.assert_ok();
+    }
+    let user = app.get("/v0/users/racer", &root).await.body;
+    for (field, value) in &fields {
+        assert_eq!(&user[*field], value, "{field}");
+    }
+}
+
+#[tokio::test]
+async fn undecodable_path_segments_are_json_errors() {
+    let app = TestApp::spawn().await;
+    let root = app.root_token().await;
+    app.get("/v0/users/%FF", &root)
+        .await
+        .assert_error(400, "Invalid identifier")
+        .assert_text("Expected username but received %FF");
+    app.delete("/v0/users/org-roles/%FF", &root)
+        .await
+        .assert_error(400, "Invalid identifier")
+        .assert_text("Expected slug but received %FF");
 }
