@@ -1,7 +1,6 @@
 //! `/v0/users/org-roles` and `/v0/users/org-roles/:slug`.
 
-use axum::extract::State;
-use axum::http::Uri;
+use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -25,7 +24,8 @@ async fn list(
     State(state): State<AppState>,
     Auth(_): Auth,
     params: Params,
-    uri: Uri,
+    // The full path (`/v0/...`) for the Link header, not the nested one.
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Response> {
     let page = page(&params, state.config.default_limit)?;
     let listing = org_roles::list(&state.db, page).await?;

@@ -47,6 +47,10 @@ async fn managers_create_and_everyone_reads_org_roles() {
         json!([{"name": "Software Developer", "slug": "developer"}])
     );
     assert_eq!(page.header("x-total-count"), Some("2"));
+    assert_eq!(
+        page.header("link"),
+        Some("</v0/users/org-roles?skip=0&limit=1>; rel=\"prev\"")
+    );
     let one = app.get("/v0/users/org-roles/intern", &spectator).await;
     assert_eq!(one.body, json!({"name": "Summer Intern", "slug": "intern"}));
 

@@ -827,7 +827,10 @@ async fn lists_filter_by_role_and_paginate() {
     let page = app.get("/v0/users?skip=1&limit=2", &root).await;
     assert_eq!(usernames(&page.body), ["ann", "ben"]);
     assert_eq!(page.header("x-total-count"), Some("5"));
-    assert!(page.header("link").unwrap().contains("rel=\"next\""));
+    assert_eq!(
+        page.header("link"),
+        Some("</v0/users?skip=3&limit=2>; rel=\"next\", </v0/users?skip=0&limit=2>; rel=\"prev\"")
+    );
     let page = app
         .get("/v0/users?role=mentor&role=intern&skip=1&limit=5", &root)
         .await;
