@@ -168,3 +168,13 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// Applies `page` to a query. SQLite and MySQL refuse an OFFSET without a
+/// LIMIT, so skipping without a limit uses the largest limit every
+/// backend accepts.
+pub fn paginate<Q: sea_orm::QuerySelect>(query: Q, page: crate::domain::Page) -> Q {
+    match (page.skip, page.limit) {
+        (0, None) => query,
+        (skip, limit) => query.offset(skip).limit(limit.unwrap_or(i64::MAX as u64)),
+    }
+}
