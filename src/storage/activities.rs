@@ -23,14 +23,10 @@ pub async fn list(
         query = query.filter(activity::Column::DeletedAt.is_null());
     }
     let total = query.clone().count(db).await?;
-    let mut query = query
+    let query = query
         .order_by_asc(activity::Column::SortAt)
-        .order_by_asc(activity::Column::Id)
-        .offset(page.skip);
-    if let Some(limit) = page.limit {
-        query = query.limit(limit);
-    }
-    Ok((query.all(db).await?, total))
+        .order_by_asc(activity::Column::Id);
+    Ok((super::paged(query, page).all(db).await?, total))
 }
 
 /// The current, undeleted revision that owns `slug`.

@@ -152,3 +152,14 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// `query` limited to `page`. SQLite and MySQL accept OFFSET only after a
+/// LIMIT, so a page without a limit gets the largest one all three take.
+pub fn paged<Q: sea_orm::QuerySelect>(query: Q, page: crate::domain::Page) -> Q {
+    match (page.skip, page.limit) {
+        (0, None) => query,
+        (skip, limit) => query
+            .offset(skip)
+            .limit(limit.unwrap_or(i64::MAX as u64)),
+    }
+}

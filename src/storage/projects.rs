@@ -70,14 +70,10 @@ pub async fn list(
         query = query.filter(project::Column::Uuid.in_subquery(with_role));
     }
     let total = query.clone().count(db).await?;
-    let mut query = query
+    let query = query
         .order_by_asc(project::Column::SortAt)
-        .order_by_asc(project::Column::Id)
-        .offset(page.skip);
-    if let Some(limit) = page.limit {
-        query = query.limit(limit);
-    }
-    Ok((query.all(db).await?, total))
+        .order_by_asc(project::Column::Id);
+    Ok((super::paged(query, page).all(db).await?, total))
 }
 
 /// The uuid of the project that currently has `slug`.
