@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::domain::projects::{with_retries, WriteError};
 use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::{Error, Result};
@@ -120,15 +121,6 @@ fn slug_taken(slug: &str) -> Error {
     Error::SlugsExist(vec![slug.to_owned()])
 }
 
-/// A lost race for a slug surfaces as a unique violation.
-fn on_insert_error(e: sea_orm::DbErr, slug: &str) -> Error {
-    if storage::is_unique_violation(&e) {
-        slug_taken(slug)
-    } else {
-        e.into()
-    }
-}
-
 /// `POST /activities`: site managers and admins.
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<ActivityView> {
     caller.require(caller.is_manager(), "create activities")?;
@@ -138,16 +130,28 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         Field::Value(slug) => slug,
         Field::Null | Field::Absent => return Err(reader.missing("slug")),
     };
-    let tx = db.begin_write().await?;
-    if store::find_by_slug(&*tx, &slug).await?.is_some() {
-        return Err(slug_taken(&slug));
-    }
     let uuid = uuid::Uuid::new_v4().to_string();
-    let row = store::create(&*tx, &uuid, &name, &slug, storage::now_millis())
-        .await
-        .map_err(|e| on_insert_error(e, &slug))?;
-    tx.commit().await.map_err(|e| on_insert_error(e, &slug))?;
+    let row = with_retries(|| async {
+        let tx = db.begin_write().await?;
+        if store::find_by_slug(&*tx, &slug).await?.is_some() {
+            return Err(slug_taken(&slug).into());
+        }
+        let row = store::create(&*tx, &uuid, &name, &slug, storage::now_millis()).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
+    .map_err(|e| on_write_error(e, &slug))?;
     Ok(ActivityView::of(row))
+}
+
+/// A lost race for a slug surfaces as a unique violation.
+fn on_write_error(e: WriteError, slug: &str) -> Error {
+    match e {
+        WriteError::Rule(e) => e,
+        WriteError::Db(e) if storage::is_unique_violation(&e) => slug_taken(slug),
+        WriteError::Db(e) => e.into(),
+    }
 }
 
 /// `POST /activities/:slug`: a new revision with the fields sent changed.
@@ -167,34 +171,39 @@ pub async fn update(
         Field::Absent => None,
     };
     let new_slug = match reader.slug("slug")? {
-        Field::Value(s) => Some(s),
+        Field::Value(s) => s,
         Field::Null => return Err(reader.invalid("slug", "slug", &Value::Null)),
-        Field::Absent => None,
+        Field::Absent => slug.to_owned(),
     };
     let uuid = store::find_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?
         .uuid;
-    let tx = db.begin_write().await?;
-    // Locked first, then re-read: a concurrent writer may have renamed or
-    // deleted it while we waited.
-    store::lock(&*tx, &uuid).await?;
-    let current = store::current(&*tx, &uuid)
+    let row = with_retries(|| async {
+        let tx = db.begin_write().await?;
+        let current = lock_by_slug(&tx, slug, &uuid).await?;
+        if new_slug != slug && store::find_by_slug(&*tx, &new_slug).await?.is_some() {
+            return Err(slug_taken(&new_slug).into());
+        }
+        let name = name.clone().unwrap_or_else(|| current.name.clone());
+        let row = store::revise(&*tx, &current, &name, &new_slug, storage::now_millis()).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
+    .map_err(|e| on_write_error(e, &new_slug))?;
+    Ok(ActivityView::of(row))
+}
+
+/// The current revision of activity `uuid`, locked for writing, provided
+/// it still owns `slug`: a concurrent writer may have renamed or deleted
+/// it while we waited for the lock.
+async fn lock_by_slug(tx: &storage::WriteTx, slug: &str, uuid: &str) -> Result<ActivityRow> {
+    store::lock(&**tx, uuid).await?;
+    store::current(&**tx, uuid)
         .await?
         .filter(|row| row.live_slug.as_deref() == Some(slug))
-        .ok_or(Error::NotFound(OBJECT))?;
-    let new_slug = new_slug.unwrap_or_else(|| slug.to_owned());
-    if new_slug != slug && store::find_by_slug(&*tx, &new_slug).await?.is_some() {
-        return Err(slug_taken(&new_slug));
-    }
-    let name = name.unwrap_or_else(|| current.name.clone());
-    let row = store::revise(&*tx, &current, &name, &new_slug, storage::now_millis())
-        .await
-        .map_err(|e| on_insert_error(e, &new_slug))?;
-    tx.commit()
-        .await
-        .map_err(|e| on_insert_error(e, &new_slug))?;
-    Ok(ActivityView::of(row))
+        .ok_or(Error::NotFound(OBJECT))
 }
 
 /// `DELETE /activities/:slug`: soft delete that frees the slug; refused
@@ -206,21 +215,22 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         .await?
         .ok_or(Error::NotFound(OBJECT))?
         .uuid;
-    let tx = db.begin_write().await?;
-    store::lock(&*tx, &uuid).await?;
-    let current = store::current(&*tx, &uuid)
-        .await?
-        .filter(|row| row.live_slug.as_deref() == Some(slug))
-        .ok_or(Error::NotFound(OBJECT))?;
-    if store::used_by_current_time(&*tx, &uuid).await? {
-        return Err(Error::MethodNotAllowed {
-            object: OBJECT,
-            allow: "GET, POST",
-        });
-    }
-    store::soft_delete(&*tx, current.id, storage::now_millis()).await?;
-    tx.commit().await?;
-    Ok(())
+    with_retries(|| async {
+        let tx = db.begin_write().await?;
+        let current = lock_by_slug(&tx, slug, &uuid).await?;
+        if store::used_by_current_time(&*tx, &uuid).await? {
+            return Err(Error::MethodNotAllowed {
+                object: OBJECT,
+                allow: "GET, POST",
+            }
+            .into());
+        }
+        store::soft_delete(&*tx, current.id, storage::now_millis()).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| on_write_error(e, slug))
 }
 
 /// The current slugs (`None` when deleted) of the activities `uuids`.

@@ -377,29 +377,9 @@ async fn on_slug_race(db: &Db, e: sea_orm::DbErr, slugs: &[String], except: Opti
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<ProjectView> {
     caller.require(caller.is_manager(), "create projects")?;
     let input = read_input(object, true)?;
-    let slugs = input.slugs.unwrap_or_default();
+    let slugs = input.slugs.clone().unwrap_or_default();
     let uuid = uuid::Uuid::new_v4().to_string();
-    let written = async {
-        let tx = db.begin_write().await?;
-        let fields = ProjectFields {
-            name: input.name.unwrap_or_default(),
-            uri: input.uri.flatten(),
-            default_activity: resolve_default_activity(
-                &*tx,
-                input.default_activity.flatten().as_deref(),
-            )
-            .await?,
-        };
-        let members = resolve_users(&*tx, input.users.as_deref().unwrap_or_default()).await?;
-        check_slugs_free(&*tx, &slugs, None).await?;
-        let row = store::create(&*tx, &uuid, &fields, storage::now_millis()).await?;
-        store::set_slugs(&*tx, &uuid, &slugs).await?;
-        store::set_members(&*tx, &uuid, &members).await?;
-        tx.commit().await?;
-        Ok::<_, WriteError>(row)
-    }
-    .await;
-    let row = match written {
+    let row = match with_retries(|| create_once(db, &input, &uuid)).await {
         Ok(row) => row,
         Err(WriteError::Rule(e)) => return Err(e),
         Err(WriteError::Db(e)) => return Err(on_slug_race(db, e, &slugs, None).await),
@@ -407,9 +387,31 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
     one_view(db, row, false).await
 }
 
+/// One attempt at writing a new project.
+async fn create_once(db: &Db, input: &ProjectInput, uuid: &str) -> Result<ProjectRow, WriteError> {
+    let slugs = input.slugs.as_deref().unwrap_or_default();
+    let tx = db.begin_write().await?;
+    let fields = ProjectFields {
+        name: input.name.clone().unwrap_or_default(),
+        uri: input.uri.clone().flatten(),
+        default_activity: resolve_default_activity(
+            &*tx,
+            input.default_activity.clone().flatten().as_deref(),
+        )
+        .await?,
+    };
+    let members = resolve_users(&*tx, input.users.as_deref().unwrap_or_default()).await?;
+    check_slugs_free(&*tx, slugs, None).await?;
+    let row = store::create(&*tx, uuid, &fields, storage::now_millis()).await?;
+    store::set_slugs(&*tx, uuid, slugs).await?;
+    store::set_members(&*tx, uuid, &members).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
 /// Errors of a write: rule violations pass through; database errors may be
-/// a lost slug race (see `on_slug_race`).
-enum WriteError {
+/// a lost deadlock (retried) or a lost slug race (see `on_slug_race`).
+pub(crate) enum WriteError {
     Rule(Error),
     Db(sea_orm::DbErr),
 }
@@ -423,6 +425,26 @@ impl From<Error> for WriteError {
 impl From<sea_orm::DbErr> for WriteError {
     fn from(e: sea_orm::DbErr) -> Self {
         WriteError::Db(e)
+    }
+}
+
+/// Runs the write transaction `attempt` again while it loses deadlocks
+/// (concurrent inserts of one unique key can deadlock on MySQL).
+pub(crate) async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, WriteError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, WriteError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(WriteError::Db(e))
+                if storage::is_transient_conflict(&e) && tries < storage::WRITE_ATTEMPTS =>
+            {
+                tries += 1;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -470,38 +492,7 @@ pub async fn update(
         .ok_or(Error::NotFound(OBJECT))?;
     require_project_manager(db.conn(), caller, &uuid, "update this project").await?;
     let input = read_input(object, false)?;
-    let written = async {
-        let tx = db.begin_write().await?;
-        let current = lock_by_slug(&tx, slug, &uuid).await?;
-        require_project_manager(&*tx, caller, &uuid, "update this project").await?;
-        let default_activity = match &input.default_activity {
-            Some(slug) => resolve_default_activity(&*tx, slug.as_deref()).await?,
-            None => current.default_activity.clone(),
-        };
-        let members = match &input.users {
-            Some(users) => Some(resolve_users(&*tx, users).await?),
-            None => None,
-        };
-        if let Some(slugs) = &input.slugs {
-            check_slugs_free(&*tx, slugs, Some(&uuid)).await?;
-        }
-        let fields = ProjectFields {
-            name: input.name.clone().unwrap_or_else(|| current.name.clone()),
-            uri: input.uri.clone().unwrap_or_else(|| current.uri.clone()),
-            default_activity,
-        };
-        let row = store::revise(&*tx, &current, &fields, storage::now_millis()).await?;
-        if let Some(slugs) = &input.slugs {
-            store::set_slugs(&*tx, &uuid, slugs).await?;
-        }
-        if let Some(members) = &members {
-            store::set_members(&*tx, &uuid, members).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, WriteError>(row)
-    }
-    .await;
-    let row = match written {
+    let row = match with_retries(|| update_once(db, caller, slug, &uuid, &input)).await {
         Ok(row) => row,
         Err(WriteError::Rule(e)) => return Err(e),
         Err(WriteError::Db(e)) => {
@@ -512,6 +503,44 @@ pub async fn update(
     one_view(db, row, false).await
 }
 
+/// One attempt at writing the next revision of project `uuid`.
+async fn update_once(
+    db: &Db,
+    caller: &Caller,
+    slug: &str,
+    uuid: &str,
+    input: &ProjectInput,
+) -> Result<ProjectRow, WriteError> {
+    let tx = db.begin_write().await?;
+    let current = lock_by_slug(&tx, slug, uuid).await?;
+    require_project_manager(&*tx, caller, uuid, "update this project").await?;
+    let default_activity = match &input.default_activity {
+        Some(slug) => resolve_default_activity(&*tx, slug.as_deref()).await?,
+        None => current.default_activity.clone(),
+    };
+    let members = match &input.users {
+        Some(users) => Some(resolve_users(&*tx, users).await?),
+        None => None,
+    };
+    if let Some(slugs) = &input.slugs {
+        check_slugs_free(&*tx, slugs, Some(uuid)).await?;
+    }
+    let fields = ProjectFields {
+        name: input.name.clone().unwrap_or_else(|| current.name.clone()),
+        uri: input.uri.clone().unwrap_or_else(|| current.uri.clone()),
+        default_activity,
+    };
+    let row = store::revise(&*tx, &current, &fields, storage::now_millis()).await?;
+    if let Some(slugs) = &input.slugs {
+        store::set_slugs(&*tx, uuid, slugs).await?;
+    }
+    if let Some(members) = &members {
+        store::set_members(&*tx, uuid, members).await?;
+    }
+    tx.commit().await?;
+    Ok(row)
+}
+
 /// `DELETE /projects/:slug`: soft delete that frees the slugs; refused
 /// while a current time is on the project.
 pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
@@ -520,15 +549,25 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         .await?
         .ok_or(Error::NotFound(OBJECT))?;
     require_project_manager(db.conn(), caller, &uuid, "delete this project").await?;
-    let tx = db.begin_write().await?;
-    let current = lock_by_slug(&tx, slug, &uuid).await?;
-    if store::used_by_current_time(&*tx, &uuid).await? {
-        return Err(Error::MethodNotAllowed {
-            object: OBJECT,
-            allow: "GET, POST",
-        });
+    let deleted = with_retries(|| async {
+        let tx = db.begin_write().await?;
+        let current = lock_by_slug(&tx, slug, &uuid).await?;
+        require_project_manager(&*tx, caller, &uuid, "delete this project").await?;
+        if store::used_by_current_time(&*tx, &uuid).await? {
+            return Err(Error::MethodNotAllowed {
+                object: OBJECT,
+                allow: "GET, POST",
+            }
+            .into());
+        }
+        store::soft_delete(&*tx, &uuid, current.id, storage::now_millis()).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await;
+    match deleted {
+        Ok(()) => Ok(()),
+        Err(WriteError::Rule(e)) => Err(e),
+        Err(WriteError::Db(e)) => Err(e.into()),
     }
-    store::soft_delete(&*tx, &uuid, current.id, storage::now_millis()).await?;
-    tx.commit().await?;
-    Ok(())
 }
