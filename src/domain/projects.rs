@@ -571,3 +571,56 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         Err(WriteError::Db(e)) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(v: Value, create: bool) -> Result<ProjectInput> {
+        read_input(v.as_object().expect("object"), create)
+    }
+
+    #[test]
+    fn create_requires_name_and_slugs_update_does_not() {
+        let err = input(json!({"slugs": ["a"]}), true).unwrap_err();
+        assert_eq!(err.to_string(), "The project is missing a name");
+        let err = input(json!({"name": "A"}), true).unwrap_err();
+        assert_eq!(err.to_string(), "The project is missing a slugs");
+        let update = input(json!({}), false).unwrap();
+        assert!(update.name.is_none() && update.slugs.is_none() && update.users.is_none());
+        let cleared = input(
+            json!({"uri": null, "default_activity": null, "users": null}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(cleared.uri, Some(None));
+        assert_eq!(cleared.default_activity, Some(None));
+        assert_eq!(cleared.users.map(|u| u.len()), Some(0));
+    }
+
+    #[test]
+    fn users_map_roles_default_to_false_and_keys_are_case_insensitive() {
+        let users = json!({"Alice": {"manager": true}, "bob": {}});
+        let read = read_users(users.as_object().unwrap()).unwrap();
+        assert_eq!(read[0].key, "alice");
+        assert_eq!(
+            read[0].roles,
+            Roles {
+                member: false,
+                spectator: false,
+                manager: true
+            }
+        );
+        assert!(!read[1].roles.member && !read[1].roles.spectator && !read[1].roles.manager);
+        let twice = json!({"Alice": {}, "alice": {}});
+        assert!(read_users(twice.as_object().unwrap()).is_err());
+        let bad = json!({"alice": {"member": 1}});
+        assert_eq!(
+            read_users(bad.as_object().unwrap())
+                .unwrap_err()
+                .to_string(),
+            "Field users.alice.member of project should be boolean but was sent as number"
+        );
+    }
+}

@@ -1,12 +1,13 @@
 //! `/v0/activities` and `/v0/activities/:slug`.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::domain::activities;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::extract::{Auth, AuthedObject, Params};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
@@ -15,6 +16,15 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/activities", get(list).post(create))
         .route("/activities/{slug}", get(show).post(update).delete(remove))
+}
+
+/// The `:slug` of the path; one that cannot be decoded is no slug.
+pub(crate) fn slug_param(path: Result<Path<String>, PathRejection>) -> Result<String> {
+    path.map(|Path(slug)| slug)
+        .map_err(|_| Error::InvalidIdentifier {
+            kind: "slug",
+            values: vec![String::new()],
+        })
 }
 
 async fn list(
@@ -36,11 +46,16 @@ async fn list(
 
 async fn show(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     Auth(_caller): Auth,
     params: Params,
 ) -> Result<Response> {
-    let view = activities::get(&state.db, &slug, params.flag("include_revisions")).await?;
+    let view = activities::get(
+        &state.db,
+        &slug_param(path)?,
+        params.flag("include_revisions"),
+    )
+    .await?;
     Ok(Json(view).into_response())
 }
 
@@ -51,18 +66,19 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
 
 async fn update(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     body: AuthedObject,
 ) -> Result<Response> {
-    let view = activities::update(&state.db, &body.caller, &slug, &body.object).await?;
+    let view =
+        activities::update(&state.db, &body.caller, &slug_param(path)?, &body.object).await?;
     Ok(Json(view).into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     Auth(caller): Auth,
 ) -> Result<Response> {
-    activities::delete(&state.db, &caller, &slug).await?;
+    activities::delete(&state.db, &caller, &slug_param(path)?).await?;
     Ok(middleware::deleted())
 }

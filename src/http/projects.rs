@@ -1,5 +1,6 @@
 //! `/v0/projects` and `/v0/projects/:slug`.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -7,6 +8,7 @@ use axum::{Json, Router};
 
 use crate::domain::projects::{self, ProjectQuery};
 use crate::error::Result;
+use crate::http::activities::slug_param;
 use crate::http::extract::{Auth, AuthedObject, Params};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
@@ -35,11 +37,16 @@ async fn list(
 
 async fn show(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     Auth(_caller): Auth,
     params: Params,
 ) -> Result<Response> {
-    let view = projects::get(&state.db, &slug, params.flag("include_revisions")).await?;
+    let view = projects::get(
+        &state.db,
+        &slug_param(path)?,
+        params.flag("include_revisions"),
+    )
+    .await?;
     Ok(Json(view).into_response())
 }
 
@@ -50,18 +57,18 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
 
 async fn update(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     body: AuthedObject,
 ) -> Result<Response> {
-    let view = projects::update(&state.db, &body.caller, &slug, &body.object).await?;
+    let view = projects::update(&state.db, &body.caller, &slug_param(path)?, &body.object).await?;
     Ok(Json(view).into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     Auth(caller): Auth,
 ) -> Result<Response> {
-    projects::delete(&state.db, &caller, &slug).await?;
+    projects::delete(&state.db, &caller, &slug_param(path)?).await?;
     Ok(middleware::deleted())
 }

@@ -258,6 +258,13 @@ async fn unknown_and_invalid_slugs() {
     app.delete("/v0/activities/123", &root)
         .await
         .assert_error(400, "Invalid identifier");
+    // A path segment that is not even UTF-8 is no slug either.
+    app.get("/v0/activities/%FF", &root)
+        .await
+        .assert_error(400, "Invalid identifier");
+    app.get("/v0/projects/%FF%FE", &root)
+        .await
+        .assert_error(400, "Invalid identifier");
 }
 
 #[tokio::test]
@@ -428,18 +435,27 @@ async fn update_permissions_and_validation() {
     let manager = app.user("manny", MANAGER).await;
     create_activity(&app, &root, "docs").await;
     create_activity(&app, &root, "dev").await;
-    let pm = app.user("pm", PLAIN).await;
-    crate::projects::create_project(&app, &root, "proj", json!({"pm": {"manager": true}})).await;
-    for (name, flags) in [("spec", SPECTATOR), ("plain", PLAIN)] {
-        let token = app.user(name, flags).await;
-        app.post("/v0/activities/docs", &token, json!({"name": "Nope"}))
+    let project_users = json!({
+        "pm": {"manager": true},
+        "mem": {"member": true},
+        "spy": {"spectator": true},
+    });
+    let tokens = [
+        ("spec", app.user("spec", SPECTATOR).await),
+        ("plain", app.user("plain", PLAIN).await),
+        ("pm", app.user("pm", PLAIN).await),
+        ("mem", app.user("mem", PLAIN).await),
+        ("spy", app.user("spy", PLAIN).await),
+    ];
+    crate::projects::create_project(&app, &root, "proj", project_users).await;
+    for (name, token) in &tokens {
+        app.post("/v0/activities/docs", token, json!({"name": "Nope"}))
             .await
             .assert_error(401, "Authorization failure")
             .assert_text(&format!("{name} is not authorized to update activities"));
+        // Reading is open to every one of them.
+        assert_eq!(app.get("/v0/activities/docs", token).await.status, 200);
     }
-    app.post("/v0/activities/docs", &pm, json!({"name": "Nope"}))
-        .await
-        .assert_error(401, "Authorization failure");
     app.post("/v0/activities/docs", "bad", json!({"name": "Nope"}))
         .await
         .assert_error(401, "Authentication failure");
@@ -513,13 +529,21 @@ async fn delete_frees_the_slug_and_hides_the_activity() {
     let admin = app.user("adam", ADMIN).await;
     let old = create_activity(&app, &root, "docs").await;
     create_activity(&app, &root, "dev").await;
-    let pm = app.user("pm", PLAIN).await;
-    crate::projects::create_project(&app, &root, "proj", json!({"pm": {"manager": true}})).await;
-    for (name, token) in [
+    let tokens = [
         ("spec", app.user("spec", SPECTATOR).await),
         ("plain", app.user("plain", PLAIN).await),
-        ("pm", pm),
-    ] {
+        ("pm", app.user("pm", PLAIN).await),
+        ("mem", app.user("mem", PLAIN).await),
+        ("spy", app.user("spy", PLAIN).await),
+    ];
+    crate::projects::create_project(
+        &app,
+        &root,
+        "proj",
+        json!({"pm": {"manager": true}, "mem": {"member": true}, "spy": {"spectator": true}}),
+    )
+    .await;
+    for (name, token) in tokens {
         app.delete("/v0/activities/docs", &token)
             .await
             .assert_error(401, "Authorization failure")

@@ -1,9 +1,9 @@
 //! Projects: every endpoint, permission level, validation error, slugs,
 //! members, revisions, soft delete, pagination and concurrent updates.
 
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
-use timesync::storage::entities::project;
+use timesync::storage::entities::{project, user};
 
 use crate::activities::{create_activity, delete_time_row, insert_time};
 use crate::helpers::*;
@@ -370,6 +370,27 @@ async fn create_validation_errors() {
         .assert_error(409, "Invalid foreign key")
         .assert_text("The project does not contain a valid user reference");
     }
+    // A deleted user is no valid reference either.
+    app.user("gone", PLAIN).await;
+    let mut gone: user::ActiveModel =
+        timesync::storage::users::find_by_username(app.db.conn(), "gone")
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+    gone.deleted_at = Set(Some(timesync::storage::now_millis()));
+    user::Entity::update(gone)
+        .exec(app.db.conn())
+        .await
+        .unwrap();
+    app.post(
+        "/v0/projects",
+        &root,
+        json!({"name": "A", "slugs": ["a"], "users": {"gone": {"member": true}}}),
+    )
+    .await
+    .assert_error(409, "Invalid foreign key")
+    .assert_text("The project does not contain a valid user reference");
     app.post(
         "/v0/projects",
         &root,
