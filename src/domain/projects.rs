@@ -364,11 +364,12 @@ async fn check_slugs_free(
 /// A unique violation while writing slugs is a lost race for one of them:
 /// report the slugs now taken.
 async fn on_slug_race(db: &Db, e: sea_orm::DbErr, slugs: &[String], except: Option<&str>) -> Error {
-    if !storage::is_unique_violation(&e) {
+    if !storage::is_unique_violation(&e) || slugs.is_empty() {
         return e.into();
     }
     match check_slugs_free(db.conn(), slugs, except).await {
         Err(conflict) => conflict,
+        // The winner let go of the slug meanwhile; the request still lost.
         Ok(()) => Error::SlugsExist(slugs.to_vec()),
     }
 }
