@@ -37,6 +37,10 @@ pub enum Error {
     /// 409 `Slug already exists` / `Slugs already exist`.
     #[error("slugs already exist: {0:?}")]
     SlugsExist(Vec<String>),
+    /// 409 for a taken org-role name: errors.rst has no error of its own for
+    /// it, so it is the closest one, `Slug already exists`, naming the name.
+    #[error("Name {0} already exists on another object")]
+    NameExists(String),
     /// 401 `Authorization failure`: `${user} is not authorized to ${action}`.
     #[error("{user} is not authorized to {action}")]
     Authorization { user: String, action: String },

@@ -14,6 +14,7 @@ install_missing() {
   command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
   command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || missing+=(slapd)
   command -v ldapsearch >/dev/null || missing+=(ldap-utils)
+  command -v openssl >/dev/null || missing+=(openssl) # certificates of the LDAP TLS test
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "missing packages: ${missing[*]} (run as root to install them)" >&2

@@ -1,1 +1,172 @@
-//! Placeholder: filled in by the org_roles work.
+//! Organization roles (`/users/org-roles`): a unique name and a unique
+//! slug. Anyone authenticated reads them; site managers and admins manage
+//! them. They are deleted for good, and only while no user holds them.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
+use crate::domain::{Caller, Listing, Page};
+use crate::error::{Error, Result};
+use crate::storage::org_roles::OrgRoleRow;
+use crate::storage::{self, Db};
+
+const OBJECT: &str = "org-role";
+const FIELDS: &[&str] = &["name", "slug"];
+
+/// An org-role as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OrgRoleView {
+    pub name: String,
+    pub slug: String,
+}
+
+impl From<OrgRoleRow> for OrgRoleView {
+    fn from(row: OrgRoleRow) -> Self {
+        Self {
+            name: row.name,
+            slug: row.slug,
+        }
+    }
+}
+
+/// A slug in a path: malformed is `Invalid identifier`.
+fn path_slug(slug: &str) -> Result<&str> {
+    if validate::is_slug(slug) {
+        Ok(slug)
+    } else {
+        Err(Error::InvalidIdentifier {
+            kind: "slug",
+            values: vec![slug.to_owned()],
+        })
+    }
+}
+
+pub async fn list(db: &Db, page: Page) -> Result<Listing<OrgRoleView>> {
+    let (rows, total) = storage::org_roles::list(db.conn(), page).await?;
+    Ok(Listing {
+        items: rows.into_iter().map(Into::into).collect(),
+        total,
+    })
+}
+
+pub async fn get(db: &Db, slug: &str) -> Result<OrgRoleView> {
+    storage::org_roles::find_by_slug(db.conn(), path_slug(slug)?)
+        .await?
+        .map(Into::into)
+        .ok_or(Error::NotFound(OBJECT))
+}
+
+/// A name: a non-empty string of at most 255 characters.
+fn read_name(reader: &ObjectReader<'_>) -> Result<Field<String>> {
+    match reader.string("name", MAX_NAME_LEN)? {
+        Field::Value(name) if name.trim().is_empty() => Err(reader.missing("name")),
+        Field::Null => Err(reader.invalid("name", "string", &Value::Null)),
+        other => Ok(other),
+    }
+}
+
+fn read_slug(reader: &ObjectReader<'_>) -> Result<Field<String>> {
+    match reader.slug("slug")? {
+        Field::Null => Err(reader.invalid("slug", "slug", &Value::Null)),
+        other => Ok(other),
+    }
+}
+
+/// 409 when `name` or `slug` belongs to a role other than `own_id`.
+async fn check_unique(
+    conn: &impl sea_orm::ConnectionTrait,
+    name: &str,
+    slug: &str,
+    own_id: Option<i64>,
+) -> Result<()> {
+    let other = |row: &OrgRoleRow| Some(row.id) != own_id;
+    if let Some(row) = storage::org_roles::find_by_slug(conn, slug).await? {
+        if other(&row) {
+            return Err(Error::SlugsExist(vec![slug.to_owned()]));
+        }
+    }
+    if let Some(row) = storage::org_roles::find_by_name(conn, name).await? {
+        if other(&row) {
+            return Err(Error::NameExists(name.to_owned()));
+        }
+    }
+    Ok(())
+}
+
+/// A unique violation that slipped past `check_unique` (a lost race).
+fn conflict(e: sea_orm::DbErr, slug: &str) -> Error {
+    if storage::is_unique_violation(&e) {
+        Error::SlugsExist(vec![slug.to_owned()])
+    } else {
+        e.into()
+    }
+}
+
+pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<OrgRoleView> {
+    caller.require(caller.is_manager(), "create org-roles")?;
+    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
+    let name = read_name(&reader)?
+        .value()
+        .ok_or_else(|| reader.missing("name"))?;
+    let slug = read_slug(&reader)?
+        .value()
+        .ok_or_else(|| reader.missing("slug"))?;
+    let tx = db.begin_write().await?;
+    check_unique(&*tx, &name, &slug, None).await?;
+    let row = storage::org_roles::insert(&*tx, &name, &slug)
+        .await
+        .map_err(|e| conflict(e, &slug))?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+/// Renames a role (name and/or slug). Users refer to roles by id, so a
+/// new slug shows on every user holding the role.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    slug: &str,
+    object: &Map<String, Value>,
+) -> Result<OrgRoleView> {
+    caller.require(caller.is_manager(), "update org-roles")?;
+    let slug = path_slug(slug)?;
+    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
+    let new_name = read_name(&reader)?.value();
+    let new_slug = read_slug(&reader)?.value();
+    let tx = db.begin_write().await?;
+    let row = storage::org_roles::find_by_slug(&*tx, slug)
+        .await?
+        .ok_or(Error::NotFound(OBJECT))?;
+    let name = new_name.unwrap_or_else(|| row.name.clone());
+    let slug = new_slug.unwrap_or_else(|| row.slug.clone());
+    if name == row.name && slug == row.slug {
+        return Ok(row.into());
+    }
+    check_unique(&*tx, &name, &slug, Some(row.id)).await?;
+    let row = storage::org_roles::update(&*tx, row.id, &name, &slug)
+        .await
+        .map_err(|e| conflict(e, &slug))?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+/// Deletes a role for good; refused with 405 while a (not deleted) user
+/// holds it. Deleted users lose it.
+pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
+    caller.require(caller.is_manager(), "delete org-roles")?;
+    let slug = path_slug(slug)?;
+    let tx = db.begin_write().await?;
+    let row = storage::org_roles::find_by_slug_for_update(&*tx, slug)
+        .await?
+        .ok_or(Error::NotFound(OBJECT))?;
+    if storage::org_roles::held_by_live_user(&*tx, row.id).await? {
+        return Err(Error::MethodNotAllowed {
+            object: OBJECT,
+            allow: "GET, POST",
+        });
+    }
+    storage::org_roles::delete(&*tx, row.id).await?;
+    tx.commit().await?;
+    Ok(())
+}

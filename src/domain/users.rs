@@ -1,1 +1,596 @@
-//! Placeholder: filled in by the users work.
+//! Users (`/users`): listing, creation, in-place updates and soft
+//! deletion, with the permission rules of users.rst and DECISIONS.md.
+//! Usernames are case-insensitive everywhere, shown as created, and stay
+//! reserved after deletion.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN, MAX_TEXT_LEN};
+use crate::domain::{passwords, Caller, Listing, Page};
+use crate::error::{Error, Result};
+use crate::storage::users::{NewUser, UserFilter, UserRow};
+use crate::storage::{self, Db};
+
+const OBJECT: &str = "user";
+const CREATE_FIELDS: &[&str] = &[
+    "username",
+    "password",
+    "display_name",
+    // The spec's own POST /users example spells it so.
+    "displayname",
+    "email",
+    "org-roles",
+    "site_spectator",
+    "site_manager",
+    "site_admin",
+    "active",
+    "meta",
+];
+
+/// A user as the API shows it (never the password).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UserView {
+    pub display_name: Option<String>,
+    pub username: String,
+    pub email: Option<String>,
+    #[serde(rename = "org-roles")]
+    pub org_roles: Vec<String>,
+    pub site_spectator: bool,
+    pub site_manager: bool,
+    pub site_admin: bool,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    pub deleted_at: Option<String>,
+    pub meta: Option<String>,
+}
+
+fn view(row: UserRow, org_roles: Vec<String>) -> UserView {
+    UserView {
+        display_name: row.display_name,
+        username: row.username,
+        email: row.email,
+        org_roles,
+        site_spectator: row.site_spectator,
+        site_manager: row.site_manager,
+        site_admin: row.site_admin,
+        active: row.active,
+        created_at: validate::wire_date(row.created_at),
+        updated_at: validate::wire_date_opt(row.updated_at),
+        deleted_at: validate::wire_date_opt(row.deleted_at),
+        meta: row.meta,
+    }
+}
+
+/// The org-role slugs of user `id`, sorted.
+async fn roles_of(conn: &impl sea_orm::ConnectionTrait, id: i64) -> Result<Vec<String>> {
+    Ok(storage::users::role_slugs(conn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default())
+}
+
+/// One user with its org-roles.
+async fn view_one(conn: &impl sea_orm::ConnectionTrait, row: UserRow) -> Result<UserView> {
+    let roles = roles_of(conn, row.id).await?;
+    Ok(view(row, roles))
+}
+
+/// `local@domain`: one `@` with something on both sides, no whitespace.
+pub fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+/// A username in a path: malformed is `Invalid identifier`.
+fn path_username(username: &str) -> Result<&str> {
+    if validate::is_username(username) {
+        Ok(username)
+    } else {
+        Err(Error::InvalidIdentifier {
+            kind: "username",
+            values: vec![username.to_owned()],
+        })
+    }
+}
+
+/// `GET /users`: `role` slugs (OR), deleted users on request, paginated.
+/// A malformed or unknown role is `Bad query value`.
+pub async fn list(
+    db: &Db,
+    include_deleted: bool,
+    roles: &[&str],
+    page: Page,
+) -> Result<Listing<UserView>> {
+    let conn = db.conn();
+    let role_ids = if roles.is_empty() {
+        None
+    } else {
+        if let Some(bad) = roles.iter().find(|r| !validate::is_slug(r)) {
+            return Err(Error::bad_query("role", bad));
+        }
+        let slugs: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        let found = storage::org_roles::find_by_slugs(conn, &slugs).await?;
+        if let Some(unknown) = slugs.iter().find(|s| !found.iter().any(|r| &r.slug == *s)) {
+            return Err(Error::bad_query("role", unknown));
+        }
+        Some(found.into_iter().map(|r| r.id).collect())
+    };
+    let filter = UserFilter {
+        include_deleted,
+        role_ids,
+    };
+    let (rows, total) = storage::users::list(conn, &filter, page).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut roles = storage::users::role_slugs(conn, &ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let slugs = roles.remove(&row.id).unwrap_or_default();
+            view(row, slugs)
+        })
+        .collect();
+    Ok(Listing { items, total })
+}
+
+/// `GET /users/:username` (any letter case).
+pub async fn get(db: &Db, username: &str, include_deleted: bool) -> Result<UserView> {
+    let row = storage::users::find_by_username(db.conn(), path_username(username)?)
+        .await?
+        .filter(|u| include_deleted || u.deleted_at.is_none())
+        .ok_or(Error::NotFound(OBJECT))?;
+    view_one(db.conn(), row).await
+}
+
+/// The fields of a user request object, read and checked for shape.
+#[derive(Debug)]
+struct UserInput {
+    display_name: Field<String>,
+    email: Field<String>,
+    /// A plain password or a client-made bcrypt hash.
+    password: Field<String>,
+    meta: Field<String>,
+    /// `null` is an empty list.
+    org_roles: Field<Vec<String>>,
+    site_spectator: Field<bool>,
+    site_manager: Field<bool>,
+    site_admin: Field<bool>,
+    active: Field<bool>,
+}
+
+impl Default for UserInput {
+    fn default() -> Self {
+        Self {
+            display_name: Field::Absent,
+            email: Field::Absent,
+            password: Field::Absent,
+            meta: Field::Absent,
+            org_roles: Field::Absent,
+            site_spectator: Field::Absent,
+            site_manager: Field::Absent,
+            site_admin: Field::Absent,
+            active: Field::Absent,
+        }
+    }
+}
+
+/// A boolean field; `null` is not a boolean.
+fn flag(reader: &ObjectReader<'_>, field: &str) -> Result<Field<bool>> {
+    match reader.boolean(field)? {
+        Field::Null => Err(reader.invalid(field, "boolean", &Value::Null)),
+        other => Ok(other),
+    }
+}
+
+impl UserInput {
+    fn read(reader: &ObjectReader<'_>, creating: bool) -> Result<Self> {
+        let display_name = match (reader.has("display_name"), reader.has("displayname")) {
+            (true, true) => return Err(Error::unknown_field(OBJECT, "displayname")),
+            (false, true) => reader.string("displayname", MAX_NAME_LEN)?,
+            _ => reader.string("display_name", MAX_NAME_LEN)?,
+        };
+        let email = reader.string("email", MAX_NAME_LEN)?;
+        if let Field::Value(e) = &email {
+            if !e.is_empty() && !is_email(e) {
+                return Err(Error::invalid_field(
+                    OBJECT,
+                    "email",
+                    "email address",
+                    "string",
+                ));
+            }
+        }
+        let password = match reader.string("password", MAX_NAME_LEN)? {
+            Field::Value(p) if p.is_empty() => {
+                return Err(Error::invalid_field(
+                    OBJECT,
+                    "password",
+                    "string",
+                    "empty string",
+                ))
+            }
+            // On create, `null` means no password (an LDAP-only account).
+            Field::Null if !creating => {
+                return Err(reader.invalid("password", "string", &Value::Null))
+            }
+            other => other,
+        };
+        let meta = reader.string("meta", MAX_TEXT_LEN)?;
+        if let Field::Value(m) = &meta {
+            // Also a byte limit: MySQL's TEXT holds 65,535 bytes.
+            if m.len() > MAX_TEXT_LEN {
+                return Err(Error::BadObject(format!(
+                    "Field meta of user should be string of at most {MAX_TEXT_LEN} bytes but was sent as string"
+                )));
+            }
+        }
+        let org_roles = match reader.slugs("org-roles")? {
+            Field::Null => Field::Value(Vec::new()),
+            other => other,
+        };
+        Ok(Self {
+            display_name,
+            email,
+            password,
+            meta,
+            org_roles,
+            site_spectator: flag(reader, "site_spectator")?,
+            site_manager: flag(reader, "site_manager")?,
+            site_admin: flag(reader, "site_admin")?,
+            active: flag(reader, "active")?,
+        })
+    }
+}
+
+/// The `action` of an Authorization failure for setting `field` of `target`.
+fn set_action(field: &str, target: &str) -> String {
+    format!("set {field} on user {target}")
+}
+
+/// Who may create a user with these flags: site managers and admins; only
+/// admins may make managers or admins.
+fn check_create(caller: &Caller, username: &str, input: &UserInput) -> Result<()> {
+    caller.require(caller.is_manager(), "create users")?;
+    if caller.is_admin() {
+        return Ok(());
+    }
+    for (field, value) in [
+        ("site_manager", &input.site_manager),
+        ("site_admin", &input.site_admin),
+    ] {
+        if matches!(value, Field::Value(true)) {
+            return Err(caller.forbidden(&set_action(field, username)));
+        }
+    }
+    Ok(())
+}
+
+/// Org-role ids for `slugs`; an unknown slug is `Invalid foreign key`.
+async fn role_ids(conn: &impl sea_orm::ConnectionTrait, slugs: &[String]) -> Result<Vec<i64>> {
+    let found = storage::org_roles::find_by_slugs_to_assign(conn, slugs).await?;
+    if found.len() != slugs.len() {
+        return Err(Error::InvalidForeignKey {
+            object: OBJECT,
+            key: "org-role",
+        });
+    }
+    Ok(found.into_iter().map(|r| r.id).collect())
+}
+
+/// `POST /users`.
+pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<UserView> {
+    caller.require(caller.is_manager(), "create users")?;
+    let reader = ObjectReader::new(OBJECT, object, CREATE_FIELDS)?;
+    let username = match reader.value("username") {
+        Field::Value(Value::String(u)) if validate::is_username(u) => u.clone(),
+        Field::Value(Value::String(u)) => return Err(Error::InvalidUsername(u.clone())),
+        Field::Value(other) => return Err(reader.invalid("username", "string", other)),
+        Field::Null | Field::Absent => return Err(reader.missing("username")),
+    };
+    let input = UserInput::read(&reader, true)?;
+    check_create(caller, &username, &input)?;
+    // Hashing is slow: done before the write transaction starts.
+    let password = match input.password {
+        Field::Value(p) => Some(passwords::storable(p).await?),
+        Field::Null | Field::Absent => None,
+    };
+
+    let tx = db.begin_write().await?;
+    if storage::users::find_by_username(&*tx, &username)
+        .await?
+        .is_some()
+    {
+        return Err(Error::UsernameExists(username));
+    }
+    let slugs = input.org_roles.value().unwrap_or_default();
+    let role_ids = role_ids(&*tx, &slugs).await?;
+    let new = NewUser {
+        username: username.clone(),
+        password,
+        display_name: input.display_name.value(),
+        email: input.email.value(),
+        site_spectator: input.site_spectator.value().unwrap_or(false),
+        site_manager: input.site_manager.value().unwrap_or(false),
+        site_admin: input.site_admin.value().unwrap_or(false),
+        active: input.active.value().unwrap_or(true),
+        meta: input.meta.value(),
+    };
+    let row = storage::users::insert(&*tx, new, storage::now_millis())
+        .await
+        .map_err(|e| {
+            if storage::is_unique_violation(&e) {
+                Error::UsernameExists(username.clone())
+            } else {
+                e.into()
+            }
+        })?;
+    storage::users::set_roles(&*tx, row.id, &role_ids).await?;
+    let user = view_one(&*tx, row).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// The fields an update would change on `target` (whose org-roles are
+/// `current_roles`), in the order they are checked. A field sent with the
+/// value it already has changes nothing, so clients may send a whole
+/// object back; a password sent is always a change.
+fn changed_fields(
+    target: &UserRow,
+    current_roles: &[String],
+    input: &UserInput,
+) -> Vec<&'static str> {
+    fn differs<T: PartialEq + Clone>(field: &Field<T>, current: Option<T>) -> bool {
+        match field {
+            Field::Absent => false,
+            Field::Null => current.is_some(),
+            Field::Value(v) => current.as_ref() != Some(v),
+        }
+    }
+    let mut changed = Vec::new();
+    let mut note = |name, yes: bool| {
+        if yes {
+            changed.push(name);
+        }
+    };
+    note(
+        "site_admin",
+        differs(&input.site_admin, Some(target.site_admin)),
+    );
+    note(
+        "site_manager",
+        differs(&input.site_manager, Some(target.site_manager)),
+    );
+    note("active", differs(&input.active, Some(target.active)));
+    note(
+        "site_spectator",
+        differs(&input.site_spectator, Some(target.site_spectator)),
+    );
+    note(
+        "display_name",
+        differs(&input.display_name, target.display_name.clone()),
+    );
+    note("email", differs(&input.email, target.email.clone()));
+    note("meta", differs(&input.meta, target.meta.clone()));
+    note("password", !input.password.is_absent());
+    let roles_differ = match &input.org_roles {
+        Field::Value(new) => {
+            let mut new = new.clone();
+            new.sort();
+            new != current_roles
+        }
+        _ => false,
+    };
+    note("org-roles", roles_differ);
+    changed
+}
+
+/// Who may change what of `target`: site admins everything; users their
+/// own profile and password (not their own flags or `active`); site
+/// managers only `site_spectator` of others. Only admins touch (and so
+/// restore) deleted users.
+fn check_update(caller: &Caller, target: &UserRow, changed: &[&'static str]) -> Result<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    if target.deleted_at.is_some() {
+        return Err(caller.forbidden(&format!("restore deleted user {}", target.username)));
+    }
+    let is_self = caller.id == target.id;
+    if !is_self && !caller.is_manager() {
+        return Err(caller.forbidden(&format!("update user {}", target.username)));
+    }
+    const FLAGS: &[&str] = &["site_admin", "site_manager", "active", "site_spectator"];
+    let refused = changed.iter().find(|field| {
+        if is_self {
+            FLAGS.contains(field)
+        } else {
+            // A manager, on someone else.
+            **field != "site_spectator"
+        }
+    });
+    match refused {
+        Some(field) => Err(caller.forbidden(&set_action(field, &target.username))),
+        None => Ok(()),
+    }
+}
+
+/// `POST /users/:username`: updates in place; un-deletes a deleted user.
+/// `org-roles`, when sent, replaces the list.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    username: &str,
+    object: &Map<String, Value>,
+) -> Result<UserView> {
+    let username = path_username(username)?;
+    let reader = ObjectReader::new(OBJECT, object, CREATE_FIELDS)?;
+    let input = UserInput::read(&reader, false)?;
+    let load = |row: Option<UserRow>| row.ok_or(Error::NotFound(OBJECT));
+    let target = load(storage::users::find_by_username(db.conn(), username).await?)?;
+    match reader.value("username") {
+        Field::Absent => {}
+        Field::Value(Value::String(u)) if validate::username_key(u) == target.username_key => {}
+        Field::Value(Value::String(_)) => {
+            return Err(Error::BadObject(
+                "Field username of user cannot be changed".into(),
+            ))
+        }
+        Field::Value(other) => return Err(reader.invalid("username", "string", other)),
+        Field::Null => return Err(reader.invalid("username", "string", &Value::Null)),
+    }
+    // Checked before the slow password hashing, and again on the locked row.
+    let current_roles = roles_of(db.conn(), target.id).await?;
+    check_update(
+        caller,
+        &target,
+        &changed_fields(&target, &current_roles, &input),
+    )?;
+    let password = match &input.password {
+        Field::Value(p) => Some(passwords::storable(p.clone()).await?),
+        _ => None,
+    };
+
+    let tx = db.begin_write().await?;
+    let mut row = load(storage::users::find_for_update(&*tx, username).await?)?;
+    let current_roles = roles_of(&*tx, row.id).await?;
+    check_update(caller, &row, &changed_fields(&row, &current_roles, &input))?;
+    if let Some(hash) = password {
+        row.password = Some(hash);
+    }
+    let text = |field: Field<String>, current: &mut Option<String>| match field {
+        Field::Absent => {}
+        Field::Null => *current = None,
+        Field::Value(v) => *current = Some(v),
+    };
+    text(input.display_name, &mut row.display_name);
+    text(input.email, &mut row.email);
+    text(input.meta, &mut row.meta);
+    let set = |field: Field<bool>, current: &mut bool| {
+        if let Field::Value(v) = field {
+            *current = v;
+        }
+    };
+    set(input.site_spectator, &mut row.site_spectator);
+    set(input.site_manager, &mut row.site_manager);
+    set(input.site_admin, &mut row.site_admin);
+    set(input.active, &mut row.active);
+    row.updated_at = Some(storage::now_millis());
+    row.deleted_at = None;
+    storage::users::save(&*tx, &row).await?;
+    if let Field::Value(slugs) = &input.org_roles {
+        let ids = role_ids(&*tx, slugs).await?;
+        storage::users::set_roles(&*tx, row.id, &ids).await?;
+    }
+    let user = view_one(&*tx, row).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// `DELETE /users/:username`: site admins only; a soft delete. The user's
+/// tokens fail from now on (authentication re-reads the user).
+pub async fn delete(db: &Db, caller: &Caller, username: &str) -> Result<()> {
+    caller.require(caller.is_admin(), "delete users")?;
+    let username = path_username(username)?;
+    let tx = db.begin_write().await?;
+    let row = storage::users::find_for_update(&*tx, username)
+        .await?
+        .filter(|u| u.deleted_at.is_none())
+        .ok_or(Error::NotFound(OBJECT))?;
+    storage::users::mark_deleted(&*tx, row.id, storage::now_millis()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(id: i64, spectator: bool, manager: bool, admin: bool) -> Caller {
+        Caller {
+            id,
+            username: format!("u{id}"),
+            site_spectator: spectator,
+            site_manager: manager,
+            site_admin: admin,
+        }
+    }
+
+    fn target(id: i64) -> UserRow {
+        UserRow {
+            id,
+            username: format!("u{id}"),
+            username_key: format!("u{id}"),
+            password: None,
+            display_name: Some("D".into()),
+            email: None,
+            site_spectator: false,
+            site_manager: false,
+            site_admin: false,
+            active: true,
+            meta: None,
+            created_at: 0,
+            updated_at: Some(0),
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b", "first.last+tag@example.org"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in ["", "ab", "@b", "a@", "a@b@c", "a b@c", "a@b\n"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn update_permissions() {
+        let admin = caller(1, false, false, true);
+        let manager = caller(2, false, true, false);
+        let plain = caller(3, false, false, false);
+        let other = target(9);
+        let me = target(3);
+        assert!(check_update(&admin, &other, &["site_admin", "email"]).is_ok());
+        assert!(check_update(&manager, &other, &["site_spectator"]).is_ok());
+        assert!(check_update(&manager, &other, &["email"]).is_err());
+        assert!(check_update(&manager, &other, &["site_manager"]).is_err());
+        assert!(check_update(&plain, &me, &["email", "password", "org-roles"]).is_ok());
+        assert!(check_update(&plain, &me, &["active"]).is_err());
+        assert!(check_update(&plain, &other, &[]).is_err());
+        let mut gone = target(9);
+        gone.deleted_at = Some(1);
+        assert!(check_update(&manager, &gone, &[]).is_err());
+        assert!(check_update(&admin, &gone, &[]).is_ok());
+    }
+
+    #[test]
+    fn unchanged_values_are_no_change() {
+        let row = target(1);
+        let input = UserInput {
+            display_name: Field::Value("D".into()),
+            site_admin: Field::Value(false),
+            org_roles: Field::Value(vec!["b".into(), "a".into()]),
+            ..Default::default()
+        };
+        let roles = vec!["a".to_owned(), "b".to_owned()];
+        assert!(changed_fields(&row, &roles, &input).is_empty());
+        let input = UserInput {
+            email: Field::Value("x@y".into()),
+            site_admin: Field::Value(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            changed_fields(&row, &[], &input),
+            vec!["site_admin", "email"]
+        );
+    }
+}

@@ -20,6 +20,7 @@ impl Error {
             Error::Authentication(_) => (StatusCode::UNAUTHORIZED, "Authentication failure"),
             Error::SlugsExist(s) if s.len() == 1 => (StatusCode::CONFLICT, "Slug already exists"),
             Error::SlugsExist(_) => (StatusCode::CONFLICT, "Slugs already exist"),
+            Error::NameExists(_) => (StatusCode::CONFLICT, "Slug already exists"),
             Error::Authorization { .. } => (StatusCode::UNAUTHORIZED, "Authorization failure"),
             Error::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
@@ -46,7 +47,9 @@ impl Error {
                 format!("Slugs {} already exist on another object", slugs.join(", ")),
                 Some(slugs.clone()),
             ),
-            Error::UsernameExists(name) => (self.to_string(), Some(vec![name.clone()])),
+            Error::UsernameExists(name) | Error::NameExists(name) => {
+                (self.to_string(), Some(vec![name.clone()]))
+            }
             Error::Server(cause) => {
                 let id = current_request_id();
                 // The cause stays in the log; the client gets the id to quote.

@@ -159,3 +159,22 @@ impl FromRequest<AppState> for AuthedObject {
         Ok(AuthedObject { caller, object })
     }
 }
+
+/// The one path parameter of a route (`/:slug`, `/:uuid`, `/:username`),
+/// percent-decoded. One that does not decode (not UTF-8) is kept raw, so
+/// the domain refuses it as an invalid identifier with a JSON error rather
+/// than axum answering in plain text.
+#[derive(Debug, Clone)]
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathParam(value)),
+            Err(_) => Ok(PathParam(
+                parts.uri.path().rsplit('/').next().unwrap_or("").to_owned(),
+            )),
+        }
+    }
+}

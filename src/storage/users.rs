@@ -1,11 +1,18 @@
 //! Users and their organization roles.
 
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait,
+    ActiveValue::{Set, Unchanged},
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::entities::user;
 pub use super::entities::user::Model as UserRow;
+use super::entities::{org_role, user, user_org_role};
+use crate::domain::Page;
 
 /// The user whose username matches `username` in any letter case.
 pub async fn find_by_username(
@@ -59,4 +66,146 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser, now: i64) -> Result
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("inserted user".into()))
+}
+
+/// Which users a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub include_deleted: bool,
+    /// Users holding any of these org-roles (by id); `None`: no role filter.
+    pub role_ids: Option<Vec<i64>>,
+}
+
+/// A page of users in the spec's list order (`updated_at`, else
+/// `created_at`, oldest first, then id), and the count before paging.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &UserFilter,
+    page: Page,
+) -> Result<(Vec<UserRow>, u64), DbErr> {
+    let mut condition = Condition::all();
+    if !filter.include_deleted {
+        condition = condition.add(user::Column::DeletedAt.is_null());
+    }
+    if let Some(role_ids) = &filter.role_ids {
+        let holders = Query::select()
+            .column(user_org_role::Column::UserId)
+            .from(user_org_role::Entity)
+            .and_where(user_org_role::Column::OrgRoleId.is_in(role_ids.iter().copied()))
+            .to_owned();
+        condition = condition.add(user::Column::Id.in_subquery(holders));
+    }
+    let total = user::Entity::find()
+        .filter(condition.clone())
+        .count(db)
+        .await?;
+    let sort_at = Func::coalesce([
+        Expr::col(user::Column::UpdatedAt),
+        Expr::col(user::Column::CreatedAt),
+    ]);
+    let query = user::Entity::find()
+        .filter(condition)
+        .order_by(Expr::expr(sort_at), Order::Asc)
+        .order_by_asc(user::Column::Id);
+    Ok((super::paginate(query, page).all(db).await?, total))
+}
+
+/// The org-role slugs of each of `user_ids` (sorted), in one query.
+pub async fn role_slugs(
+    db: &impl ConnectionTrait,
+    user_ids: &[i64],
+) -> Result<HashMap<i64, Vec<String>>, DbErr> {
+    let mut by_user: HashMap<i64, Vec<String>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(by_user);
+    }
+    let query = Query::select()
+        .column((user_org_role::Entity, user_org_role::Column::UserId))
+        .column((org_role::Entity, org_role::Column::Slug))
+        .from(user_org_role::Entity)
+        .inner_join(
+            org_role::Entity,
+            Expr::col((org_role::Entity, org_role::Column::Id))
+                .equals((user_org_role::Entity, user_org_role::Column::OrgRoleId)),
+        )
+        .and_where(
+            Expr::col((user_org_role::Entity, user_org_role::Column::UserId))
+                .is_in(user_ids.iter().copied()),
+        )
+        .order_by((org_role::Entity, org_role::Column::Slug), Order::Asc)
+        .to_owned();
+    for row in db.query_all(&query).await? {
+        let user_id: i64 = row.try_get_by_index(0)?;
+        let slug: String = row.try_get_by_index(1)?;
+        by_user.entry(user_id).or_default().push(slug);
+    }
+    Ok(by_user)
+}
+
+/// The user matching `username` in any letter case, locked for update
+/// (concurrent updates of one user are serialised; SQLite serialises
+/// writers anyway).
+pub async fn find_for_update(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<UserRow>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(crate::domain::validate::username_key(username)))
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+/// Writes every changeable field of `row` (users are updated in place).
+pub async fn save(db: &impl ConnectionTrait, row: &UserRow) -> Result<(), DbErr> {
+    user::ActiveModel {
+        id: Unchanged(row.id),
+        password: Set(row.password.clone()),
+        display_name: Set(row.display_name.clone()),
+        email: Set(row.email.clone()),
+        site_spectator: Set(row.site_spectator),
+        site_manager: Set(row.site_manager),
+        site_admin: Set(row.site_admin),
+        active: Set(row.active),
+        meta: Set(row.meta.clone()),
+        updated_at: Set(row.updated_at),
+        deleted_at: Set(row.deleted_at),
+        ..Default::default()
+    }
+    .update(db)
+    .await
+    .map(|_| ())
+}
+
+/// Replaces the org-roles of user `user_id`.
+pub async fn set_roles(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    role_ids: &[i64],
+) -> Result<(), DbErr> {
+    user_org_role::Entity::delete_many()
+        .filter(user_org_role::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    if role_ids.is_empty() {
+        return Ok(());
+    }
+    let rows = role_ids
+        .iter()
+        .map(|&org_role_id| user_org_role::ActiveModel {
+            user_id: Set(user_id),
+            org_role_id: Set(org_role_id),
+        });
+    user_org_role::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}
+
+/// Soft-deletes user `id`.
+pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::DeletedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
 }

@@ -7,6 +7,7 @@ mod foundation;
 mod ldap;
 mod org_roles;
 mod projects;
+mod slapd;
 mod times;
 mod transfer;
 mod users;
