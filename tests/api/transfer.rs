@@ -504,6 +504,83 @@ async fn import_node_brings_every_object_revision_and_role() {
     uuids.sort_unstable();
     assert_eq!(uuids, vec![T1, T2, T4], "the deleted time is not listed");
 
+    // Users as the reference had them.
+    let bob = get_json(&client, &base, "/v0/users/bob", &token).await;
+    assert_eq!(bob["username"], "Bob");
+    assert_eq!(bob["email"], "bob@example.org");
+    assert_eq!(bob["site_spectator"], true);
+    assert_eq!(bob["site_admin"], false);
+    assert_eq!(bob["updated_at"], "2026-03-02");
+    let alice_view = get_json(&client, &base, "/v0/users/alice", &token).await;
+    assert_eq!(alice_view["display_name"], "Alice");
+    assert_eq!(alice_view["meta"], "likes tea");
+
+    // Projects: current and old slugs, default activities per revision,
+    // members; the deleted project and its slug are gone.
+    let one = get_json(
+        &client,
+        &base,
+        "/v0/projects/p1?include_revisions=true",
+        &token,
+    )
+    .await;
+    assert_eq!(one["uuid"], P1);
+    assert_eq!(one["name"], "Project One");
+    assert_eq!(one["slugs"], json!(["one", "p1"]));
+    assert_eq!(one["default_activity"], "dev");
+    assert_eq!(one["revision"], 2);
+    assert_eq!(one["created_at"], "2026-03-01");
+    assert_eq!(one["updated_at"], "2026-03-02");
+    assert_eq!(
+        one["users"],
+        json!({
+            "alice": {"member": true, "spectator": true, "manager": false},
+            "Bob": {"member": true, "spectator": false, "manager": true},
+        })
+    );
+    assert_eq!(one["parents"][0]["name"], "Proj One");
+    assert_eq!(one["parents"][0]["revision"], 1);
+    assert_eq!(one["parents"][0]["default_activity"], "docs");
+    assert_eq!(
+        get_json(&client, &base, "/v0/projects/one", &token).await["uuid"],
+        P1
+    );
+    assert_eq!(
+        get_status(&client, &base, "/v0/projects/gone", &token).await,
+        404
+    );
+    let projects = get_json(&client, &base, "/v0/projects", &token).await;
+    assert_eq!(projects.as_array().map(Vec::len), Some(2), "{projects}");
+
+    // Activities: the renamed slug's history, the deleted one gone.
+    let dev = get_json(
+        &client,
+        &base,
+        "/v0/activities/dev?include_revisions=true",
+        &token,
+    )
+    .await;
+    assert_eq!(dev["uuid"], A1);
+    assert_eq!(dev["revision"], 2);
+    assert_eq!(dev["parents"][0]["slug"], "dev-old");
+    assert_eq!(
+        get_status(&client, &base, "/v0/activities/dev-old", &token).await,
+        404
+    );
+    assert_eq!(
+        get_status(&client, &base, "/v0/activities/meet", &token).await,
+        404
+    );
+    let activities = get_json(&client, &base, "/v0/activities", &token).await;
+    let mut slugs: Vec<&str> = activities
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|a| a["slug"].as_str())
+        .collect();
+    slugs.sort_unstable();
+    assert_eq!(slugs, vec!["dev", "docs"]);
+
     // Project roles came across: alice is a spectator of P1 only through a
     // second userroles row, and sees Bob's P1 time; carol (no role, and
     // inactive) cannot log in at all.
@@ -536,6 +613,17 @@ async fn login_token(
         .await
         .expect("login body");
     resp["token"].as_str().expect("token").to_owned()
+}
+
+async fn get_status(client: &reqwest::Client, base: &str, path: &str, token: &str) -> u16 {
+    client
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET")
+        .status()
+        .as_u16()
 }
 
 async fn get_json(
