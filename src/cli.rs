@@ -204,7 +204,9 @@ async fn export(args: ExportArgs) -> anyhow::Result<()> {
         }
         Some(path) => {
             // Written aside and renamed, so a failed export leaves no half file.
-            let partial = path.with_extension("partial");
+            let mut partial = path.as_os_str().to_owned();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
             let file = std::fs::File::create(&partial)
                 .with_context(|| format!("cannot create {}", partial.display()))?;
             let mut out = std::io::BufWriter::new(file);

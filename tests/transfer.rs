@@ -44,7 +44,8 @@ fn export_then_import_restores_byte_identical_and_refuses_a_filled_target() {
             .output()
             .unwrap(),
     );
-    assert!(!d.join("backup.partial").exists());
+    assert!(!d.join("backup.json.partial").exists());
+    assert!(d.join("backup.json").exists());
     let out = succeeded(
         &timesync(d, "b.db")
             .args(["import", "backup.json"])
