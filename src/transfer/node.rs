@@ -8,25 +8,32 @@
 //!
 //! Mapping decisions:
 //! - `projectslugs` become `project_slugs` of the project's uuid, except for
-//!   projects whose current revision is deleted (their slugs are free again,
-//!   as in the reference, whose lookups skip deleted projects).
+//!   projects whose current revision is deleted (their slugs are free,
+//!   just as a DELETE here removes a project's slugs).
 //! - `userroles` become `project_users` by project uuid; several rows for one
 //!   (project, user) merge, each role held if any row grants it.
 //! - `timesactivities` are keyed by time ROW here too. A revision row the
 //!   reference links no activity to inherits the activities of the closest
 //!   earlier revision that has some (revisions before the first linked one
-//!   take the first linked one's): the reference links activities to the
-//!   row that was current when they were set, and they stay until changed.
+//!   take the first linked one's), on the reading that activities stay as
+//!   they were set until an edit sets them again.
 //! - activities: `live_slug` is the slug of the current, undeleted row only.
 //! - `sort_at` = `updated_at` or else `created_at`; `username_key` is the
-//!   lower-cased username; `date_worked` becomes the UTC date of its instant.
+//!   lower-cased username; `date_worked` becomes the UTC date of its instant;
+//!   uuids are stored lower-case and hyphenated (PostgreSQL `uuid` columns
+//!   are read too); booleans may be 0/1 integers; a NULL flag is false
+//!   (`active`: true).
+//! - Checks beyond the schema's: each (uuid, revision) once, exactly one
+//!   newest row per object, no two live activities on one slug, usernames
+//!   distinct in any letter case, texts within this schema's lengths,
+//!   timestamps between 1970 and 9999.
 //!
 //! Memory: rows stream from the source in batches, but the import keeps
 //! per-row maps (row id → uuid, revisions per uuid, activity links) to
 //! resolve references; for a 50,000-time reference database (52,500 time
 //! rows) peak RSS was 46 MB (debug build, `/usr/bin/time -v`).
 //!
-//! Everything is checked before it is written, and the whole import is one
+//! Every row is checked as it is read, and the whole import is one
 //! transaction: any error leaves the target untouched and names the table
 //! and row id.
 
