@@ -705,6 +705,41 @@ async fn import_node_refuses_a_bad_timestamp_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn import_node_refuses_inconsistent_revisions_and_usernames() {
+    let mut rows = knex_rows();
+    rows.push(r#"UPDATE "activities" SET "newest" = TRUE WHERE "id" = 1"#.into());
+    assert_node_import_fails(
+        rows,
+        &format!("activities: object {A1} has 2 rows marked newest (expected exactly one)"),
+    )
+    .await;
+
+    let mut rows = knex_rows();
+    rows.push(format!(
+        r#"INSERT INTO "projects" VALUES (6, 'Again', NULL, NULL, {DAY}, NULL, NULL, '{P2}', 1, FALSE)"#
+    ));
+    assert_node_import_fails(
+        rows,
+        &format!("projects row 6: revision 1 of {P2} occurs twice"),
+    )
+    .await;
+
+    // (A MySQL source cannot hold it: its UNIQUE ignores letter case.)
+    if backend() == Backend::Mysql {
+        return;
+    }
+    let mut rows = knex_rows();
+    rows.push(format!(
+        r#"INSERT INTO "users" VALUES (5, 'ALICE', NULL, NULL, NULL, FALSE, FALSE, FALSE, TRUE, {DAY}, NULL, NULL, NULL)"#
+    ));
+    assert_node_import_fails(
+        rows,
+        "users row 5: username ALICE differs from another user's only in letter case",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn import_node_refuses_a_target_that_is_not_empty() {
     let (source, _source_dir) = knex_database(&knex_rows()).await;
     let app = TestApp::spawn().await; // has its first-run root
