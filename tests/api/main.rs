@@ -7,5 +7,6 @@ mod foundation;
 mod ldap;
 mod org_roles;
 mod projects;
+mod reports;
 mod times;
 mod users;
