@@ -53,7 +53,7 @@ fn sum_duration(backend: DbBackend) -> SimpleExpr {
 fn group(q: &mut SelectStatement, on: bool, col: Expr, alias: &str) {
     if on {
         q.expr_as(col.clone(), Alias::new(alias));
-        q.add_group_by([col.into()]);
+        q.add_group_by([col]);
     }
 }
 

@@ -100,6 +100,9 @@ const TIMES: &[T] = &[
     },
 ];
 
+/// Which model times a query or a caller selects.
+type Selects = Box<dyn Fn(&T) -> bool>;
+
 const KEYS: [&str; 6] = ["user", "project", "activity", "date", "week", "month"];
 
 /// A site holding `TIMES` (created through the API as root, then deleted
@@ -346,7 +349,7 @@ async fn summary_keys_weeks_months_and_multi_activity_counts() {
 #[tokio::test]
 async fn summary_applies_the_times_filters() {
     let s = site().await;
-    let cases: Vec<(&str, Box<dyn Fn(&T) -> bool>)> = vec![
+    let cases: Vec<(&str, Selects)> = vec![
         ("user=bob", Box::new(|t: &T| t.user == "bob")),
         ("user=BOB&user=alice", Box::new(|_: &T| true)),
         ("project=ganeti", Box::new(|t: &T| t.project == GWM)),
@@ -386,7 +389,7 @@ async fn summary_applies_the_times_filters() {
 #[tokio::test]
 async fn summary_follows_visibility_per_role() {
     let s = site().await;
-    let visible: Vec<(&str, Box<dyn Fn(&T) -> bool>)> = vec![
+    let visible: Vec<(&str, Selects)> = vec![
         // Plain members: their own times only.
         ("alice", Box::new(|t: &T| t.user == "alice")),
         ("bob", Box::new(|t: &T| t.user == "bob")),
