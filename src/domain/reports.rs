@@ -294,6 +294,12 @@ impl TimeExport {
         }
         Ok(Some(render(&self.tx, rows, false).await?))
     }
+
+    /// Ends the read transaction (nothing was written), returning its
+    /// connection to the pool in a clean state.
+    pub async fn finish(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
+    }
 }
 
 #[cfg(test)]

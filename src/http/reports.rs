@@ -112,11 +112,21 @@ fn push_time(out: &mut String, t: &TimeView) {
     );
 }
 
+/// How long a client may leave an export chunk unread before the export
+/// is abandoned (the request timeout covers only the start of a stream).
+const CHUNK_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// `GET /times` as CSV: every matching time (the default page size does
-/// not apply; explicit `skip`/`limit` do), streamed one batch at a time so
-/// memory does not grow with the export. Bad filters are refused (as JSON)
-/// before the stream starts; a database error mid-stream is logged and
-/// cuts the response short.
+/// not apply; explicit `skip`/`limit` do; `include_revisions` does not:
+/// one record per time, its current revision), streamed one batch at a
+/// time so memory does not grow with the export.
+///
+/// Bad filters are refused (as JSON) before the stream starts. The batches
+/// are read by a task of their own that hands them over through a channel
+/// of one chunk: a client that hangs up (or stops reading for
+/// `CHUNK_SEND_TIMEOUT`) makes it stop between two queries and end its read
+/// transaction cleanly, rather than having a query cancelled mid-flight. A
+/// database error mid-stream is logged and cuts the response short.
 pub async fn times_csv(
     state: &AppState,
     caller: &Caller,
@@ -126,34 +136,51 @@ pub async fn times_csv(
     let page = page(params, 0)?;
     let export = reports::export_times(&state.db, caller, query, page).await?;
     let request_id = crate::http::middleware::current_request_id();
-    let header = {
-        let mut out = String::new();
-        csv::push_record(&mut out, TIME_COLUMNS);
-        out
-    };
-    let first = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(header)) });
-    let rest = futures::stream::try_unfold(export, move |mut export: TimeExport| {
-        let request_id = request_id.clone();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(1);
+    tokio::spawn(produce_times_csv(export, sender, request_id));
+    let body = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    Ok(csv::response(Body::from_stream(body), "times.csv"))
+}
+
+/// Writes the header and then each batch of `export` to `sender` until
+/// the export ends, fails, or the client goes away.
+async fn produce_times_csv(
+    mut export: TimeExport,
+    sender: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    request_id: String,
+) {
+    let send = |chunk: std::io::Result<Bytes>| {
+        let sender = sender.clone();
         async move {
-            match export.next_batch().await {
-                Ok(Some(batch)) => {
-                    let mut out = String::with_capacity(batch.len() * 200);
-                    for time in &batch {
-                        push_time(&mut out, time);
-                    }
-                    Ok(Some((Bytes::from(out), export)))
+            matches!(
+                tokio::time::timeout(CHUNK_SEND_TIMEOUT, sender.send(chunk)).await,
+                Ok(Ok(()))
+            )
+        }
+    };
+    let mut header = String::new();
+    csv::push_record(&mut header, TIME_COLUMNS);
+    let mut open = send(Ok(Bytes::from(header))).await;
+    while open {
+        match export.next_batch().await {
+            Ok(Some(batch)) => {
+                let mut out = String::with_capacity(batch.len() * 200);
+                for time in &batch {
+                    push_time(&mut out, time);
                 }
-                Ok(None) => Ok(None),
-                Err(e) => {
-                    tracing::error!(request_id, error = %e, "CSV export failed mid-stream");
-                    Err(std::io::Error::other(e.to_string()))
-                }
+                open = send(Ok(Bytes::from(out))).await;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                tracing::error!(request_id, error = %e, "CSV export failed mid-stream");
+                send(Err(std::io::Error::other("export failed"))).await;
+                break;
             }
         }
-    });
-    use futures::StreamExt;
-    Ok(csv::response(
-        Body::from_stream(first.chain(rest)),
-        "times.csv",
-    ))
+    }
+    if let Err(e) = export.finish().await {
+        tracing::warn!(request_id, error = %e, "ending an export's read transaction");
+    }
 }

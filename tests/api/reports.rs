@@ -879,3 +879,43 @@ async fn a_100000_row_csv_export_streams_in_order() {
         json!([{"user": "alice", "duration": 60 * N, "count": N}])
     );
 }
+
+#[tokio::test]
+async fn abandoned_csv_exports_release_their_connections() {
+    const N: usize = 5_000;
+    let app = TestApp::spawn().await;
+    let root = app.root_token().await;
+    app.user("alice", PLAIN).await;
+    let dev = fixture::activity(&app, "dev").await;
+    let gwm = fixture::project(&app, &["gwm"], None).await;
+    let alice = fixture::user_id(&app, "alice").await;
+    bulk_times(&app, N, alice, &gwm, &dev).await;
+    // More abandoned exports than any backend's pool has connections: each
+    // client reads one chunk and hangs up mid-stream.
+    for i in 0..20 {
+        let mut resp = app
+            .client
+            .get(app.url("/v0/times?format=csv"))
+            .bearer_auth(&root)
+            .send()
+            .await
+            .unwrap();
+        if resp.status() != 200 {
+            panic!("export {i}: {}", resp.text().await.unwrap());
+        }
+        assert!(resp.chunk().await.unwrap().is_some());
+        drop(resp);
+    }
+    // Writes and whole exports still go through.
+    app.post(
+        "/v0/times",
+        &root,
+        json!({"duration": 1, "user": "alice", "project": "gwm",
+               "activities": ["dev"], "date_worked": "2026-01-02"}),
+    )
+    .await
+    .assert_ok();
+    let r = get_with(&app, "/v0/times?format=csv", &root, None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text.matches("\r\n").count(), N + 2);
+}
