@@ -841,7 +841,23 @@ async fn a_100000_row_csv_export_streams_in_order() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
     // Read chunk by chunk, never holding the body: check each record is
-    // the next time in list order.
+    // the next time in list order. Once the export has begun, the last
+    // time is updated and the one before deleted: the export is a snapshot
+    // taken when it began, so neither change shows in it.
+    let uuid_of = |id: i64| {
+        let db = app.db.clone();
+        async move {
+            time::Entity::find_by_id(id)
+                .one(db.conn())
+                .await
+                .unwrap()
+                .expect("time")
+                .uuid
+        }
+    };
+    let last = uuid_of(N as i64).await;
+    let before_last = uuid_of(N as i64 - 1).await;
+    let mut edited = false;
     let mut pending = Vec::new();
     let (mut records, mut chunks, mut bytes) = (0usize, 0usize, 0usize);
     while let Some(chunk) = resp.chunk().await.unwrap() {
@@ -861,6 +877,15 @@ async fn a_100000_row_csv_export_streams_in_order() {
             records += 1;
             pending.drain(..end + 2);
         }
+        if !edited && records > 1 {
+            edited = true;
+            app.post(&format!("/v0/times/{last}"), &root, json!({"duration": 61}))
+                .await
+                .assert_ok();
+            app.delete(&format!("/v0/times/{before_last}"), &root)
+                .await
+                .assert_ok();
+        }
     }
     assert!(pending.is_empty());
     assert_eq!(records, N + 1);
@@ -872,11 +897,19 @@ async fn a_100000_row_csv_export_streams_in_order() {
         started.elapsed(),
         peak_rss_kib()
     );
-    // The summary sees them all too.
+    // Later reads see the changes.
     let r = app.get("/v0/reports/summary?group_by=user", &root).await;
     assert_eq!(
         r.body["rows"],
-        json!([{"user": "alice", "duration": 60 * N, "count": N}])
+        json!([{"user": "alice", "duration": 60 * (N - 2) + 61, "count": N - 1}])
+    );
+    let r = app.get("/v0/times?format=csv&skip=99997", &root).await;
+    let tail: Vec<&str> = r.text.split("\r\n").collect();
+    assert_eq!(tail.len(), 4, "{}", r.text);
+    assert!(
+        tail[2].starts_with(&format!("{last},2,alice,gwm,dev,61,")),
+        "{}",
+        r.text
     );
 }
 
