@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use futures::TryStreamExt;
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, Order, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QueryResult, QuerySelect, StreamTrait, TryGetable,
 };
 
 use super::entities::{activity, time, time_activity};
@@ -61,11 +62,11 @@ fn group(q: &mut SelectStatement, on: bool, col: Expr, alias: &str) {
 /// `filter`, grouped by `by`. With `by.activity` each time is joined to its
 /// activities, so it counts once per activity; otherwise once.
 pub async fn group_sums(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + StreamTrait),
     filter: &TimeFilter,
     by: Grouping,
 ) -> Result<Vec<GroupRow>, DbErr> {
-    let backend = db.get_database_backend();
+    let backend = ConnectionTrait::get_database_backend(db);
     let mut q = Query::select();
     q.from(time::Entity).cond_where(filter.condition());
     group(
@@ -103,37 +104,34 @@ pub async fn group_sums(
     q.expr_as(sum_duration(backend), Alias::new("g_duration"));
     q.expr_as(Expr::col(Asterisk).count(), Alias::new("g_count"));
 
-    let rows = db.query_all_raw(backend.build(&q)).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(GroupRow {
-                user_id: if by.user {
-                    r.try_get("", "g_user")?
-                } else {
-                    None
-                },
-                project_uuid: if by.project {
-                    r.try_get("", "g_project")?
-                } else {
-                    None
-                },
-                activity_uuid: if by.activity {
-                    r.try_get("", "g_activity")?
-                } else {
-                    None
-                },
-                date_worked: if by.date {
-                    r.try_get("", "g_date")?
-                } else {
-                    None
-                },
-                duration: r.try_get::<Option<i64>>("", "g_duration")?.unwrap_or(0),
-                count: r.try_get("", "g_count")?,
-            })
-        })
+    // Streamed: a grouping with as many groups as times does not hold
+    // every driver row at once.
+    let mut rows = std::pin::pin!(db.stream_raw(backend.build(&q)).await?);
+    let mut out = Vec::new();
+    while let Some(r) = rows.try_next().await? {
+        let group = GroupRow {
+            user_id: grouped(&r, by.user, "g_user")?,
+            project_uuid: grouped(&r, by.project, "g_project")?,
+            activity_uuid: grouped(&r, by.activity, "g_activity")?,
+            date_worked: grouped(&r, by.date, "g_date")?,
+            duration: r.try_get::<Option<i64>>("", "g_duration")?.unwrap_or(0),
+            count: r.try_get("", "g_count")?,
+        };
         // An empty selection still yields one ungrouped row (count 0).
-        .filter(|r: &Result<GroupRow, DbErr>| r.as_ref().map_or(true, |g| g.count > 0))
-        .collect()
+        if group.count > 0 {
+            out.push(group);
+        }
+    }
+    Ok(out)
+}
+
+/// The grouped column `col` of `row`, or `None` when not grouped by it.
+fn grouped<T: TryGetable>(row: &QueryResult, on: bool, col: &str) -> Result<Option<T>, DbErr> {
+    if on {
+        row.try_get("", col)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The live slug of each of the activities `uuids` (deleted ones have none).
