@@ -9,6 +9,7 @@ pub mod login;
 pub mod org_roles;
 pub mod passwords;
 pub mod projects;
+pub mod reports;
 pub mod throttle;
 pub mod times;
 pub mod tokens;
