@@ -241,15 +241,19 @@ pub struct TimeExport {
     cursor: Cursor,
     /// Rows still to give (`None`: all).
     remaining: Option<u64>,
+    /// Render each time with its `parents` (`include_revisions`).
+    with_parents: bool,
 }
 
 /// Starts the export of the times `query` selects for `caller`; bad
-/// filters fail here, before anything is sent.
+/// filters fail here, before anything is sent. `with_parents` renders each
+/// time with its older revisions (the JSON list's `include_revisions`).
 pub async fn export_times(
     db: &Db,
     caller: &Caller,
     query: &TimeQuery,
     page: Page,
+    with_parents: bool,
 ) -> Result<TimeExport> {
     let filter = resolve_filter(db.conn(), caller, query).await?;
     let isolation = match db.backend() {
@@ -267,6 +271,7 @@ pub async fn export_times(
         filter,
         cursor: Cursor::Start { skip: page.skip },
         remaining: page.limit,
+        with_parents,
     })
 }
 
@@ -292,7 +297,13 @@ impl TimeExport {
         if (rows.len() as u64) < want {
             self.remaining = Some(0);
         }
-        Ok(Some(render(&self.tx, rows, false).await?))
+        Ok(Some(render(&self.tx, rows, self.with_parents).await?))
+    }
+
+    /// How many times the export's filter matches before skip/limit, in
+    /// the export's snapshot (`X-Total-Count` of a streamed list).
+    pub async fn total(&self) -> Result<u64> {
+        Ok(crate::storage::times::count(&self.tx, &self.filter).await?)
     }
 
     /// Ends the read transaction (nothing was written), returning its

@@ -1,6 +1,7 @@
 //! Pagination parameters and list responses with `X-Total-Count` and `Link`.
 
-use axum::http::{header, HeaderValue, Uri};
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -34,7 +35,24 @@ pub fn page(params: &Params, default_limit: u64) -> Result<Page> {
 /// header pointing at the next/previous pages (the token is left out).
 pub fn list_response<T: Serialize>(uri: &Uri, items: &[T], total: u64, page: Page) -> Response {
     let mut response = axum::Json(items).into_response();
+    set_list_headers(response.headers_mut(), uri, total, page);
+    response
+}
+
+/// A JSON array streamed in `body`, with the headers of `list_response`.
+pub fn streamed_list_response(uri: &Uri, body: Body, total: u64, page: Page) -> Response {
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    set_list_headers(headers, uri, total, page);
+    response
+}
+
+/// `X-Total-Count` and `Link` of a list answer.
+fn set_list_headers(headers: &mut HeaderMap, uri: &Uri, total: u64, page: Page) {
     headers.insert("x-total-count", HeaderValue::from(total));
     if let Some(limit) = page.limit {
         let link_to = |skip: u64, rel: &str| {
@@ -61,5 +79,4 @@ pub fn list_response<T: Serialize>(uri: &Uri, items: &[T], total: u64, page: Pag
             }
         }
     }
-    response
 }

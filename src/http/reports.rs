@@ -9,7 +9,7 @@ use axum::{Json, Router};
 
 use crate::domain::reports::{self, GroupKey, KeyValue, Summary, TimeExport};
 use crate::domain::times::{TimeQuery, TimeView};
-use crate::domain::Caller;
+use crate::domain::{Caller, Page};
 use crate::error::Result;
 use crate::http::extract::{Auth, Params};
 use crate::http::pagination::page;
@@ -116,10 +116,60 @@ fn push_time(out: &mut String, t: &TimeView) {
 /// is abandoned (the request timeout covers only the start of a stream).
 const CHUNK_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// `GET /times` as CSV: every matching time (the default page size does
-/// not apply; explicit `skip`/`limit` do; `include_revisions` does not:
-/// one record per time, its current revision), streamed one batch at a
-/// time so memory does not grow with the export.
+/// How a streamed list of times is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimesEncoding {
+    /// RFC 4180 with a header row; one record per time, its current
+    /// revision (`include_revisions` does not apply).
+    Csv,
+    /// The JSON array of `GET /times`, parents included on request.
+    Json,
+}
+
+impl TimesEncoding {
+    fn start(self) -> String {
+        match self {
+            TimesEncoding::Csv => {
+                let mut header = String::new();
+                csv::push_record(&mut header, TIME_COLUMNS);
+                header
+            }
+            TimesEncoding::Json => "[".to_owned(),
+        }
+    }
+
+    fn push(self, out: &mut String, time: &TimeView, first: bool) {
+        match self {
+            TimesEncoding::Csv => push_time(out, time),
+            TimesEncoding::Json => {
+                if !first {
+                    out.push(',');
+                }
+                // A view always serialises (strings, numbers, options).
+                if let Ok(json) = serde_json::to_string(time) {
+                    out.push_str(&json);
+                }
+            }
+        }
+    }
+
+    fn end(self) -> &'static str {
+        match self {
+            TimesEncoding::Csv => "",
+            TimesEncoding::Json => "]",
+        }
+    }
+}
+
+/// A streamed list of times and its count before skip/limit.
+pub struct TimeStream {
+    pub body: Body,
+    pub total: u64,
+}
+
+/// `GET /times` streamed one batch at a time, so memory does not grow with
+/// the list: every matching time within `page`, in list order, from one
+/// consistent snapshot.
 ///
 /// Bad filters are refused (as JSON) before the stream starts. The batches
 /// are read by a task of their own that hands them over through a channel
@@ -127,6 +177,30 @@ const CHUNK_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6
 /// `CHUNK_SEND_TIMEOUT`) makes it stop between two queries and end its read
 /// transaction cleanly, rather than having a query cancelled mid-flight. A
 /// database error mid-stream is logged and cuts the response short.
+pub async fn stream_times(
+    state: &AppState,
+    caller: &Caller,
+    query: &TimeQuery,
+    page: Page,
+    encoding: TimesEncoding,
+) -> Result<TimeStream> {
+    let with_parents = encoding == TimesEncoding::Json && query.include_revisions;
+    let export = reports::export_times(&state.db, caller, query, page, with_parents).await?;
+    let total = export.total().await?;
+    let request_id = crate::http::middleware::current_request_id();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(1);
+    tokio::spawn(produce_times(export, encoding, sender, request_id));
+    let body = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    Ok(TimeStream {
+        body: Body::from_stream(body),
+        total,
+    })
+}
+
+/// `GET /times` as CSV: every matching time (the default page size does
+/// not apply; explicit `skip`/`limit` do).
 pub async fn times_csv(
     state: &AppState,
     caller: &Caller,
@@ -134,20 +208,15 @@ pub async fn times_csv(
     params: &Params,
 ) -> Result<Response> {
     let page = page(params, 0)?;
-    let export = reports::export_times(&state.db, caller, query, page).await?;
-    let request_id = crate::http::middleware::current_request_id();
-    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(1);
-    tokio::spawn(produce_times_csv(export, sender, request_id));
-    let body = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
-    });
-    Ok(csv::response(Body::from_stream(body), "times.csv"))
+    let stream = stream_times(state, caller, query, page, TimesEncoding::Csv).await?;
+    Ok(csv::response(stream.body, "times.csv"))
 }
 
-/// Writes the header and then each batch of `export` to `sender` until
+/// Writes the start, each batch of `export`, and the end to `sender` until
 /// the export ends, fails, or the client goes away.
-async fn produce_times_csv(
+async fn produce_times(
     mut export: TimeExport,
+    encoding: TimesEncoding,
     sender: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
     request_id: String,
 ) {
@@ -160,21 +229,24 @@ async fn produce_times_csv(
             )
         }
     };
-    let mut header = String::new();
-    csv::push_record(&mut header, TIME_COLUMNS);
-    let mut open = send(Ok(Bytes::from(header))).await;
+    let mut open = send(Ok(Bytes::from(encoding.start()))).await;
+    let mut first = true;
     while open {
         match export.next_batch().await {
             Ok(Some(batch)) => {
-                let mut out = String::with_capacity(batch.len() * 200);
+                let mut out = String::with_capacity(batch.len() * 300);
                 for time in &batch {
-                    push_time(&mut out, time);
+                    encoding.push(&mut out, time, first);
+                    first = false;
                 }
                 open = send(Ok(Bytes::from(out))).await;
             }
-            Ok(None) => break,
+            Ok(None) => {
+                send(Ok(Bytes::from_static(encoding.end().as_bytes()))).await;
+                break;
+            }
             Err(e) => {
-                tracing::error!(request_id, error = %e, "CSV export failed mid-stream");
+                tracing::error!(request_id, error = %e, "streaming times failed mid-stream");
                 send(Err(std::io::Error::other("export failed"))).await;
                 break;
             }

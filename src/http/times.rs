@@ -10,8 +10,12 @@ use axum::{Json, Router};
 use crate::domain::times::{self, TimeQuery, TimeView};
 use crate::error::{Error, Result};
 use crate::http::extract::{Auth, AuthedObject, Params};
-use crate::http::pagination::{list_response, page};
+use crate::http::pagination::{list_response, page, streamed_list_response};
+use crate::http::reports::TimesEncoding;
 use crate::http::{csv, middleware, reports, AppState};
+
+/// Pages larger than this (or no limit) are streamed.
+const STREAM_ABOVE: u64 = 1_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,6 +52,17 @@ async fn list(
         return reports::times_csv(&state, &caller, &query, &params).await;
     }
     let page = page(&params, state.config.default_limit)?;
+    if page.limit.is_none_or(|limit| limit > STREAM_ABOVE) {
+        // Large lists are streamed in batches rather than built in memory.
+        let stream =
+            reports::stream_times(&state, &caller, &query, page, TimesEncoding::Json).await?;
+        return Ok(streamed_list_response(
+            &uri,
+            stream.body,
+            stream.total,
+            page,
+        ));
+    }
     let listing = times::list(&state.db, &caller, &query, page).await?;
     Ok(list_response(&uri, &listing.items, listing.total, page))
 }

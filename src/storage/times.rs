@@ -104,13 +104,20 @@ pub async fn list(
     filter: &TimeFilter,
     page: crate::domain::Page,
 ) -> Result<(Vec<TimeRow>, u64), DbErr> {
-    let cond = filter.condition();
-    let total = time::Entity::find().filter(cond.clone()).count(db).await?;
+    let total = count(db, filter).await?;
     let select = time::Entity::find()
-        .filter(cond)
+        .filter(filter.condition())
         .order_by(time::Column::SortAt, Order::Asc)
         .order_by(time::Column::Id, Order::Asc);
     Ok((super::paginate(select, page).all(db).await?, total))
+}
+
+/// How many current revisions match `filter`.
+pub async fn count(db: &impl ConnectionTrait, filter: &TimeFilter) -> Result<u64, DbErr> {
+    time::Entity::find()
+        .filter(filter.condition())
+        .count(db)
+        .await
 }
 
 /// The current revision of the time `uuid`, deleted or not.

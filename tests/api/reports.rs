@@ -952,3 +952,57 @@ async fn abandoned_csv_exports_release_their_connections() {
     assert_eq!(r.status, 200);
     assert_eq!(r.text.matches("\r\n").count(), N + 2);
 }
+
+#[tokio::test]
+async fn large_json_lists_of_times_are_streamed_whole_and_in_order() {
+    const N: usize = 2_500;
+    let app = TestApp::spawn().await;
+    let root = app.root_token().await;
+    app.user("alice", PLAIN).await;
+    let dev = fixture::activity(&app, "dev").await;
+    let gwm = fixture::project(&app, &["gwm"], None).await;
+    let alice = fixture::user_id(&app, "alice").await;
+    bulk_times(&app, N, alice, &gwm, &dev).await;
+
+    // No limit: every time, as one JSON array, in list order.
+    let all = app.get("/v0/times", &root).await;
+    all.assert_ok();
+    assert_eq!(
+        all.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(all.header("x-total-count"), Some("2500"));
+    let items = all.body.as_array().expect("a JSON array");
+    assert_eq!(items.len(), N);
+    for (i, t) in items.iter().enumerate() {
+        assert_eq!(t["notes"], format!("bulk {}", i + 1));
+        assert_eq!(t["project"], serde_json::json!(["gwm"]));
+        assert_eq!(t["activities"], serde_json::json!(["dev"]));
+        assert!(t.get("parents").is_none());
+    }
+
+    // A large page: skip and limit apply, the headers describe the page.
+    let page = app
+        .get(
+            "/v0/times?skip=100&limit=1500&include_revisions=true",
+            &root,
+        )
+        .await;
+    let items = page.body.as_array().expect("a JSON array");
+    assert_eq!(items.len(), 1500);
+    assert_eq!(items[0]["notes"], "bulk 101");
+    assert_eq!(items[1499]["notes"], "bulk 1600");
+    assert_eq!(items[0]["parents"], serde_json::json!([]));
+    assert_eq!(page.header("x-total-count"), Some("2500"));
+    let link = page.header("link").expect("Link");
+    assert!(
+        link.contains("skip=1600") && link.contains("rel=\"next\""),
+        "{link}"
+    );
+
+    // What the caller may not see is not streamed either.
+    let bob = app.user("bob", PLAIN).await;
+    let none = app.get("/v0/times", &bob).await;
+    assert_eq!(none.body, serde_json::json!([]));
+    assert_eq!(none.header("x-total-count"), Some("0"));
+}
