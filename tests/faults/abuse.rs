@@ -259,6 +259,67 @@ async fn slow_body_is_cut_off_by_the_request_timeout() {
     healthy(&server).await;
 }
 
+/// Reads from `stream` until the server closes it (or `limit` passes);
+/// the time that took.
+async fn closed_within(
+    stream: &mut tokio::net::tcp::OwnedReadHalf,
+    limit: Duration,
+) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(limit, async {
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await
+    .ok()
+    .map(|()| started.elapsed())
+}
+
+/// A client trickling its headers (slowloris), or opening a connection and
+/// sending nothing, is disconnected after the header read timeout (10 s);
+/// the server keeps serving others meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_idle_connections_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = seeded_server(&dir, 0, &[]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let trickling = TcpStream::connect(&addr).await.unwrap();
+    let idle = TcpStream::connect(&addr).await.unwrap();
+    let (mut trickle_rd, mut trickle_wr) = trickling.into_split();
+    let (mut idle_rd, _idle_wr) = idle.into_split();
+    trickle_wr
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        for i in 0..200 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if trickle_wr
+                .write_all(format!("X-{i}: v\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    healthy(&server).await;
+    let (slow, quiet) = tokio::join!(
+        closed_within(&mut trickle_rd, Duration::from_secs(25)),
+        closed_within(&mut idle_rd, Duration::from_secs(25)),
+    );
+    trickle.abort();
+    let slow = slow.expect("a client trickling headers is disconnected");
+    let quiet = quiet.expect("an idle connection is disconnected");
+    assert!(slow >= Duration::from_secs(8), "{slow:?}");
+    assert!(quiet >= Duration::from_secs(8), "{quiet:?}");
+    healthy(&server).await;
+}
+
 /// Row counts of the tables the injections aim at.
 async fn table_counts(url: &str) -> [u64; 5] {
     let db = Db::connect(&url.parse().unwrap()).await.unwrap();
