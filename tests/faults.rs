@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use timesync::storage::users::NewUser;
+use timesync::storage::Db;
 
 use faults::support::{
     assert_times_consistent, client, login, post_body, seed, time_object, Acked, Postgres, Server,
@@ -258,7 +260,9 @@ async fn sigterm_during_writes_keeps_every_acknowledged_write() {
 }
 
 /// (c) 32 requests at once on SQLite, creates and updates of the same
-/// times, three rounds: every answer is a 2xx (no `database is locked`),
+/// times, three rounds, while another connection pool on the same file
+/// (as a second process such as `timesync create-account` would) keeps
+/// committing writes: every answer is a 2xx (no `database is locked`),
 /// and each time ends with one revision per successful update.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_concurrent_writers_never_see_database_locked() {
@@ -283,6 +287,8 @@ async fn sqlite_concurrent_writers_never_see_database_locked() {
         let v: Value = r.json().await.unwrap();
         times.push(v["uuid"].as_str().unwrap().to_owned());
     }
+    let outside_stop = Arc::new(AtomicBool::new(false));
+    let outside = tokio::spawn(outside_writer(url.clone(), outside_stop.clone()));
     let mut acked = Vec::new();
     for round in 0..ROUNDS {
         let start = Arc::new(tokio::sync::Barrier::new(32));
@@ -321,6 +327,8 @@ async fn sqlite_concurrent_writers_never_see_database_locked() {
             });
         }
     }
+    outside_stop.store(true, Ordering::SeqCst);
+    assert!(outside.await.unwrap() > 0, "the outside writer wrote");
     for uuid in &times {
         let r = http
             .get(server.url(&format!("/v0/times/{uuid}?token={token}")))
@@ -332,6 +340,32 @@ async fn sqlite_concurrent_writers_never_see_database_locked() {
     }
     drop(server);
     assert_times_consistent(&url, &acked).await;
+}
+
+/// Commits a user per iteration through its own pool until stopped; the
+/// number written.
+async fn outside_writer(url: String, stop: Arc<AtomicBool>) -> usize {
+    let db = Db::connect(&url.parse().unwrap()).await.unwrap();
+    let mut written = 0;
+    for i in 0..100_000 {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let tx = db.begin_write().await.expect("outside begin");
+        let new = NewUser {
+            username: format!("outside{i}"),
+            active: true,
+            ..Default::default()
+        };
+        timesync::storage::users::insert(&*tx, new, timesync::storage::now_millis())
+            .await
+            .expect("outside insert");
+        tx.commit().await.expect("outside commit");
+        written += 1;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    db.close().await;
+    written
 }
 
 /// Scale-out: two server processes on one PostgreSQL database with the
