@@ -1,14 +1,17 @@
 //! The `timesync` command line: one function per subcommand.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{shutdown_signal, Application};
 use crate::config::{Config, DatabaseArgs, ServeArgs};
 use crate::domain::accounts;
 use crate::storage::Db;
+use crate::transfer;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -31,6 +34,38 @@ pub enum Command {
     CreateAccount(CreateAccountArgs),
     /// Fill an empty database with a reproducible data set (benchmarks, demos).
     Seed(SeedCommandArgs),
+    /// Write the whole database as one versioned JSON document (a backup).
+    Export(ExportArgs),
+    /// Restore an export document into an empty database, all or nothing.
+    Import(ImportArgs),
+    /// Move a timesync-node database into the (empty) configured database.
+    ImportNode(ImportNodeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// File to write (standard output when missing).
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Export document to read ("-" for standard input).
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportNodeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The timesync-node database: a SQLite file or sqlite:, postgres:// or mysql:// URL.
+    #[arg(long)]
+    pub from: String,
 }
 
 #[derive(Args, Debug)]
@@ -59,6 +94,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Migrate(args) => migrate(args).await,
         Command::CreateAccount(args) => create_account(args).await,
         Command::Seed(args) => seed(args).await,
+        Command::Export(args) => export(args).await,
+        Command::Import(args) => import(args).await,
+        Command::ImportNode(args) => import_node(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -154,5 +192,76 @@ async fn seed(args: SeedCommandArgs) -> anyhow::Result<()> {
         "Site admin: admin / {}; users user1…user{}: password \"password\".",
         args.seed.admin_password, args.seed.users
     );
+    Ok(())
+}
+
+async fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let db = Db::connect(&args.database.database_url).await?;
+    let result = match &args.output {
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            transfer::export::export(&db, &mut out).await
+        }
+        Some(path) => {
+            // Written aside and renamed, so a failed export leaves no half file.
+            let mut partial = path.as_os_str().to_owned();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
+            let file = std::fs::File::create(&partial)
+                .with_context(|| format!("cannot create {}", partial.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let result = transfer::export::export(&db, &mut out).await;
+            drop(out);
+            match result {
+                Ok(counts) => {
+                    std::fs::rename(&partial, path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    Ok(counts)
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    Err(e)
+                }
+            }
+        }
+    };
+    db.close().await;
+    for (table, n) in result? {
+        eprintln!("exported {}: {n}", table.name());
+    }
+    Ok(())
+}
+
+async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let input: Box<dyn std::io::Read + Send> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(&args.file)
+                .with_context(|| format!("cannot open {}", args.file.display()))?,
+        )
+    };
+    let db = Db::connect(&args.database.database_url).await?;
+    let result = async {
+        db.migrate().await?;
+        transfer::import::import(&db, input).await
+    }
+    .await;
+    db.close().await;
+    for (table, n) in result? {
+        println!("imported {}: {n}", table.name());
+    }
+    Ok(())
+}
+
+async fn import_node(args: ImportNodeArgs) -> anyhow::Result<()> {
+    let db = Db::connect(&args.database.database_url).await?;
+    let result = async {
+        db.migrate().await?;
+        transfer::node::import_node(&db, &args.from).await
+    }
+    .await;
+    db.close().await;
+    println!("Imported from timesync-node:\n{}", result?);
     Ok(())
 }

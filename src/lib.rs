@@ -14,3 +14,4 @@ pub mod error;
 pub mod http;
 pub mod seed;
 pub mod storage;
+pub mod transfer;

@@ -1,1 +1,243 @@
-//! Placeholder: filled in by the activities work.
+//! Activities: reading, creating, revising and soft-deleting them.
+//! Site managers and admins write; every authenticated user reads.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::projects::{with_retries, WriteError};
+use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
+use crate::domain::{Caller, Listing, Page};
+use crate::error::{Error, Result};
+use crate::storage::activities::{self as store, ActivityRow};
+use crate::storage::{self, Db};
+
+/// An activity in the wire shape.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ActivityView {
+    pub name: String,
+    /// `null` once deleted.
+    pub slug: Option<String>,
+    pub uuid: String,
+    pub revision: i32,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    pub deleted_at: Option<String>,
+    /// Older revisions, newest first (`include_revisions`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parents: Option<Vec<ActivityView>>,
+}
+
+impl ActivityView {
+    fn of(row: ActivityRow) -> Self {
+        Self {
+            name: row.name,
+            slug: row.slug,
+            uuid: row.uuid,
+            revision: row.revision,
+            created_at: validate::wire_date(row.created_at),
+            updated_at: validate::wire_date_opt(row.updated_at),
+            deleted_at: validate::wire_date_opt(row.deleted_at),
+            parents: None,
+        }
+    }
+}
+
+/// The fields a create or update may send.
+const FIELDS: &[&str] = &["name", "slug"];
+const OBJECT: &str = "activity";
+
+/// `Invalid identifier` unless `slug` is a slug.
+pub fn check_slug(slug: &str) -> Result<()> {
+    if validate::is_slug(slug) {
+        Ok(())
+    } else {
+        Err(Error::InvalidIdentifier {
+            kind: "slug",
+            values: vec![slug.to_owned()],
+        })
+    }
+}
+
+/// Views of `rows`, with their parents when `include_revisions` (one query
+/// for the whole page).
+async fn views(
+    db: &Db,
+    rows: Vec<ActivityRow>,
+    include_revisions: bool,
+) -> Result<Vec<ActivityView>> {
+    let parents = if include_revisions {
+        let uuids: Vec<String> = rows.iter().map(|r| r.uuid.clone()).collect();
+        let mut by_uuid: HashMap<String, Vec<ActivityView>> = HashMap::new();
+        for parent in store::parents_of(db.conn(), &uuids).await? {
+            by_uuid
+                .entry(parent.uuid.clone())
+                .or_default()
+                .push(ActivityView::of(parent));
+        }
+        Some(by_uuid)
+    } else {
+        None
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut view = ActivityView::of(row);
+            if let Some(parents) = &parents {
+                view.parents = Some(parents.get(&view.uuid).cloned().unwrap_or_default());
+            }
+            view
+        })
+        .collect())
+}
+
+/// `GET /activities`.
+pub async fn list(
+    db: &Db,
+    include_deleted: bool,
+    include_revisions: bool,
+    page: Page,
+) -> Result<Listing<ActivityView>> {
+    let (rows, total) = store::list(db.conn(), include_deleted, page).await?;
+    Ok(Listing {
+        items: views(db, rows, include_revisions).await?,
+        total,
+    })
+}
+
+/// `GET /activities/:slug`.
+pub async fn get(db: &Db, slug: &str, include_revisions: bool) -> Result<ActivityView> {
+    check_slug(slug)?;
+    let row = store::find_by_slug(db.conn(), slug)
+        .await?
+        .ok_or(Error::NotFound(OBJECT))?;
+    let mut views = views(db, vec![row], include_revisions).await?;
+    views.pop().ok_or(Error::NotFound(OBJECT))
+}
+
+/// The slug is someone else's: 409 `Slug already exists`.
+fn slug_taken(slug: &str) -> Error {
+    Error::SlugsExist(vec![slug.to_owned()])
+}
+
+/// `POST /activities`: site managers and admins.
+pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<ActivityView> {
+    caller.require(caller.is_manager(), "create activities")?;
+    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
+    let name = reader.required_string("name", MAX_NAME_LEN)?;
+    let slug = match reader.slug("slug")? {
+        Field::Value(slug) => slug,
+        Field::Null | Field::Absent => return Err(reader.missing("slug")),
+    };
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let row = with_retries(|| async {
+        let tx = db.begin_write().await?;
+        if store::find_by_slug(&*tx, &slug).await?.is_some() {
+            return Err(slug_taken(&slug).into());
+        }
+        let row = store::create(&*tx, &uuid, &name, &slug, storage::now_millis()).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
+    .map_err(|e| on_write_error(e, &slug))?;
+    Ok(ActivityView::of(row))
+}
+
+/// A lost race for a slug surfaces as a unique violation.
+fn on_write_error(e: WriteError, slug: &str) -> Error {
+    match e {
+        WriteError::Rule(e) => e,
+        WriteError::Db(e) if storage::is_unique_violation(&e) => slug_taken(slug),
+        WriteError::Db(e) => e.into(),
+    }
+}
+
+/// `POST /activities/:slug`: a new revision with the fields sent changed.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    slug: &str,
+    object: &Map<String, Value>,
+) -> Result<ActivityView> {
+    check_slug(slug)?;
+    caller.require(caller.is_manager(), "update activities")?;
+    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
+    let name = match reader.string("name", MAX_NAME_LEN)? {
+        Field::Value(name) if !name.is_empty() => Some(name),
+        Field::Value(_) => return Err(reader.missing("name")),
+        Field::Null => return Err(reader.invalid("name", "string", &Value::Null)),
+        Field::Absent => None,
+    };
+    let new_slug = match reader.slug("slug")? {
+        Field::Value(s) => s,
+        Field::Null => return Err(reader.invalid("slug", "slug", &Value::Null)),
+        Field::Absent => slug.to_owned(),
+    };
+    let uuid = store::find_by_slug(db.conn(), slug)
+        .await?
+        .ok_or(Error::NotFound(OBJECT))?
+        .uuid;
+    let row = with_retries(|| async {
+        let tx = db.begin_write().await?;
+        let current = lock_by_slug(&tx, slug, &uuid).await?;
+        if new_slug != slug && store::find_by_slug(&*tx, &new_slug).await?.is_some() {
+            return Err(slug_taken(&new_slug).into());
+        }
+        let name = name.clone().unwrap_or_else(|| current.name.clone());
+        let row = store::revise(&*tx, &current, &name, &new_slug, storage::now_millis()).await?;
+        tx.commit().await?;
+        Ok(row)
+    })
+    .await
+    .map_err(|e| on_write_error(e, &new_slug))?;
+    Ok(ActivityView::of(row))
+}
+
+/// The current revision of activity `uuid`, locked for writing, provided
+/// it still owns `slug`: a concurrent writer may have renamed or deleted
+/// it while we waited for the lock.
+async fn lock_by_slug(tx: &storage::WriteTx, slug: &str, uuid: &str) -> Result<ActivityRow> {
+    store::lock(&**tx, uuid).await?;
+    store::current(&**tx, uuid)
+        .await?
+        .filter(|row| row.live_slug.as_deref() == Some(slug))
+        .ok_or(Error::NotFound(OBJECT))
+}
+
+/// `DELETE /activities/:slug`: soft delete that frees the slug; refused
+/// while a current time has the activity.
+pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
+    check_slug(slug)?;
+    caller.require(caller.is_manager(), "delete activities")?;
+    let uuid = store::find_by_slug(db.conn(), slug)
+        .await?
+        .ok_or(Error::NotFound(OBJECT))?
+        .uuid;
+    with_retries(|| async {
+        let tx = db.begin_write().await?;
+        let current = lock_by_slug(&tx, slug, &uuid).await?;
+        if store::used_by_current_time(&*tx, &uuid).await? {
+            return Err(Error::MethodNotAllowed {
+                object: OBJECT,
+                allow: "GET, POST",
+            }
+            .into());
+        }
+        store::soft_delete(&*tx, current.id, storage::now_millis()).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| on_write_error(e, slug))
+}
+
+/// The current slugs (`None` when deleted) of the activities `uuids`.
+pub async fn slugs_by_uuid(db: &Db, uuids: &[String]) -> Result<HashMap<String, Option<String>>> {
+    Ok(store::current_of(db.conn(), uuids)
+        .await?
+        .into_iter()
+        .map(|row| (row.uuid, row.live_slug))
+        .collect())
+}

@@ -1,1 +1,627 @@
-//! Placeholder: filled in by the projects work.
+//! Projects: reading, creating, revising and soft-deleting them, with their
+//! slugs and members. Site managers and admins create and delete; they and
+//! the project's managers update (and delete) a project.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::domain::activities::{check_slug, slugs_by_uuid};
+use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
+use crate::domain::{Caller, Listing, Page};
+use crate::error::{Error, Result};
+use crate::storage::projects::{self as store, NewMember, ProjectFields, ProjectRow};
+use crate::storage::{self, activities as activity_store, Db};
+
+const OBJECT: &str = "project";
+/// The fields a create or update may send.
+const FIELDS: &[&str] = &["name", "slugs", "uri", "default_activity", "users"];
+const ROLES: &[&str] = &["member", "spectator", "manager"];
+
+/// A user's roles on a project.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Roles {
+    pub member: bool,
+    pub spectator: bool,
+    pub manager: bool,
+}
+
+/// A project in the wire shape.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProjectView {
+    pub name: String,
+    /// Sorted.
+    pub slugs: Vec<String>,
+    pub uri: Option<String>,
+    /// The default activity's current slug.
+    pub default_activity: Option<String>,
+    /// Absent on parents (members are not kept per revision).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<BTreeMap<String, Roles>>,
+    pub uuid: String,
+    pub revision: i32,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    pub deleted_at: Option<String>,
+    /// Older revisions, newest first (`include_revisions`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parents: Option<Vec<ProjectView>>,
+}
+
+/// What `GET /projects` lists.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectQuery {
+    /// `?user=` values: projects where one of them has a role.
+    pub users: Vec<String>,
+    pub include_deleted: bool,
+    pub include_revisions: bool,
+}
+
+/// Views of `rows` (current revisions) with slugs, users and, when
+/// `include_revisions`, parents: one query per relation for the whole page.
+async fn views(
+    db: &Db,
+    rows: Vec<ProjectRow>,
+    include_revisions: bool,
+) -> Result<Vec<ProjectView>> {
+    let conn = db.conn();
+    let uuids: Vec<String> = rows.iter().map(|r| r.uuid.clone()).collect();
+    let mut slugs: HashMap<String, Vec<String>> = HashMap::new();
+    for s in store::slugs_of(conn, &uuids).await? {
+        slugs.entry(s.project_uuid).or_default().push(s.slug);
+    }
+    let mut users: HashMap<String, BTreeMap<String, Roles>> = HashMap::new();
+    for m in store::members_of(conn, &uuids).await? {
+        users.entry(m.project_uuid).or_default().insert(
+            m.username,
+            Roles {
+                member: m.member,
+                spectator: m.spectator,
+                manager: m.manager,
+            },
+        );
+    }
+    let parents = if include_revisions {
+        store::parents_of(conn, &uuids).await?
+    } else {
+        Vec::new()
+    };
+    let activity_uuids: Vec<String> = rows
+        .iter()
+        .chain(parents.iter())
+        .filter_map(|r| r.default_activity.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let activity_slugs = slugs_by_uuid(db, &activity_uuids).await?;
+    let view = |row: ProjectRow| {
+        let mut project_slugs = slugs.get(&row.uuid).cloned().unwrap_or_default();
+        project_slugs.sort();
+        ProjectView {
+            name: row.name,
+            slugs: project_slugs,
+            uri: row.uri,
+            default_activity: row
+                .default_activity
+                .and_then(|uuid| activity_slugs.get(&uuid).cloned().flatten()),
+            users: None,
+            uuid: row.uuid,
+            revision: row.revision,
+            created_at: validate::wire_date(row.created_at),
+            updated_at: validate::wire_date_opt(row.updated_at),
+            deleted_at: validate::wire_date_opt(row.deleted_at),
+            parents: None,
+        }
+    };
+    let mut parents_by_uuid: HashMap<String, Vec<ProjectView>> = HashMap::new();
+    for parent in parents {
+        parents_by_uuid
+            .entry(parent.uuid.clone())
+            .or_default()
+            .push(view(parent));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut v = view(row);
+            v.users = Some(users.remove(&v.uuid).unwrap_or_default());
+            if include_revisions {
+                v.parents = Some(parents_by_uuid.remove(&v.uuid).unwrap_or_default());
+            }
+            v
+        })
+        .collect())
+}
+
+/// `GET /projects`.
+pub async fn list(db: &Db, query: &ProjectQuery, page: Page) -> Result<Listing<ProjectView>> {
+    let user_ids = if query.users.is_empty() {
+        None
+    } else {
+        let mut ids = Vec::with_capacity(query.users.len());
+        for name in &query.users {
+            let bad = || Error::bad_query("user", name);
+            if !validate::is_username(name) {
+                return Err(bad());
+            }
+            let user = storage::users::find_by_username(db.conn(), name)
+                .await?
+                .ok_or_else(bad)?;
+            ids.push(user.id);
+        }
+        Some(ids)
+    };
+    let (rows, total) =
+        store::list(db.conn(), query.include_deleted, user_ids.as_deref(), page).await?;
+    Ok(Listing {
+        items: views(db, rows, query.include_revisions).await?,
+        total,
+    })
+}
+
+/// `GET /projects/:slug`.
+pub async fn get(db: &Db, slug: &str, include_revisions: bool) -> Result<ProjectView> {
+    check_slug(slug)?;
+    let uuid = store::uuid_by_slug(db.conn(), slug)
+        .await?
+        .ok_or(Error::NotFound(OBJECT))?;
+    let row = store::current(db.conn(), &uuid)
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or(Error::NotFound(OBJECT))?;
+    one_view(db, row, include_revisions).await
+}
+
+async fn one_view(db: &Db, row: ProjectRow, include_revisions: bool) -> Result<ProjectView> {
+    views(db, vec![row], include_revisions)
+        .await?
+        .pop()
+        .ok_or(Error::NotFound(OBJECT))
+}
+
+/// A `users` entry as sent: lower-cased username and roles.
+#[derive(Debug, Clone)]
+struct RequestedMember {
+    key: String,
+    roles: Roles,
+}
+
+/// The validated fields of a create or update; `None`: not sent.
+#[derive(Debug, Default)]
+struct ProjectInput {
+    name: Option<String>,
+    slugs: Option<Vec<String>>,
+    /// `Some(None)`: sent as null.
+    uri: Option<Option<String>>,
+    /// Slug of the default activity; `Some(None)`: cleared.
+    default_activity: Option<Option<String>>,
+    users: Option<Vec<RequestedMember>>,
+}
+
+/// Reads a request object; `create` requires `name` and `slugs`.
+fn read_input(object: &Map<String, Value>, create: bool) -> Result<ProjectInput> {
+    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
+    let name = match reader.string("name", MAX_NAME_LEN)? {
+        Field::Value(name) if !name.is_empty() => Some(name),
+        Field::Value(_) => return Err(reader.missing("name")),
+        Field::Null if !create => return Err(reader.invalid("name", "string", &Value::Null)),
+        Field::Null | Field::Absent if create => return Err(reader.missing("name")),
+        Field::Null | Field::Absent => None,
+    };
+    let slugs = match reader.slugs("slugs")? {
+        Field::Value(slugs) if !slugs.is_empty() => Some(slugs),
+        Field::Value(_) => return Err(reader.missing("slugs")),
+        Field::Null if !create => {
+            return Err(reader.invalid("slugs", "array of slugs", &Value::Null))
+        }
+        Field::Null | Field::Absent if create => return Err(reader.missing("slugs")),
+        Field::Null | Field::Absent => None,
+    };
+    let uri = match reader.uri("uri")? {
+        Field::Value(uri) => Some(Some(uri)),
+        Field::Null => Some(None),
+        Field::Absent => None,
+    };
+    let default_activity = match reader.slug("default_activity")? {
+        Field::Value(slug) => Some(Some(slug)),
+        Field::Null => Some(None),
+        Field::Absent => None,
+    };
+    let users = match reader.value("users") {
+        Field::Value(Value::Object(map)) => Some(read_users(map)?),
+        Field::Value(other) => return Err(reader.invalid("users", "object", other)),
+        Field::Null => Some(Vec::new()),
+        Field::Absent => None,
+    };
+    Ok(ProjectInput {
+        name,
+        slugs,
+        uri,
+        default_activity,
+        users,
+    })
+}
+
+/// `{username: {"member": b, "spectator": b, "manager": b}}`; a role not
+/// sent is false. Usernames are case-insensitive, so `Bob` and `bob` twice
+/// is a bad object.
+fn read_users(map: &Map<String, Value>) -> Result<Vec<RequestedMember>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(map.len());
+    for (username, value) in map {
+        let field = format!("users.{username}");
+        let Value::Object(roles) = value else {
+            return Err(Error::invalid_field(
+                OBJECT,
+                &field,
+                "object",
+                validate::json_type(value),
+            ));
+        };
+        if let Some(unknown) = roles.keys().find(|k| !ROLES.contains(&k.as_str())) {
+            return Err(Error::unknown_field(
+                &format!("{field} of {OBJECT}"),
+                unknown,
+            ));
+        }
+        let role = |name: &str| -> Result<bool> {
+            match roles.get(name) {
+                None => Ok(false),
+                Some(Value::Bool(b)) => Ok(*b),
+                Some(other) => Err(Error::invalid_field(
+                    OBJECT,
+                    &format!("{field}.{name}"),
+                    "boolean",
+                    validate::json_type(other),
+                )),
+            }
+        };
+        let roles = Roles {
+            member: role("member")?,
+            spectator: role("spectator")?,
+            manager: role("manager")?,
+        };
+        let key = validate::username_key(username);
+        if !seen.insert(key.clone()) {
+            return Err(Error::BadObject(format!(
+                "Field users of {OBJECT} names the user {username} more than once"
+            )));
+        }
+        out.push(RequestedMember { key, roles });
+    }
+    Ok(out)
+}
+
+fn bad_user_reference() -> Error {
+    Error::InvalidForeignKey {
+        object: OBJECT,
+        key: "user",
+    }
+}
+
+/// The members to store: every username must be an existing user.
+async fn resolve_users(
+    db: &impl sea_orm::ConnectionTrait,
+    requested: &[RequestedMember],
+) -> Result<Vec<NewMember>> {
+    if requested.iter().any(|m| !validate::is_username(&m.key)) {
+        return Err(bad_user_reference());
+    }
+    let keys: Vec<String> = requested.iter().map(|m| m.key.clone()).collect();
+    let ids: HashMap<String, i64> = store::users_by_keys(db, &keys).await?.into_iter().collect();
+    requested
+        .iter()
+        .map(|m| {
+            let user_id = *ids.get(&m.key).ok_or_else(bad_user_reference)?;
+            Ok(NewMember {
+                user_id,
+                member: m.roles.member,
+                spectator: m.roles.spectator,
+                manager: m.roles.manager,
+            })
+        })
+        .collect()
+}
+
+/// The uuid of the activity with slug `slug` (`None` clears the default).
+async fn resolve_default_activity(
+    db: &impl sea_orm::ConnectionTrait,
+    slug: Option<&str>,
+) -> Result<Option<String>> {
+    let Some(slug) = slug else {
+        return Ok(None);
+    };
+    activity_store::find_by_slug(db, slug)
+        .await?
+        .map(|a| Some(a.uuid))
+        .ok_or(Error::InvalidForeignKey {
+            object: OBJECT,
+            key: "activity",
+        })
+}
+
+/// 409 listing every one of `slugs` held by a project other than `except`.
+async fn check_slugs_free(
+    db: &impl sea_orm::ConnectionTrait,
+    slugs: &[String],
+    except: Option<&str>,
+) -> Result<()> {
+    let taken = store::slugs_taken(db, slugs, except).await?;
+    if taken.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::SlugsExist(
+            slugs
+                .iter()
+                .filter(|s| taken.contains(s))
+                .cloned()
+                .collect(),
+        ))
+    }
+}
+
+/// A unique violation while writing slugs is a lost race for one of them:
+/// report the slugs now taken.
+async fn on_slug_race(db: &Db, e: sea_orm::DbErr, slugs: &[String], except: Option<&str>) -> Error {
+    if !storage::is_unique_violation(&e) || slugs.is_empty() {
+        return e.into();
+    }
+    match check_slugs_free(db.conn(), slugs, except).await {
+        Err(conflict) => conflict,
+        // The winner let go of the slug meanwhile; the request still lost.
+        Ok(()) => Error::SlugsExist(slugs.to_vec()),
+    }
+}
+
+/// `POST /projects`: site managers and admins.
+pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<ProjectView> {
+    caller.require(caller.is_manager(), "create projects")?;
+    let input = read_input(object, true)?;
+    let slugs = input.slugs.clone().unwrap_or_default();
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let row = match with_retries(|| create_once(db, &input, &uuid)).await {
+        Ok(row) => row,
+        Err(WriteError::Rule(e)) => return Err(e),
+        Err(WriteError::Db(e)) => return Err(on_slug_race(db, e, &slugs, None).await),
+    };
+    one_view(db, row, false).await
+}
+
+/// One attempt at writing a new project.
+async fn create_once(db: &Db, input: &ProjectInput, uuid: &str) -> Result<ProjectRow, WriteError> {
+    let slugs = input.slugs.as_deref().unwrap_or_default();
+    let tx = db.begin_write().await?;
+    let fields = ProjectFields {
+        name: input.name.clone().unwrap_or_default(),
+        uri: input.uri.clone().flatten(),
+        default_activity: resolve_default_activity(
+            &*tx,
+            input.default_activity.clone().flatten().as_deref(),
+        )
+        .await?,
+    };
+    let members = resolve_users(&*tx, input.users.as_deref().unwrap_or_default()).await?;
+    check_slugs_free(&*tx, slugs, None).await?;
+    let row = store::create(&*tx, uuid, &fields, storage::now_millis()).await?;
+    store::set_slugs(&*tx, uuid, slugs).await?;
+    store::set_members(&*tx, uuid, &members).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Errors of a write: rule violations pass through; database errors may be
+/// a lost deadlock (retried) or a lost slug race (see `on_slug_race`).
+pub(crate) enum WriteError {
+    Rule(Error),
+    Db(sea_orm::DbErr),
+}
+
+impl From<Error> for WriteError {
+    fn from(e: Error) -> Self {
+        WriteError::Rule(e)
+    }
+}
+
+impl From<sea_orm::DbErr> for WriteError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        WriteError::Db(e)
+    }
+}
+
+/// Runs the write transaction `attempt` again while it loses deadlocks
+/// (concurrent inserts of one unique key can deadlock on MySQL).
+pub(crate) async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, WriteError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, WriteError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(WriteError::Db(e))
+                if storage::is_transient_conflict(&e) && tries < storage::WRITE_ATTEMPTS =>
+            {
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The current, undeleted project that `slug` names, locked for writing.
+async fn lock_by_slug(tx: &storage::WriteTx, slug: &str, uuid: &str) -> Result<ProjectRow> {
+    store::lock(&**tx, uuid).await?;
+    // Re-read under the lock: a concurrent writer may have moved the slug
+    // or deleted the project while we waited.
+    if store::uuid_by_slug(&**tx, slug).await?.as_deref() != Some(uuid) {
+        return Err(Error::NotFound(OBJECT));
+    }
+    store::current(&**tx, uuid)
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or(Error::NotFound(OBJECT))
+}
+
+/// Site managers and admins, or a manager of the project.
+async fn require_project_manager(
+    conn: &impl sea_orm::ConnectionTrait,
+    caller: &Caller,
+    uuid: &str,
+    action: &str,
+) -> Result<()> {
+    if caller.is_manager() {
+        return Ok(());
+    }
+    let manages = store::roles_of(conn, uuid, caller.id)
+        .await?
+        .is_some_and(|r| r.manager);
+    caller.require(manages, action)
+}
+
+/// `POST /projects/:slug`: a new revision with the fields sent changed;
+/// `slugs` replaces the slug set and `users` the member map.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    slug: &str,
+    object: &Map<String, Value>,
+) -> Result<ProjectView> {
+    check_slug(slug)?;
+    let uuid = store::uuid_by_slug(db.conn(), slug)
+        .await?
+        .ok_or(Error::NotFound(OBJECT))?;
+    require_project_manager(db.conn(), caller, &uuid, "update this project").await?;
+    let input = read_input(object, false)?;
+    let row = match with_retries(|| update_once(db, caller, slug, &uuid, &input)).await {
+        Ok(row) => row,
+        Err(WriteError::Rule(e)) => return Err(e),
+        Err(WriteError::Db(e)) => {
+            let slugs = input.slugs.clone().unwrap_or_default();
+            return Err(on_slug_race(db, e, &slugs, Some(&uuid)).await);
+        }
+    };
+    one_view(db, row, false).await
+}
+
+/// One attempt at writing the next revision of project `uuid`.
+async fn update_once(
+    db: &Db,
+    caller: &Caller,
+    slug: &str,
+    uuid: &str,
+    input: &ProjectInput,
+) -> Result<ProjectRow, WriteError> {
+    let tx = db.begin_write().await?;
+    let current = lock_by_slug(&tx, slug, uuid).await?;
+    require_project_manager(&*tx, caller, uuid, "update this project").await?;
+    let default_activity = match &input.default_activity {
+        Some(slug) => resolve_default_activity(&*tx, slug.as_deref()).await?,
+        None => current.default_activity.clone(),
+    };
+    let members = match &input.users {
+        Some(users) => Some(resolve_users(&*tx, users).await?),
+        None => None,
+    };
+    if let Some(slugs) = &input.slugs {
+        check_slugs_free(&*tx, slugs, Some(uuid)).await?;
+    }
+    let fields = ProjectFields {
+        name: input.name.clone().unwrap_or_else(|| current.name.clone()),
+        uri: input.uri.clone().unwrap_or_else(|| current.uri.clone()),
+        default_activity,
+    };
+    let row = store::revise(&*tx, &current, &fields, storage::now_millis()).await?;
+    if let Some(slugs) = &input.slugs {
+        store::set_slugs(&*tx, uuid, slugs).await?;
+    }
+    if let Some(members) = &members {
+        store::set_members(&*tx, uuid, members).await?;
+    }
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// `DELETE /projects/:slug`: soft delete that frees the slugs; refused
+/// while a current time is on the project.
+pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
+    check_slug(slug)?;
+    let uuid = store::uuid_by_slug(db.conn(), slug)
+        .await?
+        .ok_or(Error::NotFound(OBJECT))?;
+    require_project_manager(db.conn(), caller, &uuid, "delete this project").await?;
+    let deleted = with_retries(|| async {
+        let tx = db.begin_write().await?;
+        let current = lock_by_slug(&tx, slug, &uuid).await?;
+        require_project_manager(&*tx, caller, &uuid, "delete this project").await?;
+        if store::used_by_current_time(&*tx, &uuid).await? {
+            return Err(Error::MethodNotAllowed {
+                object: OBJECT,
+                allow: "GET, POST",
+            }
+            .into());
+        }
+        store::soft_delete(&*tx, &uuid, current.id, storage::now_millis()).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await;
+    match deleted {
+        Ok(()) => Ok(()),
+        Err(WriteError::Rule(e)) => Err(e),
+        Err(WriteError::Db(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(v: Value, create: bool) -> Result<ProjectInput> {
+        read_input(v.as_object().expect("object"), create)
+    }
+
+    #[test]
+    fn create_requires_name_and_slugs_update_does_not() {
+        let err = input(json!({"slugs": ["a"]}), true).unwrap_err();
+        assert_eq!(err.to_string(), "The project is missing a name");
+        let err = input(json!({"name": "A"}), true).unwrap_err();
+        assert_eq!(err.to_string(), "The project is missing a slugs");
+        let update = input(json!({}), false).unwrap();
+        assert!(update.name.is_none() && update.slugs.is_none() && update.users.is_none());
+        let cleared = input(
+            json!({"uri": null, "default_activity": null, "users": null}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(cleared.uri, Some(None));
+        assert_eq!(cleared.default_activity, Some(None));
+        assert_eq!(cleared.users.map(|u| u.len()), Some(0));
+    }
+
+    #[test]
+    fn users_map_roles_default_to_false_and_keys_are_case_insensitive() {
+        let users = json!({"Alice": {"manager": true}, "bob": {}});
+        let read = read_users(users.as_object().unwrap()).unwrap();
+        assert_eq!(read[0].key, "alice");
+        assert_eq!(
+            read[0].roles,
+            Roles {
+                member: false,
+                spectator: false,
+                manager: true
+            }
+        );
+        assert!(!read[1].roles.member && !read[1].roles.spectator && !read[1].roles.manager);
+        let twice = json!({"Alice": {}, "alice": {}});
+        assert!(read_users(twice.as_object().unwrap()).is_err());
+        let bad = json!({"alice": {"member": 1}});
+        assert_eq!(
+            read_users(bad.as_object().unwrap())
+                .unwrap_err()
+                .to_string(),
+            "Field users.alice.member of project should be boolean but was sent as number"
+        );
+    }
+}

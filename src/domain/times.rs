@@ -85,7 +85,7 @@ async fn list_on(
     page: Page,
 ) -> Result<Listing<TimeView>> {
     let filter = resolve_filter(conn, caller, query).await?;
-    let (rows, total) = store::list(conn, &filter, page.skip, page.limit).await?;
+    let (rows, total) = store::list(conn, &filter, page).await?;
     let items = render(conn, rows, query.include_revisions).await?;
     Ok(Listing { items, total })
 }

@@ -187,3 +187,24 @@ pub fn paginate<Q: sea_orm::QuerySelect>(query: Q, page: crate::domain::Page) ->
         (skip, limit) => query.offset(skip).limit(limit.unwrap_or(i64::MAX as u64)),
     }
 }
+
+/// True when `e` is a deadlock or serialization failure (SQLSTATE 40001 on
+/// MySQL/MariaDB and PostgreSQL, 40P01 on PostgreSQL): the transaction was
+/// rolled back and may simply be run again.
+pub fn is_transient_conflict(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            match inner.as_ref() {
+                sea_orm::sqlx::Error::Database(db) => {
+                    matches!(db.code().as_deref(), Some("40001") | Some("40P01"))
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// How many times a write transaction that lost a deadlock is run.
+pub const WRITE_ATTEMPTS: usize = 5;

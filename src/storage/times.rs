@@ -101,21 +101,15 @@ fn watched_projects(user_id: i64) -> sea_orm::sea_query::SelectStatement {
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &TimeFilter,
-    skip: u64,
-    limit: Option<u64>,
+    page: crate::domain::Page,
 ) -> Result<(Vec<TimeRow>, u64), DbErr> {
     let cond = filter.condition();
     let total = time::Entity::find().filter(cond.clone()).count(db).await?;
-    let mut select = time::Entity::find()
+    let select = time::Entity::find()
         .filter(cond)
         .order_by(time::Column::SortAt, Order::Asc)
         .order_by(time::Column::Id, Order::Asc);
-    if skip > 0 || limit.is_some() {
-        // SQLite and MySQL accept OFFSET only after a LIMIT: "no limit" is
-        // the largest one every backend takes.
-        select = select.offset(skip).limit(limit.unwrap_or(i64::MAX as u64));
-    }
-    Ok((select.all(db).await?, total))
+    Ok((super::paginate(select, page).all(db).await?, total))
 }
 
 /// The current revision of the time `uuid`, deleted or not.

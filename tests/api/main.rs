@@ -9,4 +9,5 @@ mod org_roles;
 mod projects;
 mod slapd;
 mod times;
+mod transfer;
 mod users;
