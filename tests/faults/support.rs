@@ -303,6 +303,7 @@ impl Server {
                 }
                 Err(_) => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     panic!(
                         "timesync did not start: {}",
                         std::fs::read_to_string(log).unwrap_or_default()
