@@ -258,10 +258,9 @@ async fn slow_body_is_cut_off_by_the_request_timeout() {
     assert!(read.is_ok(), "the slow request was not cut off within 45 s");
     let elapsed = started.elapsed();
     let answer = String::from_utf8_lossy(&out);
-    assert!(
-        answer.is_empty() || answer.starts_with("HTTP/1.1 5") || answer.starts_with("HTTP/1.1 4"),
-        "{answer}"
-    );
+    // The request timeout's answer: a Server error (the transaction, if
+    // any, is dropped with the request).
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
     assert!(
         elapsed >= Duration::from_secs(25),
         "cut off after {elapsed:?}"
