@@ -218,6 +218,77 @@ async fn postgres_crash_during_writes_loses_no_acknowledged_write() {
     assert_times_consistent(&pg.url(), &acked).await;
 }
 
+/// (a') PostgreSQL stops answering without closing anything (all its
+/// processes SIGSTOPped, as behind a network partition): reads and writes
+/// get a 500 `Server error` with the request id within the request timeout
+/// (30 s) instead of hanging; once PostgreSQL answers again the server
+/// serves again, and nothing acknowledged is lost or half-written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_that_stops_answering_gets_bounded_server_errors() {
+    let Some(pg) = tokio::task::block_in_place(Postgres::start) else {
+        return;
+    };
+    let url = pg.url();
+    seed(&url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&[("DATABASE_URL", &url)], &dir.path().join("server.log"));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let token = login(&http, &server.base, "admin", "admin").await;
+    let post = |notes: &str| {
+        http.post(server.url("/v0/times"))
+            .json(&post_body(&token, time_object(notes)))
+            .send()
+    };
+    let r = post("before").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let before: Value = r.json().await.unwrap();
+    let mut acked = vec![Acked {
+        uuid: before["uuid"].as_str().unwrap().to_owned(),
+        revision: 1,
+        notes: "before".into(),
+    }];
+
+    pg.freeze();
+    let started = Instant::now();
+    let answers = futures::future::join_all([
+        post("frozen 1"),
+        post("frozen 2"),
+        http.get(server.url(&format!("/v0/times?token={token}")))
+            .send(),
+        http.get(server.url("/healthz")).send(),
+    ])
+    .await;
+    for answer in answers {
+        let r = answer.expect("an answer, not a client timeout");
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_server_error(r.status().as_u16(), &r.json().await.unwrap(), &id);
+    }
+    let took = started.elapsed();
+    assert!(took <= Duration::from_secs(40), "answered after {took:?}");
+    pg.thaw();
+
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let r = post("after").await.unwrap();
+        if r.status() == 200 {
+            let v: Value = r.json().await.unwrap();
+            acked.push(Acked {
+                uuid: v["uuid"].as_str().unwrap().to_owned(),
+                revision: 1,
+                notes: "after".into(),
+            });
+            break;
+        }
+        assert!(Instant::now() < deadline, "no recovery: {}", r.status());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(server);
+    assert_times_consistent(&url, &acked).await;
+}
+
 /// (b) SIGTERM during a burst of writes: the server finishes what it
 /// acknowledged and exits cleanly; after a restart every 2xx write is there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

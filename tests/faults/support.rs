@@ -233,6 +233,48 @@ impl Postgres {
         );
     }
 
+    /// The postmaster and its children (the backends serving connections).
+    fn processes(&self) -> Vec<u32> {
+        let postmaster = self.child.as_ref().expect("running").id();
+        let mut pids = vec![postmaster];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // "pid (comm) state ppid ...": the comm may hold spaces.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(postmaster) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    /// Stops (SIGSTOP) every PostgreSQL process: the server keeps its
+    /// connections open but answers nothing, as behind a network partition.
+    pub fn freeze(&self) {
+        self.signal_all("STOP");
+    }
+
+    pub fn thaw(&self) {
+        self.signal_all("CONT");
+    }
+
+    /// A backend may exit between listing and signalling: no check.
+    fn signal_all(&self, signal: &str) {
+        for pid in self.processes() {
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(pid.to_string())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
@@ -244,6 +286,10 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
+        if self.child.is_some() {
+            // A test that failed while PostgreSQL was frozen.
+            self.thaw();
+        }
         if let Some(mut child) = self.child.take() {
             // Fast shutdown: drops clients, stops in milliseconds.
             signal(child.id(), "INT");
