@@ -94,6 +94,8 @@ for backend in $BACKENDS; do
     measure "$backend" "GET /v0/times?limit=25 (admin)" $c PATH_="/v0/times?limit=25&token=$ADMIN"
     measure "$backend" "GET /v0/times?limit=25 (member)" $c PATH_="/v0/times?limit=25&token=$MEMBER_TOKEN"
     measure "$backend" "GET /v0/times?user&start&end" $c PATH_="/v0/times?user=$SOME_USER&start=2025-01-01&end=2025-06-30&token=$ADMIN"
+    measure "$backend" "GET /v0/reports/summary (project,week)" $c PATH_="/v0/reports/summary?group_by=project,week&token=$ADMIN"
+    measure "$backend" "GET /v0/reports/summary (member, activity)" $c PATH_="/v0/reports/summary?group_by=activity,month&token=$MEMBER_TOKEN"
     measure "$backend" "GET /v0/projects" $c PATH_="/v0/projects?token=$ADMIN"
     measure "$backend" "GET /v0/activities/activity1" $c PATH_="/v0/activities/activity1?token=$ADMIN"
     measure "$backend" "POST /v0/times" $c MODE=create TOKEN="$MEMBER_TOKEN" PROJECT=project1

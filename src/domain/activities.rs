@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::domain::projects::{with_retries, WriteError};
 use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
+use crate::domain::{with_retries, WriteError};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::{Error, Result};
 use crate::storage::activities::{self as store, ActivityRow};

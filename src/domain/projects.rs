@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::activities::{check_slug, slugs_by_uuid};
 use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
-use crate::domain::{Caller, Listing, Page};
+use crate::domain::{with_retries, Caller, Listing, Page, WriteError};
 use crate::error::{Error, Result};
 use crate::storage::projects::{self as store, NewMember, ProjectFields, ProjectRow};
 use crate::storage::{self, activities as activity_store, Db};
@@ -408,45 +408,6 @@ async fn create_once(db: &Db, input: &ProjectInput, uuid: &str) -> Result<Projec
     store::set_members(&*tx, uuid, &members).await?;
     tx.commit().await?;
     Ok(row)
-}
-
-/// Errors of a write: rule violations pass through; database errors may be
-/// a lost deadlock (retried) or a lost slug race (see `on_slug_race`).
-pub(crate) enum WriteError {
-    Rule(Error),
-    Db(sea_orm::DbErr),
-}
-
-impl From<Error> for WriteError {
-    fn from(e: Error) -> Self {
-        WriteError::Rule(e)
-    }
-}
-
-impl From<sea_orm::DbErr> for WriteError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        WriteError::Db(e)
-    }
-}
-
-/// Runs the write transaction `attempt` again while it loses deadlocks
-/// (concurrent inserts of one unique key can deadlock on MySQL).
-pub(crate) async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, WriteError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, WriteError>>,
-{
-    let mut tries = 1;
-    loop {
-        match attempt().await {
-            Err(WriteError::Db(e))
-                if storage::is_transient_conflict(&e) && tries < storage::WRITE_ATTEMPTS =>
-            {
-                tries += 1;
-            }
-            other => return other,
-        }
-    }
 }
 
 /// The current, undeleted project that `slug` names, locked for writing.

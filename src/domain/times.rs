@@ -92,7 +92,7 @@ async fn list_on(
 
 /// Turns the query's names into ids, refusing malformed or unknown values
 /// with `Bad query value`.
-async fn resolve_filter(
+pub(crate) async fn resolve_filter(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     query: &TimeQuery,
@@ -218,7 +218,7 @@ async fn one(conn: &impl ConnectionTrait, row: TimeRow, revisions: bool) -> Resu
 /// Views of `rows` (and their parents when `revisions`), with every
 /// related row loaded by one batched query per relation: the cost does not
 /// grow with the number of rows.
-async fn render(
+pub(crate) async fn render(
     conn: &impl ConnectionTrait,
     rows: Vec<TimeRow>,
     revisions: bool,

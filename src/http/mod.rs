@@ -2,6 +2,7 @@
 //! resource, each exporting `router()`, merged in `api_router`.
 
 pub mod activities;
+pub mod csv;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod middleware;
 pub mod org_roles;
 pub mod pagination;
 pub mod projects;
+pub mod reports;
 pub mod times;
 pub mod users;
 
@@ -41,6 +43,7 @@ pub fn api_router(state: AppState) -> Router {
         .merge(activities::router())
         .merge(projects::router())
         .merge(times::router())
+        .merge(reports::router())
         .merge(org_roles::router())
         .merge(users::router());
     let cors = CorsLayer::new()

@@ -2,6 +2,7 @@
 
 use axum::extract::{FromRequestParts, OriginalUri, Path, State};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,7 +11,7 @@ use crate::domain::times::{self, TimeQuery, TimeView};
 use crate::error::{Error, Result};
 use crate::http::extract::{Auth, AuthedObject, Params};
 use crate::http::pagination::{list_response, page};
-use crate::http::{middleware, AppState};
+use crate::http::{csv, middleware, reports, AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,11 +40,22 @@ async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
     OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
     params: Params,
 ) -> Result<Response> {
+    let query = time_query(&params);
+    if csv::wanted(&params, &headers)? {
+        return reports::times_csv(&state, &caller, &query, &params).await;
+    }
     let page = page(&params, state.config.default_limit)?;
+    let listing = times::list(&state.db, &caller, &query, page).await?;
+    Ok(list_response(&uri, &listing.items, listing.total, page))
+}
+
+/// The filters of `GET /times` as sent (shared with reports).
+pub(crate) fn time_query(params: &Params) -> TimeQuery {
     let owned = |key: &str| params.all(key).into_iter().map(str::to_owned).collect();
-    let query = TimeQuery {
+    TimeQuery {
         users: owned("user"),
         projects: owned("project"),
         activities: owned("activity"),
@@ -51,9 +63,7 @@ async fn list(
         end: params.first("end").map(str::to_owned),
         include_deleted: params.flag("include_deleted"),
         include_revisions: params.flag("include_revisions"),
-    };
-    let listing = times::list(&state.db, &caller, &query, page).await?;
-    Ok(list_response(&uri, &listing.items, listing.total, page))
+    }
 }
 
 async fn show(

@@ -7,6 +7,7 @@ pub mod entities;
 pub mod migrations;
 pub mod org_roles;
 pub mod projects;
+pub mod reports;
 pub mod settings;
 pub mod times;
 pub mod users;

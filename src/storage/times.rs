@@ -21,7 +21,7 @@ use super::users::UserRow;
 
 /// Keys per `IN (...)` list: far below the bind limits of SQLite (32,766),
 /// PostgreSQL and MySQL (65,535).
-const CHUNK: usize = 500;
+pub const CHUNK: usize = 500;
 
 /// What `GET /times` selects. Every field is evaluated in SQL.
 #[derive(Debug, Clone, Default)]
@@ -43,7 +43,8 @@ pub struct TimeFilter {
 }
 
 impl TimeFilter {
-    fn condition(&self) -> Condition {
+    /// The SQL condition on `times` rows (shared with reports).
+    pub fn condition(&self) -> Condition {
         let mut cond = Condition::all().add(time::Column::Newest.eq(true));
         if !self.include_deleted {
             cond = cond.add(time::Column::DeletedAt.is_null());

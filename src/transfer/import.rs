@@ -75,7 +75,9 @@ pub async fn import(db: &Db, input: impl Read + Send + 'static) -> anyhow::Resul
     if !complete {
         bail!("the export document ended early");
     }
-    super::fix_sequences(&*tx).await?;
+    crate::storage::reset_id_sequences(&*tx)
+        .await
+        .context("moving the id sequences past the imported rows")?;
     tx.commit().await.context("committing the import")?;
     Ok(counts)
 }

@@ -498,7 +498,9 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
     batch.flush(&*tx).await?;
     counts.time_activities = batch.count;
 
-    super::fix_sequences(&*tx).await?;
+    crate::storage::reset_id_sequences(&*tx)
+        .await
+        .context("moving the id sequences past the imported rows")?;
     tx.commit().await.context("committing the import")?;
     Ok(counts)
 }

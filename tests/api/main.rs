@@ -7,6 +7,7 @@ mod foundation;
 mod ldap;
 mod org_roles;
 mod projects;
+mod reports;
 mod slapd;
 mod times;
 mod transfer;

@@ -1,0 +1,326 @@
+//! Reports on time entries (beyond the spec; no spec endpoint changes):
+//! grouped sums (`GET /reports/summary`) and the batched scan behind the
+//! CSV export of `GET /times`. Both take the filters of `GET /times` and
+//! apply the same visibility (see `domain::times`), through the same
+//! `TimeFilter`.
+//!
+//! Summary semantics:
+//! - only current revisions count; deleted times only with `include_deleted`;
+//! - a time with several activities counts once in every grouping without
+//!   `activity`, and once per activity in groupings with it (so the rows
+//!   may then add up to more than the total, which counts each time once);
+//! - group keys: `user` = username as stored; `project` = the project's
+//!   current slugs, sorted (null once the project is deleted: the times of
+//!   all deleted projects form one group); `activity` = the activity's
+//!   current slug (null for deleted activities, grouped together);
+//!   `date` = `YYYY-MM-DD`; `week` = ISO week `YYYY-Www` (ISO year);
+//!   `month` = `YYYY-MM` (dates are calendar dates, UTC);
+//! - rows are ordered by their keys in `group_by` order, nulls first.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use sea_orm::{AccessMode, DatabaseTransaction, DbBackend, IsolationLevel, TransactionTrait};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::domain::times::{render, resolve_filter, TimeQuery, TimeView};
+use crate::domain::{Caller, Page};
+use crate::error::{Error, Result};
+use crate::storage::reports::{self as store, Cursor, GroupRow, Grouping};
+use crate::storage::times::{self as time_store, TimeFilter};
+use crate::storage::Db;
+
+/// Times per export batch: one keyset query plus one batched query per
+/// relation for each batch.
+pub const EXPORT_BATCH: u64 = 1_000;
+
+/// What a summary row may be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupKey {
+    User,
+    Project,
+    Activity,
+    Date,
+    Week,
+    Month,
+}
+
+impl GroupKey {
+    pub const ALL: [GroupKey; 6] = [
+        GroupKey::User,
+        GroupKey::Project,
+        GroupKey::Activity,
+        GroupKey::Date,
+        GroupKey::Week,
+        GroupKey::Month,
+    ];
+
+    /// The name in `group_by`, and the key of the row field.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupKey::User => "user",
+            GroupKey::Project => "project",
+            GroupKey::Activity => "activity",
+            GroupKey::Date => "date",
+            GroupKey::Week => "week",
+            GroupKey::Month => "month",
+        }
+    }
+
+    /// The keys of `group_by` values, which may repeat and hold
+    /// comma-separated lists; an unknown or empty name is `Bad query value`.
+    /// Repeated keys count once, in the order first named.
+    pub fn parse_list(values: &[&str]) -> Result<Vec<GroupKey>> {
+        let mut keys = Vec::new();
+        for value in values {
+            for name in value.split(',') {
+                let key = GroupKey::ALL
+                    .into_iter()
+                    .find(|k| k.name() == name.trim())
+                    .ok_or_else(|| Error::bad_query("group_by", value))?;
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// The value of one group key: a text, the sorted slugs of a project, or
+/// null (deleted project or activity). Ordered nulls first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyValue {
+    Null,
+    Text(String),
+    Slugs(Vec<String>),
+}
+
+impl Serialize for KeyValue {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            KeyValue::Null => s.serialize_none(),
+            KeyValue::Text(t) => s.serialize_str(t),
+            KeyValue::Slugs(v) => v.serialize(s),
+        }
+    }
+}
+
+/// Total seconds and number of times (or time-activity pairs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Sums {
+    pub duration: i64,
+    pub count: i64,
+}
+
+/// One row: `{<key>: value, …, "duration": s, "count": n}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub keys: Vec<(GroupKey, KeyValue)>,
+    pub sums: Sums,
+}
+
+impl Serialize for SummaryRow {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.keys.len() + 2))?;
+        for (key, value) in &self.keys {
+            map.serialize_entry(key.name(), value)?;
+        }
+        map.serialize_entry("duration", &self.sums.duration)?;
+        map.serialize_entry("count", &self.sums.count)?;
+        map.end()
+    }
+}
+
+/// `GET /reports/summary`: `rows` per group and the `total` (each time
+/// counted once).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    #[serde(skip)]
+    pub group_by: Vec<GroupKey>,
+    pub rows: Vec<SummaryRow>,
+    pub total: Sums,
+}
+
+/// Groups the times `query` selects for `caller` by `group_by`.
+///
+/// SQL groups by user, project, activity and date (whichever are needed)
+/// and sums there; ids then become names and dates become weeks or months
+/// here, merging the SQL groups that fall together (rows per date are few).
+pub async fn summary(
+    db: &Db,
+    caller: &Caller,
+    query: &TimeQuery,
+    group_by: &[GroupKey],
+) -> Result<Summary> {
+    let conn = db.conn();
+    let filter = resolve_filter(conn, caller, query).await?;
+    let has = |k: GroupKey| group_by.contains(&k);
+    let grouping = Grouping {
+        user: has(GroupKey::User),
+        project: has(GroupKey::Project),
+        activity: has(GroupKey::Activity),
+        date: has(GroupKey::Date) || has(GroupKey::Week) || has(GroupKey::Month),
+    };
+    let groups = store::group_sums(conn, &filter, grouping).await?;
+    let total = store::group_sums(conn, &filter, Grouping::default())
+        .await?
+        .first()
+        .map(|g| Sums {
+            duration: g.duration,
+            count: g.count,
+        })
+        .unwrap_or_default();
+
+    let user_ids: Vec<i64> = unique(groups.iter().filter_map(|g| g.user_id));
+    let project_uuids: Vec<String> = unique(groups.iter().filter_map(|g| g.project_uuid.clone()));
+    let activity_uuids: Vec<String> = unique(groups.iter().filter_map(|g| g.activity_uuid.clone()));
+    let usernames = time_store::usernames(conn, &user_ids).await?;
+    let project_slugs = time_store::project_slugs(conn, &project_uuids).await?;
+    let activity_slugs = store::activity_live_slugs(conn, &activity_uuids).await?;
+
+    let key_value = |key: GroupKey, g: &GroupRow| -> KeyValue {
+        let text = |v: Option<&String>| v.cloned().map_or(KeyValue::Null, KeyValue::Text);
+        let date = |f: fn(NaiveDate) -> String| {
+            g.date_worked
+                .map_or(KeyValue::Null, |d| KeyValue::Text(f(d)))
+        };
+        match key {
+            GroupKey::User => text(g.user_id.and_then(|id| usernames.get(&id))),
+            GroupKey::Project => g
+                .project_uuid
+                .as_ref()
+                .and_then(|u| project_slugs.get(u))
+                .filter(|s| !s.is_empty())
+                .map_or(KeyValue::Null, |s| KeyValue::Slugs(s.clone())),
+            GroupKey::Activity => {
+                text(g.activity_uuid.as_ref().and_then(|u| activity_slugs.get(u)))
+            }
+            GroupKey::Date => date(|d| d.format("%Y-%m-%d").to_string()),
+            GroupKey::Week => date(|d| {
+                let w = d.iso_week();
+                format!("{:04}-W{:02}", w.year(), w.week())
+            }),
+            GroupKey::Month => date(|d| d.format("%Y-%m").to_string()),
+        }
+    };
+    let mut merged: BTreeMap<Vec<KeyValue>, Sums> = BTreeMap::new();
+    for g in &groups {
+        let keys = group_by.iter().map(|&k| key_value(k, g)).collect();
+        let sums = merged.entry(keys).or_default();
+        sums.duration += g.duration;
+        sums.count += g.count;
+    }
+    let rows = merged
+        .into_iter()
+        .map(|(values, sums)| SummaryRow {
+            keys: group_by.iter().copied().zip(values).collect(),
+            sums,
+        })
+        .collect();
+    Ok(Summary {
+        group_by: group_by.to_vec(),
+        rows,
+        total,
+    })
+}
+
+fn unique<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    items.filter(|i| seen.insert(i.clone())).collect()
+}
+
+/// The times of an export, read batch by batch in list order inside one
+/// read transaction (a consistent snapshot on every backend: SQLite's
+/// read transaction, REPEATABLE READ elsewhere), so a time edited during
+/// the export shows once, as it was when the export began.
+pub struct TimeExport {
+    tx: DatabaseTransaction,
+    filter: TimeFilter,
+    cursor: Cursor,
+    /// Rows still to give (`None`: all).
+    remaining: Option<u64>,
+}
+
+/// Starts the export of the times `query` selects for `caller`; bad
+/// filters fail here, before anything is sent.
+pub async fn export_times(
+    db: &Db,
+    caller: &Caller,
+    query: &TimeQuery,
+    page: Page,
+) -> Result<TimeExport> {
+    let filter = resolve_filter(db.conn(), caller, query).await?;
+    let isolation = match db.backend() {
+        // SQLite has no levels; its read transactions are snapshots.
+        DbBackend::Sqlite => None,
+        _ => Some(IsolationLevel::RepeatableRead),
+    };
+    let access = match db.backend() {
+        DbBackend::Sqlite => None,
+        _ => Some(AccessMode::ReadOnly),
+    };
+    let tx = db.conn().begin_with_config(isolation, access).await?;
+    Ok(TimeExport {
+        tx,
+        filter,
+        cursor: Cursor::Start { skip: page.skip },
+        remaining: page.limit,
+    })
+}
+
+impl TimeExport {
+    /// The next batch of at most `EXPORT_BATCH` times (`None` when done),
+    /// rendered with one batched query per relation.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<TimeView>>> {
+        let want = self.remaining.map_or(EXPORT_BATCH, |r| r.min(EXPORT_BATCH));
+        if want == 0 {
+            return Ok(None);
+        }
+        let rows = store::times_from(&self.tx, &self.filter, self.cursor, want).await?;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        self.cursor = Cursor::After {
+            sort_at: last.sort_at,
+            id: last.id,
+        };
+        if let Some(r) = self.remaining.as_mut() {
+            *r -= rows.len() as u64;
+        }
+        if (rows.len() as u64) < want {
+            self.remaining = Some(0);
+        }
+        Ok(Some(render(&self.tx, rows, false).await?))
+    }
+
+    /// Ends the read transaction (nothing was written), returning its
+    /// connection to the pool in a clean state.
+    pub async fn finish(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_by_lists_split_dedupe_and_refuse_unknown_names() {
+        let keys = GroupKey::parse_list(&["user,week", "project", "user"]).unwrap();
+        assert_eq!(
+            keys,
+            vec![GroupKey::User, GroupKey::Week, GroupKey::Project]
+        );
+        assert!(GroupKey::parse_list(&["user,"]).is_err());
+        assert!(GroupKey::parse_list(&["year"]).is_err());
+        assert_eq!(GroupKey::parse_list(&[]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn keys_order_nulls_first() {
+        assert!(KeyValue::Null < KeyValue::Text("a".into()));
+        assert!(KeyValue::Null < KeyValue::Slugs(vec!["a".into()]));
+    }
+}

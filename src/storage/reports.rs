@@ -1,0 +1,194 @@
+//! Reports over time entries: grouped sums computed in SQL, and the
+//! keyset-paged scan behind CSV exports. Both use the `GET /times` filter
+//! (`TimeFilter::condition`), so they select exactly what the list does.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use futures::TryStreamExt;
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, Order, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, StreamTrait, TryGetable,
+};
+
+use super::entities::{activity, time, time_activity};
+use super::times::{TimeFilter, TimeRow, CHUNK};
+
+/// The columns a summary groups by in SQL. Weeks and months are folded
+/// from dates by the caller (ISO weeks are not portable SQL).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Grouping {
+    pub user: bool,
+    pub project: bool,
+    pub activity: bool,
+    pub date: bool,
+}
+
+/// One group of a summary: the grouped columns (`None` where not grouped,
+/// or for a time without activities) and the sums.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRow {
+    pub user_id: Option<i64>,
+    pub project_uuid: Option<String>,
+    pub activity_uuid: Option<String>,
+    pub date_worked: Option<NaiveDate>,
+    pub duration: i64,
+    pub count: i64,
+}
+
+/// `SUM(duration)` as a 64-bit integer on every backend (MySQL's SUM is
+/// DECIMAL; PostgreSQL's SUM of an integer is already BIGINT, SQLite's an
+/// INTEGER).
+fn sum_duration(backend: DbBackend) -> SimpleExpr {
+    let sum: SimpleExpr = Func::sum(Expr::col((time::Entity, time::Column::Duration))).into();
+    match backend {
+        DbBackend::MySql => sum.cast_as(Alias::new("SIGNED")),
+        _ => sum,
+    }
+}
+
+/// Selects `col` as `alias` and groups by it when `on`.
+fn group(q: &mut SelectStatement, on: bool, col: Expr, alias: &str) {
+    if on {
+        q.expr_as(col.clone(), Alias::new(alias));
+        q.add_group_by([col]);
+    }
+}
+
+/// Sums of `duration` and counts of the current revisions matching
+/// `filter`, grouped by `by`. With `by.activity` each time is joined to its
+/// activities, so it counts once per activity; otherwise once.
+pub async fn group_sums(
+    db: &(impl ConnectionTrait + StreamTrait),
+    filter: &TimeFilter,
+    by: Grouping,
+) -> Result<Vec<GroupRow>, DbErr> {
+    let backend = ConnectionTrait::get_database_backend(db);
+    let mut q = Query::select();
+    q.from(time::Entity).cond_where(filter.condition());
+    group(
+        &mut q,
+        by.user,
+        Expr::col((time::Entity, time::Column::UserId)),
+        "g_user",
+    );
+    group(
+        &mut q,
+        by.project,
+        Expr::col((time::Entity, time::Column::ProjectUuid)),
+        "g_project",
+    );
+    group(
+        &mut q,
+        by.date,
+        Expr::col((time::Entity, time::Column::DateWorked)),
+        "g_date",
+    );
+    if by.activity {
+        // LEFT: a time left without activities still counts (as "none").
+        q.left_join(
+            time_activity::Entity,
+            Expr::col((time_activity::Entity, time_activity::Column::TimeId))
+                .equals((time::Entity, time::Column::Id)),
+        );
+        group(
+            &mut q,
+            true,
+            Expr::col((time_activity::Entity, time_activity::Column::ActivityUuid)),
+            "g_activity",
+        );
+    }
+    q.expr_as(sum_duration(backend), Alias::new("g_duration"));
+    q.expr_as(Expr::col(Asterisk).count(), Alias::new("g_count"));
+
+    // Streamed: a grouping with as many groups as times does not hold
+    // every driver row at once.
+    let mut rows = std::pin::pin!(db.stream_raw(backend.build(&q)).await?);
+    let mut out = Vec::new();
+    while let Some(r) = rows.try_next().await? {
+        let group = GroupRow {
+            user_id: grouped(&r, by.user, "g_user")?,
+            project_uuid: grouped(&r, by.project, "g_project")?,
+            activity_uuid: grouped(&r, by.activity, "g_activity")?,
+            date_worked: grouped(&r, by.date, "g_date")?,
+            duration: r.try_get::<Option<i64>>("", "g_duration")?.unwrap_or(0),
+            count: r.try_get("", "g_count")?,
+        };
+        // An empty selection still yields one ungrouped row (count 0).
+        if group.count > 0 {
+            out.push(group);
+        }
+    }
+    Ok(out)
+}
+
+/// The grouped column `col` of `row`, or `None` when not grouped by it.
+fn grouped<T: TryGetable>(row: &QueryResult, on: bool, col: &str) -> Result<Option<T>, DbErr> {
+    if on {
+        row.try_get("", col)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The live slug of each of the activities `uuids` (deleted ones have none).
+pub async fn activity_live_slugs(
+    db: &impl ConnectionTrait,
+    uuids: &[String],
+) -> Result<HashMap<String, String>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in uuids.chunks(CHUNK) {
+        let rows: Vec<(String, Option<String>)> = activity::Entity::find()
+            .select_only()
+            .column(activity::Column::Uuid)
+            .column(activity::Column::LiveSlug)
+            .filter(activity::Column::Uuid.is_in(chunk.to_vec()))
+            .filter(activity::Column::LiveSlug.is_not_null())
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(u, s)| Some((u, s?))));
+    }
+    Ok(out)
+}
+
+/// Where a scan in list order (`sort_at`, `id`) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// Before the first row: skip this many matches first.
+    Start { skip: u64 },
+    /// After the row with this `sort_at` and `id`.
+    After { sort_at: i64, id: i64 },
+}
+
+/// The next `limit` current revisions matching `filter` in list order,
+/// from `cursor`. Continuing after a row (keyset paging) costs the same at
+/// any depth, unlike OFFSET.
+pub async fn times_from(
+    db: &impl ConnectionTrait,
+    filter: &TimeFilter,
+    cursor: Cursor,
+    limit: u64,
+) -> Result<Vec<TimeRow>, DbErr> {
+    let mut select = time::Entity::find()
+        .filter(filter.condition())
+        .order_by(time::Column::SortAt, Order::Asc)
+        .order_by(time::Column::Id, Order::Asc)
+        .limit(limit);
+    match cursor {
+        Cursor::Start { skip } => select = select.offset(skip),
+        Cursor::After { sort_at, id } => {
+            select = select.filter(
+                Condition::any().add(time::Column::SortAt.gt(sort_at)).add(
+                    Condition::all()
+                        .add(time::Column::SortAt.eq(sort_at))
+                        .add(time::Column::Id.gt(id)),
+                ),
+            );
+        }
+    }
+    select.all(db).await
+}
