@@ -418,6 +418,12 @@ async fn injections_are_inert(server: &Server, url: &str) {
             "/v0/activities",
             &["include_deleted", "include_revisions", "skip", "limit"],
         ),
+        (
+            "/v0/reports/summary",
+            &[
+                "group_by", "user", "project", "activity", "start", "end", "format",
+            ],
+        ),
     ];
     // Filters that name things: an injected value matches nothing.
     let filters = ["user", "project", "activity", "start", "end", "role"];
@@ -442,6 +448,8 @@ async fn injections_are_inert(server: &Server, url: &str) {
                     if status >= 400 {
                         assert_eq!(body["status"], status, "{target}: {body}");
                         assert!(body["error"].is_string(), "{target}: {body}");
+                    } else if filters.contains(param) && path.ends_with("/summary") {
+                        assert_eq!(body["rows"], json!([]), "{target} matched rows");
                     } else if filters.contains(param) {
                         assert_eq!(body, json!([]), "{target} matched rows");
                     }
