@@ -5,14 +5,21 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::extract::{ConnectInfo, Request};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 use crate::config::Config;
 use crate::domain::accounts;
 use crate::domain::throttle::LoginThrottle;
 use crate::domain::tokens::Tokens;
+use crate::http::middleware::HEADER_READ_TIMEOUT;
 use crate::http::{api_router, AppState};
 use crate::storage::{settings, Db};
 
@@ -80,24 +87,71 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and finishes
-    /// the requests in flight.
+    /// Serves until `shutdown` completes, then stops accepting, closes
+    /// idle connections and finishes the requests in flight.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let db = self.state.db.clone();
         let app = api_router(self.state);
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")?;
+        serve(self.listener, app, shutdown).await;
         db.close().await;
         Ok(())
     }
+}
+
+/// The accept loop. Unlike `axum::serve`, it gives hyper a timer so that
+/// `HEADER_READ_TIMEOUT` applies: a connection that does not deliver a
+/// request's headers in time is closed.
+async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // E.g. out of file descriptors: back off, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let router = app.clone();
+        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(req)
+        });
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop_tx.send(());
+    while connections.join_next().await.is_some() {}
 }
 
 /// Completes on SIGINT or SIGTERM.

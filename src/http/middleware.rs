@@ -17,6 +17,10 @@ pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 /// Longest a request may take, body upload included. A request cut off
 /// here is dropped with its transaction, so nothing is half-written.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Longest a client may take to send a request's headers, and longest an
+/// idle connection is kept: a client trickling headers (slowloris) cannot
+/// hold a connection, which the request timeout above does not cover.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 tokio::task_local! {
     static CURRENT_REQUEST_ID: String;

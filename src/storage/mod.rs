@@ -20,7 +20,7 @@ use anyhow::Context;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    DbErr, TransactionTrait,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -102,7 +102,16 @@ impl Db {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.conn.begin().await?;
+        // On SQLite, BEGIN IMMEDIATE takes the write lock up front (waiting
+        // up to the busy timeout). A deferred transaction that reads first
+        // fails at once with `database is locked` (SQLITE_BUSY_SNAPSHOT)
+        // when another connection — another process on the same file —
+        // commits between its read and its first write.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: writer.as_ref().map(|_| SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let tx = self.conn.begin_with_options(options).await?;
         Ok(WriteTx {
             tx,
             _writer: writer,
