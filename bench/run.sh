@@ -98,7 +98,7 @@ for backend in $BACKENDS; do
     measure "$backend" "GET /v0/reports/summary (member, activity)" $c PATH_="/v0/reports/summary?group_by=activity,month&token=$MEMBER_TOKEN"
     measure "$backend" "GET /v0/projects" $c PATH_="/v0/projects?token=$ADMIN"
     measure "$backend" "GET /v0/activities/activity1" $c PATH_="/v0/activities/activity1?token=$ADMIN"
-    measure "$backend" "POST /v0/times" $c MODE=create TOKEN="$MEMBER_TOKEN" PROJECT=project1
+    measure "$backend" "POST /v0/times" $c MODE=create TOKEN="$MEMBER_TOKEN" USER_="$MEMBER" PROJECT=project1
     measure "$backend" "POST /v0/times/:uuid" $c MODE=update TOKEN="$MEMBER_TOKEN" UUIDS="$UUIDS"
     measure "$backend" "POST /v0/login" $c MODE=login USER_="$MEMBER"
     # GET /times while logins run in parallel (same duration, second wrk).

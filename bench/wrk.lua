@@ -21,8 +21,8 @@ function request()
   n = n + 1
   if mode == "create" then
     local body = string.format(
-      '{"auth":{"type":"token","token":"%s"},"object":{"duration":%d,"project":"%s","activities":["activity1"],"date_worked":"2026-0%d-%02d","notes":"bench %d-%d"}}',
-      os.getenv("TOKEN"), 60 + n % 10000, os.getenv("PROJECT"), 1 + n % 9, 1 + n % 28, id, n)
+      '{"auth":{"type":"token","token":"%s"},"object":{"user":"%s","duration":%d,"project":"%s","activities":["activity1"],"date_worked":"2026-0%d-%02d","notes":"bench %d-%d"}}',
+      os.getenv("TOKEN"), os.getenv("USER_"), 60 + n % 10000, os.getenv("PROJECT"), 1 + n % 9, 1 + n % 28, id, n)
     return wrk.format("POST", "/v0/times", nil, body)
   elseif mode == "update" then
     local uuid = uuids[1 + (n * 7 + id) % #uuids]

@@ -61,7 +61,8 @@ impl Db {
     /// in WAL mode with foreign keys on and a busy timeout.
     pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Self> {
         let mut opts = ConnectOptions::new(url.expose().to_owned());
-        opts.sqlx_logging(false)
+        opts.sqlx_logging(std::env::var_os("TIMESYNC_LOG_SQL").is_some())
+            .sqlx_logging_level(tracing::log::LevelFilter::Info)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10));
         if url.is_sqlite() {
