@@ -143,6 +143,14 @@ pub struct Summary {
     pub total: Sums,
 }
 
+/// Summaries computed at once: as many as there are cores.
+fn summary_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
+}
+
 /// Groups the times `query` selects for `caller` by `group_by`.
 ///
 /// SQL groups by user, project, activity and date (whichever are needed)
@@ -156,6 +164,12 @@ pub async fn summary(
 ) -> Result<Summary> {
     let conn = db.conn();
     let filter = resolve_filter(conn, caller, query).await?;
+    // A fine-grained summary holds up to one group per time in memory; a
+    // few at a time keep a burst of them from multiplying that.
+    let _slot = summary_slots()
+        .acquire()
+        .await
+        .map_err(crate::error::Error::server)?;
     let has = |k: GroupKey| group_by.contains(&k);
     let grouping = Grouping {
         user: has(GroupKey::User),
