@@ -15,7 +15,7 @@ const OBJECT: &str = "org-role";
 const FIELDS: &[&str] = &["name", "slug"];
 
 /// An org-role as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OrgRoleView {
     pub name: String,
     pub slug: String,

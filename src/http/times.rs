@@ -3,19 +3,85 @@
 use axum::extract::{FromRequestParts, OriginalUri, Path, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::times::{self, TimeQuery, TimeView};
 use crate::error::{Error, Result};
 use crate::http::extract::{Auth, AuthedObject, Params};
+use crate::http::openapi::{
+    CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
+};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/times", get(list).post(create))
-        .route("/times/{uuid}", get(show).post(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+}
+
+/// Query parameters of `GET /times`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // describes what `Params` reads
+pub struct TimeListQuery {
+    /// Only times of these users (repeatable).
+    user: Option<Vec<String>>,
+    /// Only times on these projects, by slug (repeatable).
+    project: Option<Vec<String>>,
+    /// Only times with these activities, by slug (repeatable).
+    activity: Option<Vec<String>>,
+    /// Only times worked on or after this date (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    start: Option<String>,
+    /// Only times worked on or before this date (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    end: Option<String>,
+    /// Include deleted times.
+    include_deleted: Option<bool>,
+    /// Add each time's older revisions as `parents`.
+    include_revisions: Option<bool>,
+    /// Objects to skip.
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    skip: Option<u64>,
+    /// Most objects to return (0: all).
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    limit: Option<u64>,
+}
+
+/// Query parameters of `GET /times/{uuid}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct TimeShowQuery {
+    /// Show the time even if deleted.
+    include_deleted: Option<bool>,
+    /// Add the older revisions as `parents`.
+    include_revisions: Option<bool>,
+}
+
+/// A time as sent in a POST: `duration`, `user`, `project` and
+/// `date_worked` are required on create.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TimeObject {
+    /// Seconds.
+    #[schema(minimum = 0)]
+    duration: Option<i64>,
+    /// A username.
+    user: Option<String>,
+    /// A project slug.
+    project: Option<String>,
+    /// Activity slugs (the project's default activity when absent).
+    activities: Option<Vec<String>>,
+    notes: Option<String>,
+    /// An absolute URI, or null.
+    issue_uri: Option<String>,
+    #[schema(format = Date)]
+    date_worked: Option<String>,
 }
 
 /// The `:uuid` of the path as sent (the domain validates it). A segment
@@ -35,6 +101,16 @@ impl<S: Send + Sync> FromRequestParts<S> for TimeId {
     }
 }
 
+/// Lists times in creation order.
+#[utoipa::path(
+    get, path = "/times", operation_id = "list_times", tag = "times", params(TimeListQuery),
+    responses(
+        (status = 200, description = "The times", body = Vec<TimeView>,
+         headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit"),
+                 ("Link" = String, description = "Next/previous pages"))),
+        ListErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -56,6 +132,12 @@ async fn list(
     Ok(list_response(&uri, &listing.items, listing.total, page))
 }
 
+/// One of the times.
+#[utoipa::path(
+    get, path = "/times/{uuid}", operation_id = "show_times", tag = "times",
+    params(("uuid" = String, Path, description = "The time's uuid"), TimeShowQuery),
+    responses((status = 200, description = "Found", body = TimeView), ShowErrors)
+)]
 async fn show(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -73,12 +155,25 @@ async fn show(
     Ok(Json(view))
 }
 
+/// Creates one of the times (the time's user, project managers and site admins; see times.rst).
+#[utoipa::path(
+    post, path = "/times", operation_id = "create_times", tag = "times",
+    request_body = Envelope<TimeObject>,
+    responses((status = 200, description = "Created", body = TimeView), CreateErrors)
+)]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Json<TimeView>> {
     Ok(Json(
         times::create(&state.db, &body.caller, &body.object).await?,
     ))
 }
 
+/// Updates one of the times: only the fields sent change (the time's user, project managers and site admins; see times.rst).
+#[utoipa::path(
+    post, path = "/times/{uuid}", operation_id = "update_times", tag = "times",
+    params(("uuid" = String, Path, description = "The time's uuid")),
+    request_body = Envelope<TimeObject>,
+    responses((status = 200, description = "Updated", body = TimeView), UpdateErrors)
+)]
 async fn update(
     State(state): State<AppState>,
     TimeId(uuid): TimeId,
@@ -89,6 +184,12 @@ async fn update(
     ))
 }
 
+/// Deletes one of the times (the time's user, project managers and site admins; see times.rst).
+#[utoipa::path(
+    delete, path = "/times/{uuid}", operation_id = "remove_times", tag = "times",
+    params(("uuid" = String, Path, description = "The time's uuid")),
+    responses((status = 200, description = "Deleted (empty body)"), DeleteUnusedErrors)
+)]
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Fuzzes the live API with schemathesis against its own OpenAPI description.
+#
+# Builds the server, seeds a fresh SQLite database, serves it on a free
+# loopback port, logs in as the seeded site admin and runs schemathesis on
+# every documented operation with the conformance checks. Fails on any
+# server error or answer that the description does not allow. The server is
+# stopped however the run ends.
+#
+# Environment: FUZZ_MAX_EXAMPLES (default 30 per operation), FUZZ_TIMEOUT
+# (seconds for the whole schemathesis run, default 300), FUZZ_SEED.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCHEMATHESIS_VERSION=4.32.5
+VENV=target/fuzz-venv
+MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-30}
+RUN_TIMEOUT=${FUZZ_TIMEOUT:-300}
+
+log() { printf '\n==> fuzz: %s\n' "$*" >&2; }
+
+if [ "$("$VENV/bin/st" --version 2>/dev/null || true)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+    log "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+cargo build --locked --bin timesync
+BIN=target/debug/timesync
+
+WORK=$(mktemp -d /tmp/timesync-fuzz.XXXXXX)
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+DB="sqlite://$WORK/fuzz.sqlite3"
+log "seeding $DB"
+"$BIN" seed --database-url "$DB" --users 20 --projects 10 --activities 8 --times 300
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+log "serving on $BASE (log: $WORK/server.log)"
+SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n') \
+    "$BIN" serve --database-url "$DB" --bind 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.2
+done
+
+TOKEN=$(curl -fsS -X POST "$BASE/v0/login" -H 'content-type: application/json' \
+    -d '{"auth": {"type": "password", "username": "admin", "password": "admin"}}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+
+log "schemathesis: every operation, $MAX_EXAMPLES examples each, at most ${RUN_TIMEOUT}s"
+status=0
+timeout --signal=INT --kill-after=30 "$RUN_TIMEOUT" \
+    "$VENV/bin/st" run "$BASE/v0/openapi.json" \
+    --url "$BASE" \
+    -H "Authorization: Bearer $TOKEN" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --max-examples "$MAX_EXAMPLES" \
+    --phases examples,coverage,fuzzing \
+    --request-timeout 30 \
+    --workers 2 \
+    ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
+    --no-color \
+    --report-dir "$WORK/report" || status=$?
+
+if [ "$status" -ne 0 ]; then
+    log "schemathesis failed (exit $status); server errors logged:"
+    grep -i '"level":"ERROR"\|ERROR' "$WORK/server.log" | tail -n 20 >&2 || true
+    exit "$status"
+fi
+log "no failures"
