@@ -50,7 +50,7 @@ impl ActivityView {
 }
 
 /// The fields a create or update may send.
-const FIELDS: &[&str] = &["name", "slug"];
+pub(crate) const FIELDS: &[&str] = &["name", "slug"];
 const OBJECT: &str = "activity";
 
 /// `Invalid identifier` unless `slug` is a slug.

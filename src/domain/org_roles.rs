@@ -12,7 +12,7 @@ use crate::storage::org_roles::OrgRoleRow;
 use crate::storage::{self, Db};
 
 const OBJECT: &str = "org-role";
-const FIELDS: &[&str] = &["name", "slug"];
+pub(crate) const FIELDS: &[&str] = &["name", "slug"];
 
 /// An org-role as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]

@@ -16,7 +16,7 @@ use crate::storage::{self, activities as activity_store, Db};
 
 const OBJECT: &str = "project";
 /// The fields a create or update may send.
-const FIELDS: &[&str] = &["name", "slugs", "uri", "default_activity", "users"];
+pub(crate) const FIELDS: &[&str] = &["name", "slugs", "uri", "default_activity", "users"];
 const ROLES: &[&str] = &["member", "spectator", "manager"];
 
 /// A user's roles on a project.

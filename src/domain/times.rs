@@ -21,7 +21,7 @@ use crate::storage::times::{self as store, NewRevision, TimeFilter, TimeRow};
 use crate::storage::{self, Db};
 
 /// The fields a client may send in a time object.
-const FIELDS: &[&str] = &[
+pub(crate) const FIELDS: &[&str] = &[
     "duration",
     "user",
     "project",

@@ -13,7 +13,7 @@ use crate::storage::users::{NewUser, UserFilter, UserRow};
 use crate::storage::{self, Db};
 
 const OBJECT: &str = "user";
-const CREATE_FIELDS: &[&str] = &[
+pub(crate) const CREATE_FIELDS: &[&str] = &[
     "username",
     "password",
     "display_name",

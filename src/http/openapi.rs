@@ -285,3 +285,112 @@ async fn docs() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::domain;
+    use crate::error::Error;
+
+    fn document() -> Value {
+        serde_json::from_str(&DOCUMENT).expect("the document is JSON")
+    }
+
+    /// One error of each variant; the match makes a new variant fail to
+    /// compile here until it is added (and so documented).
+    fn one_of_each() -> Vec<Error> {
+        let all = vec![
+            Error::NotFound("activity"),
+            Error::server(anyhow::anyhow!("x")),
+            Error::InvalidForeignKey {
+                object: "time",
+                key: "project",
+            },
+            Error::BadObject("x".into()),
+            Error::InvalidIdentifier {
+                kind: "slug",
+                values: vec!["X".into()],
+            },
+            Error::InvalidUsername("x".into()),
+            Error::authentication("x"),
+            Error::SlugsExist(vec!["a".into()]),
+            Error::SlugsExist(vec!["a".into(), "b".into()]),
+            Error::NameExists("x".into()),
+            Error::unauthorized("x", "y"),
+            Error::MethodNotAllowed {
+                object: "x",
+                allow: "GET",
+            },
+            Error::bad_query("x", "y"),
+            Error::UsernameExists("x".into()),
+            Error::TooManyRequests(1),
+            Error::PayloadTooLarge(1),
+        ];
+        for e in &all {
+            match e {
+                Error::NotFound(_)
+                | Error::Server(_)
+                | Error::InvalidForeignKey { .. }
+                | Error::BadObject(_)
+                | Error::InvalidIdentifier { .. }
+                | Error::InvalidUsername(_)
+                | Error::Authentication(_)
+                | Error::SlugsExist(_)
+                | Error::NameExists(_)
+                | Error::Authorization { .. }
+                | Error::MethodNotAllowed { .. }
+                | Error::BadQueryValue { .. }
+                | Error::UsernameExists(_)
+                | Error::TooManyRequests(_)
+                | Error::PayloadTooLarge(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_error_name_and_status_is_documented() {
+        let doc = document();
+        let names = doc["components"]["schemas"]["ErrorName"]["enum"]
+            .as_array()
+            .expect("enum")
+            .clone();
+        for e in one_of_each() {
+            let (status, name) = e.status_and_name();
+            assert!(names.contains(&Value::from(name)), "{name} undocumented");
+            let described = error_responses(&[status.as_u16()]);
+            assert!(!described.is_empty());
+        }
+        // Each status an error can have appears on some operation.
+        let text = DOCUMENT.as_str();
+        for e in one_of_each() {
+            let code = format!("\"{}\":", e.status_and_name().0.as_u16());
+            assert!(text.contains(&code), "status {code} on no operation");
+        }
+    }
+
+    /// The POST object schemas list exactly the fields the domain reads.
+    #[test]
+    fn object_schemas_match_the_domain_fields() {
+        let doc = document();
+        let cases: [(&str, &[&str]); 5] = [
+            ("ActivityObject", domain::activities::FIELDS),
+            ("ProjectObject", domain::projects::FIELDS),
+            ("TimeObject", domain::times::FIELDS),
+            ("OrgRoleObject", domain::org_roles::FIELDS),
+            ("UserObject", domain::users::CREATE_FIELDS),
+        ];
+        for (schema, fields) in cases {
+            let props = doc["components"]["schemas"][schema]["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{schema} missing"));
+            let mut documented: Vec<&str> = props.keys().map(String::as_str).collect();
+            let mut read = fields.to_vec();
+            documented.sort_unstable();
+            read.sort_unstable();
+            assert_eq!(documented, read, "{schema}");
+        }
+    }
+}
