@@ -209,8 +209,27 @@ proptest! {
     }
 
     #[test]
+    fn tampered_tokens_are_refused(
+        username in "[a-z]{1,12}", index in any::<prop::sample::Index>(), replacement in "[A-Za-z0-9_-]"
+    ) {
+        let tokens = Tokens::new(KEY, "timesync");
+        let token = tokens.issue(&username, 1_000);
+        let i = index.index(token.len());
+        let original = &token[i..=i];
+        prop_assume!(original != "." && original != replacement.as_str());
+        let tampered = format!("{}{replacement}{}", &token[..i], &token[i + 1..]);
+        prop_assert!(tokens.verify(&tampered, 1_000).is_err(), "{tampered}");
+    }
+}
+
+proptest! {
+    // `Tokens::issue` may walk its whole padding search (4^9 layouts) for
+    // long subjects, ~0.2 s each in a debug build: fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
     fn issued_tokens_verify_until_they_expire(
-        username in any::<String>(), now in 0i64..4_000_000_000_000
+        username in "[A-Za-z0-9._~-]{1,64}", now in 0i64..4_000_000_000_000
     ) {
         let tokens = Tokens::new(KEY, "timesync");
         let token = tokens.issue(&username, now);
@@ -232,15 +251,9 @@ proptest! {
     }
 
     #[test]
-    fn tampered_tokens_are_refused(
-        username in "[a-z]{1,12}", index in any::<prop::sample::Index>(), replacement in "[A-Za-z0-9_-]"
-    ) {
+    fn tokens_of_any_subject_verify(username in any::<String>()) {
         let tokens = Tokens::new(KEY, "timesync");
         let token = tokens.issue(&username, 1_000);
-        let i = index.index(token.len());
-        let original = &token[i..=i];
-        prop_assume!(original != "." && original != replacement.as_str());
-        let tampered = format!("{}{replacement}{}", &token[..i], &token[i + 1..]);
-        prop_assert!(tokens.verify(&tampered, 1_000).is_err(), "{tampered}");
+        prop_assert_eq!(tokens.verify(&token, 1_000).map(|c| c.sub), Ok(username));
     }
 }
