@@ -7,7 +7,7 @@
 # server error or answer that the description does not allow. The server is
 # stopped however the run ends.
 #
-# Environment: FUZZ_MAX_EXAMPLES (default 30 per operation), FUZZ_TIMEOUT
+# Environment: FUZZ_MAX_EXAMPLES (default 100 per operation), FUZZ_TIMEOUT
 # (seconds for the whole schemathesis run, default 300), FUZZ_SEED (a number,
 # or `random`). One worker: hypothesis is not thread-safe enough for more.
 set -euo pipefail
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 VENV=target/fuzz-venv
-MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-30}
+MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-100}
 RUN_TIMEOUT=${FUZZ_TIMEOUT:-300}
 # A fixed seed keeps CI reproducible; set FUZZ_SEED=random to explore.
 SEED=${FUZZ_SEED:-20261122}
@@ -32,7 +32,10 @@ fi
 cargo build --locked --bin timesync
 BIN=target/debug/timesync
 
-WORK=$(mktemp -d /tmp/timesync-fuzz.XXXXXX)
+# The server runs as its own copy, under a name of its own, so that a
+# `pkill timesync` elsewhere on a shared machine cannot stop it mid-run.
+WORK=$(mktemp -d /tmp/tsfuzz.XXXXXX)
+cp "$BIN" "$WORK/fuzz-server"
 SERVER_PID=""
 cleanup() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -51,7 +54,7 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 BASE="http://127.0.0.1:$PORT"
 log "serving on $BASE (log: $WORK/server.log)"
 NO_COLOR=1 SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n') \
-    "$BIN" serve --database-url "$DB" --bind 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
+    "$WORK/fuzz-server" serve --database-url "$DB" --bind 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
@@ -68,6 +71,9 @@ TOKEN=$(curl -fsS -X POST "$BASE/v0/login" -H 'content-type: application/json' \
 python3 - "$BASE" "$TOKEN" >"$WORK/schemathesis.toml" <<'PY'
 import json, sys, urllib.request
 base, token = sys.argv[1], sys.argv[2]
+# A generated `auth` block of a POST body wins over the header: mostly
+# send the valid token there too.
+print('[parameters]\n"body.auth.token" = { dictionary = "tokens", probability = 0.9 }\n')
 def get(path):
     req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
     with urllib.request.urlopen(req) as r:
@@ -79,6 +85,7 @@ values = {
     # Not `admin`, whose token the run uses.
     "usernames": [u["username"] for u in get("/v0/users") if u["username"] != "admin"],
     "org-role-slugs": [r["slug"] for r in get("/v0/users/org-roles")] or ["none"],
+    "tokens": [token],
 }
 for name, items in values.items():
     print(f"[dictionaries.{name}]\nvalues = {json.dumps(items)}\n")

@@ -53,8 +53,9 @@ pub struct ActivityShowQuery {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ActivityObject {
+    #[schema(max_length = 255)]
     name: Option<String>,
-    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
     slug: Option<String>,
 }
 
@@ -97,7 +98,7 @@ async fn list(
 /// One activity by slug.
 #[utoipa::path(
     get, path = "/activities/{slug}", operation_id = "show_activities", tag = "activities",
-    params(("slug" = String, Path, description = "A current slug"), ActivityShowQuery),
+    params(("slug" = String, Path, description = "A current slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64), ActivityShowQuery),
     responses((status = 200, description = "The activity", body = ActivityView), ShowErrors)
 )]
 async fn show(
@@ -129,7 +130,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
 /// Changes an activity's name or slug, keeping the old revision (site managers and admins).
 #[utoipa::path(
     post, path = "/activities/{slug}", operation_id = "update_activities", tag = "activities",
-    params(("slug" = String, Path, description = "A current slug")),
+    params(("slug" = String, Path, description = "A current slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
     request_body = Envelope<ActivityObject>,
     responses((status = 200, description = "The new revision", body = ActivityView), UpdateErrors)
 )]
@@ -146,7 +147,7 @@ async fn update(
 /// Deletes an activity (site managers and admins); 405 while a time uses it.
 #[utoipa::path(
     delete, path = "/activities/{slug}", operation_id = "remove_activities", tag = "activities",
-    params(("slug" = String, Path, description = "A current slug")),
+    params(("slug" = String, Path, description = "A current slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
     responses((status = 200, description = "Deleted (empty body)"), DeleteErrors)
 )]
 async fn remove(

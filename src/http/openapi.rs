@@ -125,6 +125,12 @@ pub struct TokenAuth {
     pub token: String,
 }
 
+/// A slug: lowercase letters, digits and single inner dashes, with at
+/// least one letter.
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
+pub struct Slug(#[allow(dead_code)] String);
+
 /// The body of every POST but login: `{"auth": {...}, "object": {...}}`.
 #[derive(ToSchema)]
 pub struct Envelope<T: ToSchema> {

@@ -39,7 +39,9 @@ pub struct OrgRoleListQuery {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct OrgRoleObject {
+    #[schema(max_length = 255)]
     name: Option<String>,
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
     slug: Option<String>,
 }
 
@@ -68,7 +70,7 @@ async fn list(
 /// One of the org-roles.
 #[utoipa::path(
     get, path = "/users/org-roles/{slug}", operation_id = "show_org_roles", tag = "org-roles",
-    params(("slug" = String, Path, description = "The role's slug")),
+    params(("slug" = String, Path, description = "The role's slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
     responses((status = 200, description = "Found", body = OrgRoleView), ShowErrors)
 )]
 async fn show(
@@ -94,7 +96,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 /// Updates one of the org-roles: only the fields sent change (site managers and admins).
 #[utoipa::path(
     post, path = "/users/org-roles/{slug}", operation_id = "update_org_roles", tag = "org-roles",
-    params(("slug" = String, Path, description = "The role's slug")),
+    params(("slug" = String, Path, description = "The role's slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
     request_body = Envelope<OrgRoleObject>,
     responses((status = 200, description = "Updated", body = OrgRoleView), UpdateErrors)
 )]
@@ -111,7 +113,7 @@ async fn update(
 /// Deletes one of the org-roles (site managers and admins).
 #[utoipa::path(
     delete, path = "/users/org-roles/{slug}", operation_id = "remove_org_roles", tag = "org-roles",
-    params(("slug" = String, Path, description = "The role's slug")),
+    params(("slug" = String, Path, description = "The role's slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
     responses((status = 200, description = "Deleted (empty body)"), DeleteErrors)
 )]
 async fn remove(

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::http::activities::slug_param;
 use crate::http::extract::{Auth, AuthedObject, Params};
 use crate::http::openapi::{
-    CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
+    Slug, CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
@@ -56,12 +56,15 @@ pub struct ProjectShowQuery {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ProjectObject {
+    #[schema(max_length = 255)]
     name: Option<String>,
-    #[schema(inline, value_type = Option<Vec<String>>)]
-    slugs: Option<Vec<String>>,
+    #[schema(max_items = 100)]
+    slugs: Option<Vec<Slug>>,
     /// An absolute URI, or null.
+    #[schema(format = "uri", max_length = 2048)]
     uri: Option<String>,
     /// An activity slug, or null.
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
     default_activity: Option<String>,
     /// Username → roles; replaces the members.
     users: Option<std::collections::BTreeMap<String, Roles>>,
@@ -96,7 +99,7 @@ async fn list(
 /// One of the projects.
 #[utoipa::path(
     get, path = "/projects/{slug}", operation_id = "show_projects", tag = "projects",
-    params(("slug" = String, Path, description = "One of its current slugs"), ProjectShowQuery),
+    params(("slug" = String, Path, description = "One of its current slugs", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64), ProjectShowQuery),
     responses((status = 200, description = "Found", body = ProjectView), ShowErrors)
 )]
 async fn show(
@@ -128,7 +131,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
 /// Updates one of the projects: only the fields sent change (project managers; creating: site managers and admins).
 #[utoipa::path(
     post, path = "/projects/{slug}", operation_id = "update_projects", tag = "projects",
-    params(("slug" = String, Path, description = "One of its current slugs")),
+    params(("slug" = String, Path, description = "One of its current slugs", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
     request_body = Envelope<ProjectObject>,
     responses((status = 200, description = "Updated", body = ProjectView), UpdateErrors)
 )]
@@ -144,7 +147,7 @@ async fn update(
 /// Deletes one of the projects (project managers; creating: site managers and admins).
 #[utoipa::path(
     delete, path = "/projects/{slug}", operation_id = "remove_projects", tag = "projects",
-    params(("slug" = String, Path, description = "One of its current slugs")),
+    params(("slug" = String, Path, description = "One of its current slugs", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
     responses((status = 200, description = "Deleted (empty body)"), DeleteErrors)
 )]
 async fn remove(

@@ -69,16 +69,21 @@ pub struct TimeShowQuery {
 #[allow(dead_code)]
 pub struct TimeObject {
     /// Seconds.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 2147483647)]
     duration: Option<i64>,
     /// A username.
+    #[schema(pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
     user: Option<String>,
     /// A project slug.
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
     project: Option<String>,
     /// Activity slugs (the project's default activity when absent).
-    activities: Option<Vec<String>>,
+    #[schema(max_items = 100)]
+    activities: Option<Vec<crate::http::openapi::Slug>>,
+    #[schema(max_length = 65535)]
     notes: Option<String>,
     /// An absolute URI, or null.
+    #[schema(format = "uri", max_length = 2048)]
     issue_uri: Option<String>,
     #[schema(format = Date)]
     date_worked: Option<String>,
@@ -135,7 +140,7 @@ async fn list(
 /// One of the times.
 #[utoipa::path(
     get, path = "/times/{uuid}", operation_id = "show_times", tag = "times",
-    params(("uuid" = String, Path, description = "The time's uuid"), TimeShowQuery),
+    params(("uuid" = String, Path, description = "The time's uuid", format = "uuid"), TimeShowQuery),
     responses((status = 200, description = "Found", body = TimeView), ShowErrors)
 )]
 async fn show(
@@ -170,7 +175,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 /// Updates one of the times: only the fields sent change (the time's user, project managers and site admins; see times.rst).
 #[utoipa::path(
     post, path = "/times/{uuid}", operation_id = "update_times", tag = "times",
-    params(("uuid" = String, Path, description = "The time's uuid")),
+    params(("uuid" = String, Path, description = "The time's uuid", format = "uuid")),
     request_body = Envelope<TimeObject>,
     responses((status = 200, description = "Updated", body = TimeView), UpdateErrors)
 )]
@@ -187,7 +192,7 @@ async fn update(
 /// Deletes one of the times (the time's user, project managers and site admins; see times.rst).
 #[utoipa::path(
     delete, path = "/times/{uuid}", operation_id = "remove_times", tag = "times",
-    params(("uuid" = String, Path, description = "The time's uuid")),
+    params(("uuid" = String, Path, description = "The time's uuid", format = "uuid")),
     responses((status = 200, description = "Deleted (empty body)"), DeleteUnusedErrors)
 )]
 async fn remove(

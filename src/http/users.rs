@@ -54,19 +54,25 @@ pub struct UserShowQuery {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct UserObject {
+    #[schema(pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
     username: Option<String>,
+    #[schema(max_length = 255)]
     password: Option<String>,
+    #[schema(max_length = 255)]
     display_name: Option<String>,
     /// Same as `display_name` (spelled so in the spec's example).
+    #[schema(max_length = 255)]
     displayname: Option<String>,
+    #[schema(max_length = 255)]
     email: Option<String>,
     /// Org-role slugs.
-    #[schema(rename = "org-roles")]
-    org_roles: Option<Vec<String>>,
+    #[schema(rename = "org-roles", max_items = 100)]
+    org_roles: Option<Vec<crate::http::openapi::Slug>>,
     site_spectator: Option<bool>,
     site_manager: Option<bool>,
     site_admin: Option<bool>,
     active: Option<bool>,
+    #[schema(max_length = 65535)]
     meta: Option<String>,
 }
 
@@ -101,7 +107,7 @@ async fn list(
 /// One of the users.
 #[utoipa::path(
     get, path = "/users/{username}", operation_id = "show_users", tag = "users",
-    params(("username" = String, Path, description = "A username"), UserShowQuery),
+    params(("username" = String, Path, description = "A username", pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64), UserShowQuery),
     responses((status = 200, description = "Found", body = UserView), ShowErrors)
 )]
 async fn show(
@@ -128,7 +134,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 /// Updates one of the users: only the fields sent change (site admins; users may change some of their own fields).
 #[utoipa::path(
     post, path = "/users/{username}", operation_id = "update_users", tag = "users",
-    params(("username" = String, Path, description = "A username")),
+    params(("username" = String, Path, description = "A username", pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)),
     request_body = Envelope<UserObject>,
     responses((status = 200, description = "Updated", body = UserView), UpdateErrors)
 )]
@@ -144,7 +150,7 @@ async fn update(
 /// Deletes one of the users (site admins; users may change some of their own fields).
 #[utoipa::path(
     delete, path = "/users/{username}", operation_id = "remove_users", tag = "users",
-    params(("username" = String, Path, description = "A username")),
+    params(("username" = String, Path, description = "A username", pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)),
     responses((status = 200, description = "Deleted (empty body)"), DeleteUnusedErrors)
 )]
 async fn remove(
