@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use axum::http::{HeaderName, Method};
 use axum::Router;
+use tower_http::cors::{Any, CorsLayer};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
-use tower_http::cors::{Any, CorsLayer};
 
 use crate::config::Config;
 use crate::domain::throttle::LoginThrottle;

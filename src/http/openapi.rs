@@ -255,8 +255,7 @@ const DOCS_HTML: &str = include_str!("docs.html");
 /// Its inline script, hashed into the page's Content-Security-Policy.
 const DOCS_JS: &str = include_str!("docs.js");
 
-static DOCS_PAGE: LazyLock<String> =
-    LazyLock::new(|| DOCS_HTML.replace("/*SCRIPT*/", DOCS_JS));
+static DOCS_PAGE: LazyLock<String> = LazyLock::new(|| DOCS_HTML.replace("/*SCRIPT*/", DOCS_JS));
 
 static DOCS_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     use base64::Engine;

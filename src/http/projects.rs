@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::http::activities::slug_param;
 use crate::http::extract::{Auth, AuthedObject, Params};
 use crate::http::openapi::{
-    Slug, CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
+    CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, Slug, UpdateErrors,
 };
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};

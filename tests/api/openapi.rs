@@ -152,7 +152,10 @@ async fn document_is_openapi_31_and_lists_every_route() {
         assert!(doc["components"]["schemas"][view]["properties"].is_object());
     }
     let time = &doc["components"]["schemas"]["TimeView"];
-    assert_eq!(time["properties"]["updated_at"]["type"], json!(["string", "null"]));
+    assert_eq!(
+        time["properties"]["updated_at"]["type"],
+        json!(["string", "null"])
+    );
     assert!(time["required"]
         .as_array()
         .unwrap()
@@ -193,7 +196,11 @@ async fn every_documented_operation_is_routed_and_answers_as_documented() {
             .as_object()
             .unwrap()
             .contains_key(&r.status.to_string());
-        assert!(documented, "{method} {path} answered {}: {}", r.status, r.text);
+        assert!(
+            documented,
+            "{method} {path} answered {}: {}",
+            r.status, r.text
+        );
         // Not the router's own answers for unknown routes or methods.
         assert_ne!(r.body["text"], "Nonexistent resource", "{method} {path}");
         assert_ne!(
@@ -240,7 +247,9 @@ async fn docs_page_is_self_contained_html_with_a_strict_csp() {
     assert!(page.contains("fetch(\"/v0/openapi.json\")"));
     // Nothing from other hosts: no absolute URLs, no external scripts,
     // styles, images or fonts.
-    for needle in ["http:", "https:", "//cdn", "src=", "<link", "@import", "url("] {
+    for needle in [
+        "http:", "https:", "//cdn", "src=", "<link", "@import", "url(",
+    ] {
         assert!(!page.contains(needle), "page contains {needle}");
     }
     // The CSP allows exactly the one inline script (by hash), inline
