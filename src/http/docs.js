@@ -68,7 +68,8 @@
       return el("tr", {}, [
         el("td", {}, [el("strong", {}, [code])]),
         el("td", {}, [r.description || ""]),
-        el("td", {}, [el("code", {}, [bodyType(r.content)])])
+        el("td", {}, [el("code", {}, [bodyType(r.content)])]),
+        el("td", {}, [Object.keys(r.headers || {}).map(function (h) { return "header " + h; }).join(", ")])
       ]);
     })));
     if (op.security && op.security.length === 1 && Object.keys(op.security[0]).length === 0) {

@@ -263,7 +263,7 @@ static DOCS_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(DOCS_JS));
     let csp = format!(
         "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; \
-         connect-src 'self'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     );
     HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'none'"))
 });
