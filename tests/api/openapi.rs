@@ -279,3 +279,30 @@ async fn docs_page_is_self_contained_html_with_a_strict_csp() {
         Some("default-src 'none'; frame-ancestors 'none'")
     );
 }
+
+/// Found by schemathesis: an offset beyond the databases' signed 64-bit
+/// integers made the driver panic and drop the connection.
+#[tokio::test]
+async fn skip_and_limit_beyond_i64_are_bad_query_values() {
+    let app = TestApp::spawn().await;
+    let token = app.root_token().await;
+    for list in [
+        "/v0/activities",
+        "/v0/projects",
+        "/v0/times",
+        "/v0/users",
+        "/v0/users/org-roles",
+    ] {
+        for key in ["skip", "limit"] {
+            app.get(&format!("{list}?{key}=9223372036854775808"), &token)
+                .await
+                .assert_error(400, "Bad query value")
+                .assert_text(&format!(
+                    "Parameter {key} contained invalid value 9223372036854775808"
+                ));
+        }
+        app.get(&format!("{list}?skip=9223372036854775807&limit=1"), &token)
+            .await
+            .assert_ok();
+    }
+}
