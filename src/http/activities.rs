@@ -53,9 +53,13 @@ pub struct ActivityShowQuery {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ActivityObject {
-    #[schema(max_length = 255)]
+    #[schema(nullable = false, max_length = 255)]
     name: Option<String>,
-    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
+    #[schema(
+        nullable = false,
+        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        max_length = 64
+    )]
     slug: Option<String>,
 }
 

@@ -56,9 +56,9 @@ pub struct ProjectShowQuery {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ProjectObject {
-    #[schema(max_length = 255)]
+    #[schema(nullable = false, max_length = 255)]
     name: Option<String>,
-    #[schema(max_items = 100)]
+    #[schema(nullable = false, max_items = 100)]
     slugs: Option<Vec<Slug>>,
     /// An absolute URI, or null.
     #[schema(format = "uri", max_length = 2048)]

@@ -69,13 +69,17 @@ pub struct TimeShowQuery {
 #[allow(dead_code)]
 pub struct TimeObject {
     /// Seconds.
-    #[schema(minimum = 0, maximum = 2147483647)]
+    #[schema(nullable = false, minimum = 0, maximum = 2147483647)]
     duration: Option<i64>,
     /// A username.
-    #[schema(pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
+    #[schema(nullable = false, pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
     user: Option<String>,
     /// A project slug.
-    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
+    #[schema(
+        nullable = false,
+        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        max_length = 64
+    )]
     project: Option<String>,
     /// Activity slugs (the project's default activity when absent).
     #[schema(max_items = 100)]
@@ -85,7 +89,7 @@ pub struct TimeObject {
     /// An absolute URI, or null.
     #[schema(format = "uri", max_length = 2048)]
     issue_uri: Option<String>,
-    #[schema(format = Date)]
+    #[schema(nullable = false, format = Date)]
     date_worked: Option<String>,
 }
 

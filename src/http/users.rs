@@ -54,9 +54,9 @@ pub struct UserShowQuery {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct UserObject {
-    #[schema(pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
+    #[schema(nullable = false, pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
     username: Option<String>,
-    #[schema(max_length = 255)]
+    #[schema(nullable = false, max_length = 255)]
     password: Option<String>,
     #[schema(max_length = 255)]
     display_name: Option<String>,
@@ -68,9 +68,13 @@ pub struct UserObject {
     /// Org-role slugs.
     #[schema(rename = "org-roles", max_items = 100)]
     org_roles: Option<Vec<crate::http::openapi::Slug>>,
+    #[schema(nullable = false)]
     site_spectator: Option<bool>,
+    #[schema(nullable = false)]
     site_manager: Option<bool>,
+    #[schema(nullable = false)]
     site_admin: Option<bool>,
+    #[schema(nullable = false)]
     active: Option<bool>,
     #[schema(max_length = 65535)]
     meta: Option<String>,
