@@ -5,6 +5,8 @@
 # ldap-utils) from Debian's packages, then starts throwaway PostgreSQL and
 # MariaDB servers on loopback in a temporary directory, runs the suite once
 # per backend, and stops them. The LDAP tests start their own slapd.
+# Finally scripts/fuzz.sh fuzzes a live server (SQLite) with schemathesis
+# against its OpenAPI description.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,3 +32,8 @@ log "backend: mysql (API tests on MariaDB)"
 TIMESYNC_TEST_BACKEND=mysql cargo test --locked --test api -- --test-threads=4
 
 log "all backends passed"
+
+log "fuzzing the live API (schemathesis)"
+scripts/fuzz.sh
+
+log "all passed"

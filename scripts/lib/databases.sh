@@ -15,6 +15,8 @@ install_missing() {
   command -v slapd >/dev/null || [ -x /usr/sbin/slapd ] || missing+=(slapd)
   command -v ldapsearch >/dev/null || missing+=(ldap-utils)
   command -v openssl >/dev/null || missing+=(openssl) # certificates of the LDAP TLS test
+  command -v curl >/dev/null || missing+=(curl) # scripts/fuzz.sh
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3 python3-venv) # schemathesis
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "missing packages: ${missing[*]} (run as root to install them)" >&2

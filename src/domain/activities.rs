@@ -14,18 +14,23 @@ use crate::storage::activities::{self as store, ActivityRow};
 use crate::storage::{self, Db};
 
 /// An activity in the wire shape.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ActivityView {
     pub name: String,
     /// `null` once deleted.
+    #[schema(required = true)]
     pub slug: Option<String>,
     pub uuid: String,
     pub revision: i32,
+    #[schema(format = Date)]
     pub created_at: String,
+    #[schema(required = true, format = Date)]
     pub updated_at: Option<String>,
+    #[schema(required = true, format = Date)]
     pub deleted_at: Option<String>,
     /// Older revisions, newest first (`include_revisions`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, no_recursion)]
     pub parents: Option<Vec<ActivityView>>,
 }
 
@@ -45,7 +50,7 @@ impl ActivityView {
 }
 
 /// The fields a create or update may send.
-const FIELDS: &[&str] = &["name", "slug"];
+pub(crate) const FIELDS: &[&str] = &["name", "slug"];
 const OBJECT: &str = "activity";
 
 /// `Invalid identifier` unless `slug` is a slug.

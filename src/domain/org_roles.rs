@@ -12,10 +12,10 @@ use crate::storage::org_roles::OrgRoleRow;
 use crate::storage::{self, Db};
 
 const OBJECT: &str = "org-role";
-const FIELDS: &[&str] = &["name", "slug"];
+pub(crate) const FIELDS: &[&str] = &["name", "slug"];
 
 /// An org-role as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OrgRoleView {
     pub name: String,
     pub slug: String,

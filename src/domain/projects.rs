@@ -16,11 +16,11 @@ use crate::storage::{self, activities as activity_store, Db};
 
 const OBJECT: &str = "project";
 /// The fields a create or update may send.
-const FIELDS: &[&str] = &["name", "slugs", "uri", "default_activity", "users"];
+pub(crate) const FIELDS: &[&str] = &["name", "slugs", "uri", "default_activity", "users"];
 const ROLES: &[&str] = &["member", "spectator", "manager"];
 
 /// A user's roles on a project.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Roles {
     pub member: bool,
     pub spectator: bool,
@@ -28,24 +28,31 @@ pub struct Roles {
 }
 
 /// A project in the wire shape.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ProjectView {
     pub name: String,
     /// Sorted.
     pub slugs: Vec<String>,
+    #[schema(required = true)]
     pub uri: Option<String>,
     /// The default activity's current slug.
+    #[schema(required = true)]
     pub default_activity: Option<String>,
     /// Absent on parents (members are not kept per revision).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub users: Option<BTreeMap<String, Roles>>,
     pub uuid: String,
     pub revision: i32,
+    #[schema(format = Date)]
     pub created_at: String,
+    #[schema(required = true, format = Date)]
     pub updated_at: Option<String>,
+    #[schema(required = true, format = Date)]
     pub deleted_at: Option<String>,
     /// Older revisions, newest first (`include_revisions`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, no_recursion)]
     pub parents: Option<Vec<ProjectView>>,
 }
 

@@ -21,7 +21,7 @@ use crate::storage::times::{self as store, NewRevision, TimeFilter, TimeRow};
 use crate::storage::{self, Db};
 
 /// The fields a client may send in a time object.
-const FIELDS: &[&str] = &[
+pub(crate) const FIELDS: &[&str] = &[
     "duration",
     "user",
     "project",
@@ -32,7 +32,7 @@ const FIELDS: &[&str] = &[
 ];
 
 /// A time as shown on the wire.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TimeView {
     pub duration: i32,
     /// The username as stored.
@@ -42,16 +42,23 @@ pub struct TimeView {
     /// The current slugs of the activities, sorted; deleted activities have
     /// no slug and are left out.
     pub activities: Vec<String>,
+    #[schema(required = true)]
     pub notes: Option<String>,
+    #[schema(required = true)]
     pub issue_uri: Option<String>,
+    #[schema(format = Date)]
     pub date_worked: String,
     pub revision: i32,
     pub uuid: String,
+    #[schema(format = Date)]
     pub created_at: String,
+    #[schema(required = true, format = Date)]
     pub updated_at: Option<String>,
+    #[schema(required = true, format = Date)]
     pub deleted_at: Option<String>,
     /// Older revisions, newest first (only with `include_revisions`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, no_recursion)]
     pub parents: Option<Vec<TimeView>>,
 }
 

@@ -13,7 +13,7 @@ use crate::storage::users::{NewUser, UserFilter, UserRow};
 use crate::storage::{self, Db};
 
 const OBJECT: &str = "user";
-const CREATE_FIELDS: &[&str] = &[
+pub(crate) const CREATE_FIELDS: &[&str] = &[
     "username",
     "password",
     "display_name",
@@ -29,10 +29,12 @@ const CREATE_FIELDS: &[&str] = &[
 ];
 
 /// A user as the API shows it (never the password).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct UserView {
+    #[schema(required = true)]
     pub display_name: Option<String>,
     pub username: String,
+    #[schema(required = true)]
     pub email: Option<String>,
     #[serde(rename = "org-roles")]
     pub org_roles: Vec<String>,
@@ -40,9 +42,13 @@ pub struct UserView {
     pub site_manager: bool,
     pub site_admin: bool,
     pub active: bool,
+    #[schema(format = Date)]
     pub created_at: String,
+    #[schema(required = true, format = Date)]
     pub updated_at: Option<String>,
+    #[schema(required = true, format = Date)]
     pub deleted_at: Option<String>,
+    #[schema(required = true)]
     pub meta: Option<String>,
 }
 

@@ -3,19 +3,64 @@
 use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::domain::activities;
+use crate::domain::activities::{self, ActivityView};
 use crate::error::{Error, Result};
 use crate::http::extract::{Auth, AuthedObject, Params};
+use crate::http::openapi::{
+    CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
+};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/activities", get(list).post(create))
-        .route("/activities/{slug}", get(show).post(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+}
+
+/// Query parameters of `GET /activities`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // describes what `Params` reads
+pub struct ActivityListQuery {
+    /// Include deleted activities.
+    include_deleted: Option<bool>,
+    /// Add each activity's older revisions as `parents`.
+    include_revisions: Option<bool>,
+    /// Objects to skip.
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    skip: Option<u64>,
+    /// Most objects to return (0: all).
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    limit: Option<u64>,
+}
+
+/// Query parameters of `GET /activities/{slug}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ActivityShowQuery {
+    /// Add the older revisions as `parents`.
+    include_revisions: Option<bool>,
+}
+
+/// An activity as sent in a POST: both fields on create, either on update.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ActivityObject {
+    #[schema(nullable = false, max_length = 255)]
+    name: Option<String>,
+    #[schema(
+        nullable = false,
+        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        max_length = 64
+    )]
+    slug: Option<String>,
 }
 
 /// The `:slug` of the path; one that cannot be decoded is no slug.
@@ -27,6 +72,16 @@ pub(crate) fn slug_param(path: Result<Path<String>, PathRejection>) -> Result<St
         })
 }
 
+/// Lists activities in creation order.
+#[utoipa::path(
+    get, path = "/activities", operation_id = "list_activities", tag = "activities", params(ActivityListQuery),
+    responses(
+        (status = 200, description = "The activities", body = Vec<ActivityView>,
+         headers(("X-Total-Count" = u64, description = "Matching activities before skip/limit"),
+                 ("Link" = String, description = "Next/previous pages"))),
+        ListErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -44,6 +99,12 @@ async fn list(
     Ok(list_response(&uri, &listing.items, listing.total, page))
 }
 
+/// One activity by slug.
+#[utoipa::path(
+    get, path = "/activities/{slug}", operation_id = "show_activities", tag = "activities",
+    params(("slug" = String, Path, description = "A current slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64), ActivityShowQuery),
+    responses((status = 200, description = "The activity", body = ActivityView), ShowErrors)
+)]
 async fn show(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -59,11 +120,24 @@ async fn show(
     Ok(Json(view).into_response())
 }
 
+/// Creates an activity (site managers and admins).
+#[utoipa::path(
+    post, path = "/activities", operation_id = "create_activities", tag = "activities",
+    request_body = Envelope<ActivityObject>,
+    responses((status = 200, description = "The new activity", body = ActivityView), CreateErrors)
+)]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Response> {
     let view = activities::create(&state.db, &body.caller, &body.object).await?;
     Ok(Json(view).into_response())
 }
 
+/// Changes an activity's name or slug, keeping the old revision (site managers and admins).
+#[utoipa::path(
+    post, path = "/activities/{slug}", operation_id = "update_activities", tag = "activities",
+    params(("slug" = String, Path, description = "A current slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
+    request_body = Envelope<ActivityObject>,
+    responses((status = 200, description = "The new revision", body = ActivityView), UpdateErrors)
+)]
 async fn update(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -74,6 +148,12 @@ async fn update(
     Ok(Json(view).into_response())
 }
 
+/// Deletes an activity (site managers and admins); 405 while a time uses it.
+#[utoipa::path(
+    delete, path = "/activities/{slug}", operation_id = "remove_activities", tag = "activities",
+    params(("slug" = String, Path, description = "A current slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
+    responses((status = 200, description = "Deleted (empty body)"), DeleteErrors)
+)]
 async fn remove(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,

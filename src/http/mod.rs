@@ -9,6 +9,7 @@ pub mod health;
 pub mod json;
 pub mod login;
 pub mod middleware;
+pub mod openapi;
 pub mod org_roles;
 pub mod pagination;
 pub mod projects;
@@ -21,6 +22,8 @@ use std::sync::Arc;
 use axum::http::{HeaderName, Method};
 use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 use crate::domain::throttle::LoginThrottle;
@@ -36,9 +39,10 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
 }
 
-/// The whole application: `/v0/...` routes, `/healthz`, and the layers.
-pub fn api_router(state: AppState) -> Router {
-    let v0 = Router::new()
+/// Every route with its OpenAPI description (see `openapi`): a handler is
+/// registered together with its `#[utoipa::path]`, so none goes undocumented.
+pub fn routes() -> OpenApiRouter<AppState> {
+    let v0 = OpenApiRouter::new()
         .merge(login::router())
         .merge(activities::router())
         .merge(projects::router())
@@ -46,6 +50,15 @@ pub fn api_router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(org_roles::router())
         .merge(users::router());
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/v0", v0)
+        .merge(health::router())
+        .merge(openapi::router())
+}
+
+/// The whole application: `/v0/...` routes, `/healthz`, `/docs`, and the layers.
+pub fn api_router(state: AppState) -> Router {
+    let (routes, _) = routes().split_for_parts();
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
@@ -55,9 +68,7 @@ pub fn api_router(state: AppState) -> Router {
             HeaderName::from_static("link"),
             middleware::REQUEST_ID.clone(),
         ]);
-    Router::new()
-        .nest("/v0", v0)
-        .merge(health::router())
+    routes
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .with_state(state)

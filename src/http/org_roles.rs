@@ -2,24 +2,63 @@
 
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::org_roles::{self, OrgRoleView};
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
+use crate::http::openapi::{
+    CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
+};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users/org-roles", get(list).post(create))
-        .route(
-            "/users/org-roles/{slug}",
-            get(show).post(update).delete(remove),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
+/// Query parameters of `GET /users/org-roles`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // describes what `Params` reads
+pub struct OrgRoleListQuery {
+    /// Objects to skip.
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    skip: Option<u64>,
+    /// Most objects to return (0: all).
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    limit: Option<u64>,
+}
+
+/// An org-role as sent in a POST: both fields on create, either on update.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct OrgRoleObject {
+    #[schema(nullable = false, max_length = 255)]
+    name: Option<String>,
+    #[schema(
+        nullable = false,
+        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        max_length = 64
+    )]
+    slug: Option<String>,
+}
+
+/// Lists org-roles in creation order.
+#[utoipa::path(
+    get, path = "/users/org-roles", operation_id = "list_org_roles", tag = "org-roles", params(OrgRoleListQuery),
+    responses(
+        (status = 200, description = "The org-roles", body = Vec<OrgRoleView>,
+         headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit"),
+                 ("Link" = String, description = "Next/previous pages"))),
+        ListErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(_): Auth,
@@ -32,6 +71,12 @@ async fn list(
     Ok(list_response(&uri, &listing.items, listing.total, page))
 }
 
+/// One of the org-roles.
+#[utoipa::path(
+    get, path = "/users/org-roles/{slug}", operation_id = "show_org_roles", tag = "org-roles",
+    params(("slug" = String, Path, description = "The role's slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
+    responses((status = 200, description = "Found", body = OrgRoleView), ShowErrors)
+)]
 async fn show(
     State(state): State<AppState>,
     Auth(_): Auth,
@@ -40,12 +85,25 @@ async fn show(
     Ok(Json(org_roles::get(&state.db, &slug).await?))
 }
 
+/// Creates one of the org-roles (site managers and admins).
+#[utoipa::path(
+    post, path = "/users/org-roles", operation_id = "create_org_roles", tag = "org-roles",
+    request_body = Envelope<OrgRoleObject>,
+    responses((status = 200, description = "Created", body = OrgRoleView), CreateErrors)
+)]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Json<OrgRoleView>> {
     Ok(Json(
         org_roles::create(&state.db, &body.caller, &body.object).await?,
     ))
 }
 
+/// Updates one of the org-roles: only the fields sent change (site managers and admins).
+#[utoipa::path(
+    post, path = "/users/org-roles/{slug}", operation_id = "update_org_roles", tag = "org-roles",
+    params(("slug" = String, Path, description = "The role's slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
+    request_body = Envelope<OrgRoleObject>,
+    responses((status = 200, description = "Updated", body = OrgRoleView), UpdateErrors)
+)]
 async fn update(
     State(state): State<AppState>,
     PathParam(slug): PathParam,
@@ -56,6 +114,12 @@ async fn update(
     ))
 }
 
+/// Deletes one of the org-roles (site managers and admins).
+#[utoipa::path(
+    delete, path = "/users/org-roles/{slug}", operation_id = "remove_org_roles", tag = "org-roles",
+    params(("slug" = String, Path, description = "The role's slug", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
+    responses((status = 200, description = "Deleted (empty body)"), DeleteErrors)
+)]
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,

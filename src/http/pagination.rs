@@ -19,6 +19,8 @@ pub fn page(params: &Params, default_limit: u64) -> Result<Page> {
                 .parse::<u64>()
                 .ok()
                 .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
+                // The databases store offsets as signed 64-bit integers.
+                .filter(|n| i64::try_from(*n).is_ok())
                 .map(Some)
                 .ok_or_else(|| Error::bad_query(key, v)),
         }

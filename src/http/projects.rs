@@ -3,22 +3,83 @@
 use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::domain::projects::{self, ProjectQuery};
+use crate::domain::projects::{self, ProjectQuery, ProjectView, Roles};
 use crate::error::Result;
 use crate::http::activities::slug_param;
 use crate::http::extract::{Auth, AuthedObject, Params};
+use crate::http::openapi::{
+    CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, Slug, UpdateErrors,
+};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/projects", get(list).post(create))
-        .route("/projects/{slug}", get(show).post(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
+/// Query parameters of `GET /projects`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // describes what `Params` reads
+pub struct ProjectListQuery {
+    /// Only projects where one of these users has a role (repeatable).
+    user: Option<Vec<String>>,
+    /// Include deleted projects.
+    include_deleted: Option<bool>,
+    /// Add each project's older revisions as `parents`.
+    include_revisions: Option<bool>,
+    /// Objects to skip.
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    skip: Option<u64>,
+    /// Most objects to return (0: all).
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    limit: Option<u64>,
+}
+
+/// Query parameters of `GET /projects/{slug}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ProjectShowQuery {
+    /// Add the older revisions as `parents`.
+    include_revisions: Option<bool>,
+}
+
+/// A project as sent in a POST: `name` and `slugs` are required on create.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ProjectObject {
+    #[schema(nullable = false, max_length = 255)]
+    name: Option<String>,
+    #[schema(nullable = false, max_items = 100)]
+    slugs: Option<Vec<Slug>>,
+    /// An absolute URI, or null.
+    #[schema(format = "uri", max_length = 2048)]
+    uri: Option<String>,
+    /// An activity slug, or null.
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
+    default_activity: Option<String>,
+    /// Username → roles; replaces the members.
+    users: Option<std::collections::BTreeMap<String, Roles>>,
+}
+
+/// Lists projects in creation order.
+#[utoipa::path(
+    get, path = "/projects", operation_id = "list_projects", tag = "projects", params(ProjectListQuery),
+    responses(
+        (status = 200, description = "The projects", body = Vec<ProjectView>,
+         headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit"),
+                 ("Link" = String, description = "Next/previous pages"))),
+        ListErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -35,6 +96,12 @@ async fn list(
     Ok(list_response(&uri, &listing.items, listing.total, page))
 }
 
+/// One of the projects.
+#[utoipa::path(
+    get, path = "/projects/{slug}", operation_id = "show_projects", tag = "projects",
+    params(("slug" = String, Path, description = "One of its current slugs", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64), ProjectShowQuery),
+    responses((status = 200, description = "Found", body = ProjectView), ShowErrors)
+)]
 async fn show(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -50,11 +117,24 @@ async fn show(
     Ok(Json(view).into_response())
 }
 
+/// Creates one of the projects (project managers; creating: site managers and admins).
+#[utoipa::path(
+    post, path = "/projects", operation_id = "create_projects", tag = "projects",
+    request_body = Envelope<ProjectObject>,
+    responses((status = 200, description = "Created", body = ProjectView), CreateErrors)
+)]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Response> {
     let view = projects::create(&state.db, &body.caller, &body.object).await?;
     Ok(Json(view).into_response())
 }
 
+/// Updates one of the projects: only the fields sent change (project managers; creating: site managers and admins).
+#[utoipa::path(
+    post, path = "/projects/{slug}", operation_id = "update_projects", tag = "projects",
+    params(("slug" = String, Path, description = "One of its current slugs", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
+    request_body = Envelope<ProjectObject>,
+    responses((status = 200, description = "Updated", body = ProjectView), UpdateErrors)
+)]
 async fn update(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -64,6 +144,12 @@ async fn update(
     Ok(Json(view).into_response())
 }
 
+/// Deletes one of the projects (project managers; creating: site managers and admins).
+#[utoipa::path(
+    delete, path = "/projects/{slug}", operation_id = "remove_projects", tag = "projects",
+    params(("slug" = String, Path, description = "One of its current slugs", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)),
+    responses((status = 200, description = "Deleted (empty body)"), DeleteErrors)
+)]
 async fn remove(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,

@@ -4,23 +4,86 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::reports::{self, GroupKey, KeyValue, Summary, TimeExport};
 use crate::domain::times::{TimeQuery, TimeView};
 use crate::domain::{Caller, Page};
 use crate::error::Result;
 use crate::http::extract::{Auth, Params};
+use crate::http::openapi::ListErrors;
 use crate::http::pagination::page;
 use crate::http::times::time_query;
 use crate::http::{csv, AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/reports/summary", get(summary))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(summary))
 }
 
-/// `GET /reports/summary?group_by=…` plus the filters of `GET /times`.
+/// Query parameters of `GET /reports/summary`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // describes what `Params` reads
+pub struct SummaryQuery {
+    /// Group by these keys, in order: `user`, `project`, `activity`, `date`,
+    /// `week` (ISO), `month` (repeatable and/or comma-separated).
+    group_by: Option<Vec<String>>,
+    /// Only times of these users (repeatable).
+    user: Option<Vec<String>>,
+    /// Only times on these projects, by slug (repeatable).
+    project: Option<Vec<String>>,
+    /// Only times with these activities, by slug (repeatable).
+    activity: Option<Vec<String>>,
+    /// Only times worked on or after this date (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    start: Option<String>,
+    /// Only times worked on or before this date (`YYYY-MM-DD`).
+    #[param(format = Date)]
+    end: Option<String>,
+    /// Include deleted times.
+    include_deleted: Option<bool>,
+    /// `csv` answers RFC 4180 CSV (as does `Accept: text/csv`); `json` forces JSON.
+    #[param(inline)]
+    format: Option<crate::http::times::ListFormat>,
+}
+
+/// The summary as sent.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents `domain::reports::Summary`'s serialisation
+pub struct SummaryDoc {
+    /// One object per group: its `group_by` keys (a username; a project's
+    /// sorted slugs; an activity slug; `YYYY-MM-DD`; `YYYY-Www`; `YYYY-MM`;
+    /// or null for a deleted project or activity), plus `duration`
+    /// (seconds) and `count` (times).
+    rows: Vec<std::collections::HashMap<String, serde_json::Value>>,
+    total: SumsDoc,
+}
+
+/// Totals over every selected time, each counted once.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SumsDoc {
+    /// Seconds.
+    duration: i64,
+    /// Times.
+    count: i64,
+}
+
+/// Sums of durations and counts of the times the caller may see, grouped.
+/// A time with several activities counts once per activity in groupings
+/// by `activity`, once otherwise.
+#[utoipa::path(
+    get, path = "/reports/summary", operation_id = "summary_reports", tag = "reports",
+    params(SummaryQuery),
+    responses(
+        (status = 200, description = "The summary (JSON, or CSV on request)",
+         content((SummaryDoc = "application/json"), (String = "text/csv"))),
+        ListErrors,
+    )
+)]
 async fn summary(
     State(state): State<AppState>,
     Auth(caller): Auth,

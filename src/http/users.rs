@@ -2,23 +2,94 @@
 
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::users::{self, UserView};
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
+use crate::http::openapi::{
+    CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
+};
 use crate::http::pagination::{list_response, page};
 use crate::http::{middleware, AppState};
 
 /// `/users/org-roles` (in `org_roles`) is a static route and so wins over
 /// `/users/{username}`; `org-roles` is no valid username anyway.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(list).post(create))
-        .route("/users/{username}", get(show).post(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
+/// Query parameters of `GET /users`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // describes what `Params` reads
+pub struct UserListQuery {
+    /// Include deleted users.
+    include_deleted: Option<bool>,
+    /// Only users with one of these org-roles, by slug (repeatable).
+    role: Option<Vec<String>>,
+    /// Objects to skip.
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    skip: Option<u64>,
+    /// Most objects to return (0: all).
+    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
+    limit: Option<u64>,
+}
+
+/// Query parameters of `GET /users/{username}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct UserShowQuery {
+    /// Show the user even if deleted.
+    include_deleted: Option<bool>,
+}
+
+/// A user as sent in a POST: `username` is required on create.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UserObject {
+    #[schema(nullable = false, pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
+    username: Option<String>,
+    #[schema(nullable = false, max_length = 255)]
+    password: Option<String>,
+    #[schema(max_length = 255)]
+    display_name: Option<String>,
+    /// Same as `display_name` (spelled so in the spec's example).
+    #[schema(max_length = 255)]
+    displayname: Option<String>,
+    #[schema(max_length = 255)]
+    email: Option<String>,
+    /// Org-role slugs.
+    #[schema(rename = "org-roles", max_items = 100)]
+    org_roles: Option<Vec<crate::http::openapi::Slug>>,
+    #[schema(nullable = false)]
+    site_spectator: Option<bool>,
+    #[schema(nullable = false)]
+    site_manager: Option<bool>,
+    #[schema(nullable = false)]
+    site_admin: Option<bool>,
+    #[schema(nullable = false)]
+    active: Option<bool>,
+    #[schema(max_length = 65535)]
+    meta: Option<String>,
+}
+
+/// Lists users in creation order.
+#[utoipa::path(
+    get, path = "/users", operation_id = "list_users", tag = "users", params(UserListQuery),
+    responses(
+        (status = 200, description = "The users", body = Vec<UserView>,
+         headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit"),
+                 ("Link" = String, description = "Next/previous pages"))),
+        ListErrors,
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(_): Auth,
@@ -37,6 +108,12 @@ async fn list(
     Ok(list_response(&uri, &listing.items, listing.total, page))
 }
 
+/// One of the users.
+#[utoipa::path(
+    get, path = "/users/{username}", operation_id = "show_users", tag = "users",
+    params(("username" = String, Path, description = "A username", pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64), UserShowQuery),
+    responses((status = 200, description = "Found", body = UserView), ShowErrors)
+)]
 async fn show(
     State(state): State<AppState>,
     Auth(_): Auth,
@@ -47,11 +124,24 @@ async fn show(
     Ok(Json(user))
 }
 
+/// Creates one of the users (site admins; users may change some of their own fields).
+#[utoipa::path(
+    post, path = "/users", operation_id = "create_users", tag = "users",
+    request_body = Envelope<UserObject>,
+    responses((status = 200, description = "Created", body = UserView), CreateErrors)
+)]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Json<UserView>> {
     let user = users::create(&state.db, &body.caller, &body.object).await?;
     Ok(Json(user))
 }
 
+/// Updates one of the users: only the fields sent change (site admins; users may change some of their own fields).
+#[utoipa::path(
+    post, path = "/users/{username}", operation_id = "update_users", tag = "users",
+    params(("username" = String, Path, description = "A username", pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)),
+    request_body = Envelope<UserObject>,
+    responses((status = 200, description = "Updated", body = UserView), UpdateErrors)
+)]
 async fn update(
     State(state): State<AppState>,
     PathParam(username): PathParam,
@@ -61,6 +151,12 @@ async fn update(
     Ok(Json(user))
 }
 
+/// Deletes one of the users (site admins; users may change some of their own fields).
+#[utoipa::path(
+    delete, path = "/users/{username}", operation_id = "remove_users", tag = "users",
+    params(("username" = String, Path, description = "A username", pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)),
+    responses((status = 200, description = "Deleted (empty body)"), DeleteUnusedErrors)
+)]
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,

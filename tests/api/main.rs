@@ -5,6 +5,7 @@ mod helpers;
 mod activities;
 mod foundation;
 mod ldap;
+mod openapi;
 mod org_roles;
 mod projects;
 mod reports;
