@@ -81,18 +81,29 @@ pub async fn list(
     query: &TimeQuery,
     page: Page,
 ) -> Result<Listing<TimeView>> {
-    list_on(db.conn(), caller, query, page).await
+    list_on(db.conn(), Some(db.counts()), caller, query, page).await
 }
 
-/// `list` on any connection (the query-count test wraps it).
+/// `list` on any connection (the query-count test wraps it), with the
+/// server's count cache or without one.
 async fn list_on(
     conn: &impl ConnectionTrait,
+    counts: Option<&storage::CountCache>,
     caller: &Caller,
     query: &TimeQuery,
     page: Page,
 ) -> Result<Listing<TimeView>> {
     let filter = resolve_filter(conn, caller, query).await?;
-    let (rows, total) = store::list(conn, &filter, page).await?;
+    let total = match counts {
+        Some(cache) => {
+            let key = format!("times {filter:?}");
+            cache
+                .get_or_count(key, || store::count(conn, &filter))
+                .await?
+        }
+        None => store::count(conn, &filter).await?,
+    };
+    let rows = store::page(conn, &filter, page).await?;
     let items = render(conn, rows, query.include_revisions).await?;
     Ok(Listing { items, total })
 }
@@ -702,7 +713,7 @@ mod tests {
             include_revisions: true,
             ..Default::default()
         };
-        let listing = list_on(&counting, &caller, &query, Page::default())
+        let listing = list_on(&counting, None, &caller, &query, Page::default())
             .await
             .unwrap();
         assert_eq!(listing.items.len(), n);

@@ -98,18 +98,17 @@ fn watched_projects(user_id: i64) -> sea_orm::sea_query::SelectStatement {
 }
 
 /// One page of the current revisions matching `filter`, in list order
-/// (`sort_at`, then id), and the number of matches before paging.
-pub async fn list(
+/// (`sort_at`, then id).
+pub async fn page(
     db: &impl ConnectionTrait,
     filter: &TimeFilter,
     page: crate::domain::Page,
-) -> Result<(Vec<TimeRow>, u64), DbErr> {
-    let total = count(db, filter).await?;
+) -> Result<Vec<TimeRow>, DbErr> {
     let select = time::Entity::find()
         .filter(filter.condition())
         .order_by(time::Column::SortAt, Order::Asc)
         .order_by(time::Column::Id, Order::Asc);
-    Ok((super::paginate(select, page).all(db).await?, total))
+    super::paginate(select, page).all(db).await
 }
 
 /// How many current revisions match `filter`.
