@@ -321,5 +321,8 @@ pub async fn seed(db: &Db, args: &SeedArgs) -> anyhow::Result<SeedReport> {
         .await
         .context("moving id sequences on")?;
     tx.commit().await?;
+    storage::analyze(db.conn())
+        .await
+        .context("gathering statistics")?;
     Ok(report)
 }

@@ -143,11 +143,13 @@ pub struct Summary {
     pub total: Sums,
 }
 
-/// Summaries computed at once: as many as there are cores.
+/// Summaries computed at once: half the cores (at least one). A summary
+/// grouped finely holds up to a group per time; a burst of them waits.
 fn summary_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     SLOTS.get_or_init(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new((cores / 2).max(1))
     })
 }
 
@@ -164,8 +166,6 @@ pub async fn summary(
 ) -> Result<Summary> {
     let conn = db.conn();
     let filter = resolve_filter(conn, caller, query).await?;
-    // A fine-grained summary holds up to one group per time in memory; a
-    // few at a time keep a burst of them from multiplying that.
     let _slot = summary_slots()
         .acquire()
         .await

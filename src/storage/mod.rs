@@ -228,6 +228,20 @@ impl CountCache {
     }
 }
 
+/// Refreshes the planner's statistics after a bulk load (seed, import):
+/// without them a freshly filled PostgreSQL plans a list page as a full
+/// sort (9 ms instead of 0.1 ms), and SQLite may pick a weak index.
+pub async fn analyze(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    const TABLES: &str = "users, org_roles, user_org_roles, activities, projects, \
+                          project_slugs, project_users, times, time_activities";
+    let sql = match db.get_database_backend() {
+        DatabaseBackend::Sqlite => "ANALYZE".to_owned(),
+        DatabaseBackend::Postgres => format!("ANALYZE {TABLES}"),
+        _ => format!("ANALYZE TABLE {TABLES}"),
+    };
+    db.execute_unprepared(&sql).await.map(|_| ())
+}
+
 /// After rows were inserted with explicit ids (seed, import), moves
 /// PostgreSQL's id sequences past them. MySQL and SQLite do this by
 /// themselves.

@@ -79,6 +79,9 @@ pub async fn import(db: &Db, input: impl Read + Send + 'static) -> anyhow::Resul
         .await
         .context("moving the id sequences past the imported rows")?;
     tx.commit().await.context("committing the import")?;
+    crate::storage::analyze(db.conn())
+        .await
+        .context("gathering statistics")?;
     Ok(counts)
 }
 

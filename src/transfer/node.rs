@@ -502,6 +502,9 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
         .await
         .context("moving the id sequences past the imported rows")?;
     tx.commit().await.context("committing the import")?;
+    crate::storage::analyze(db.conn())
+        .await
+        .context("gathering statistics")?;
     Ok(counts)
 }
 
