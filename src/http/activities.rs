@@ -1,7 +1,6 @@
 //! `/v0/activities` and `/v0/activities/:slug`.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::{IntoParams, ToSchema};
@@ -9,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::activities::{self, ActivityView};
-use crate::error::{Error, Result};
-use crate::http::extract::{Auth, AuthedObject, Params};
+use crate::error::Result;
+use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -63,15 +62,6 @@ pub struct ActivityObject {
     slug: Option<String>,
 }
 
-/// The `:slug` of the path; one that cannot be decoded is no slug.
-pub(crate) fn slug_param(path: Result<Path<String>, PathRejection>) -> Result<String> {
-    path.map(|Path(slug)| slug)
-        .map_err(|_| Error::InvalidIdentifier {
-            kind: "slug",
-            values: vec![String::new()],
-        })
-}
-
 /// Lists activities in creation order.
 #[utoipa::path(
     get, path = "/activities", operation_id = "list_activities", tag = "activities", params(ActivityListQuery),
@@ -107,16 +97,11 @@ async fn list(
 )]
 async fn show(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    PathParam(slug): PathParam,
     Auth(_caller): Auth,
     params: Params,
 ) -> Result<Response> {
-    let view = activities::get(
-        &state.db,
-        &slug_param(path)?,
-        params.flag("include_revisions"),
-    )
-    .await?;
+    let view = activities::get(&state.db, &slug, params.flag("include_revisions")).await?;
     Ok(Json(view).into_response())
 }
 
@@ -140,11 +125,10 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
 )]
 async fn update(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    PathParam(slug): PathParam,
     body: AuthedObject,
 ) -> Result<Response> {
-    let view =
-        activities::update(&state.db, &body.caller, &slug_param(path)?, &body.object).await?;
+    let view = activities::update(&state.db, &body.caller, &slug, &body.object).await?;
     Ok(Json(view).into_response())
 }
 
@@ -156,9 +140,9 @@ async fn update(
 )]
 async fn remove(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    PathParam(slug): PathParam,
     Auth(caller): Auth,
 ) -> Result<Response> {
-    activities::delete(&state.db, &caller, &slug_param(path)?).await?;
+    activities::delete(&state.db, &caller, &slug).await?;
     Ok(middleware::deleted())
 }

@@ -1,7 +1,6 @@
 //! `/v0/projects` and `/v0/projects/:slug`.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::{IntoParams, ToSchema};
@@ -10,8 +9,7 @@ use utoipa_axum::routes;
 
 use crate::domain::projects::{self, ProjectQuery, ProjectView, Roles};
 use crate::error::Result;
-use crate::http::activities::slug_param;
-use crate::http::extract::{Auth, AuthedObject, Params};
+use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, Slug, UpdateErrors,
 };
@@ -104,16 +102,11 @@ async fn list(
 )]
 async fn show(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    PathParam(slug): PathParam,
     Auth(_caller): Auth,
     params: Params,
 ) -> Result<Response> {
-    let view = projects::get(
-        &state.db,
-        &slug_param(path)?,
-        params.flag("include_revisions"),
-    )
-    .await?;
+    let view = projects::get(&state.db, &slug, params.flag("include_revisions")).await?;
     Ok(Json(view).into_response())
 }
 
@@ -137,10 +130,10 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
 )]
 async fn update(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    PathParam(slug): PathParam,
     body: AuthedObject,
 ) -> Result<Response> {
-    let view = projects::update(&state.db, &body.caller, &slug_param(path)?, &body.object).await?;
+    let view = projects::update(&state.db, &body.caller, &slug, &body.object).await?;
     Ok(Json(view).into_response())
 }
 
@@ -152,9 +145,9 @@ async fn update(
 )]
 async fn remove(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    PathParam(slug): PathParam,
     Auth(caller): Auth,
 ) -> Result<Response> {
-    projects::delete(&state.db, &caller, &slug_param(path)?).await?;
+    projects::delete(&state.db, &caller, &slug).await?;
     Ok(middleware::deleted())
 }

@@ -1,7 +1,6 @@
 //! `/v0/times` and `/v0/times/:uuid`.
 
-use axum::extract::{FromRequestParts, OriginalUri, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{OriginalUri, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,8 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::times::{self, TimeQuery, TimeView};
-use crate::error::{Error, Result};
-use crate::http::extract::{Auth, AuthedObject, Params};
+use crate::error::Result;
+use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -110,23 +109,6 @@ pub struct TimeObject {
     date_worked: Option<String>,
 }
 
-/// The `:uuid` of the path as sent (the domain validates it). A segment
-/// that does not even decode is an invalid identifier too, not axum's text.
-struct TimeId(String);
-
-impl<S: Send + Sync> FromRequestParts<S> for TimeId {
-    type Rejection = Error;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        match Path::<String>::from_request_parts(parts, state).await {
-            Ok(Path(id)) => Ok(TimeId(id)),
-            Err(_) => Err(Error::InvalidIdentifier {
-                kind: "uuid",
-                values: vec![parts.uri.path().rsplit('/').next().unwrap_or("").to_owned()],
-            }),
-        }
-    }
-}
-
 /// Lists times in creation order.
 #[utoipa::path(
     get, path = "/times", operation_id = "list_times", tag = "times", params(TimeListQuery),
@@ -188,7 +170,7 @@ pub(crate) fn time_query(params: &Params) -> TimeQuery {
 async fn show(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    TimeId(uuid): TimeId,
+    PathParam(uuid): PathParam,
     params: Params,
 ) -> Result<Json<TimeView>> {
     let view = times::get(
@@ -223,7 +205,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 )]
 async fn update(
     State(state): State<AppState>,
-    TimeId(uuid): TimeId,
+    PathParam(uuid): PathParam,
     body: AuthedObject,
 ) -> Result<Json<TimeView>> {
     Ok(Json(
@@ -240,7 +222,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    TimeId(uuid): TimeId,
+    PathParam(uuid): PathParam,
 ) -> Result<Response> {
     times::delete(&state.db, &caller, &uuid).await?;
     Ok(middleware::deleted().into_response())
