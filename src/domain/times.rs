@@ -381,6 +381,28 @@ async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Re
         .collect()
 }
 
+/// Keeps the project and activities a write newly points a time at from
+/// being deleted under it (see `store::hold_references`); one already
+/// deleted is an invalid reference. References a time already had need no
+/// hold: a delete sees the time's current revision and refuses.
+async fn hold_references(
+    conn: &impl ConnectionTrait,
+    project_uuid: Option<&str>,
+    activity_uuids: &[String],
+) -> Result<()> {
+    match store::hold_references(conn, project_uuid, activity_uuids).await? {
+        (true, true) => Ok(()),
+        (false, _) => Err(Error::InvalidForeignKey {
+            object: "time",
+            key: "project",
+        }),
+        (true, false) => Err(Error::InvalidForeignKey {
+            object: "time",
+            key: "activities",
+        }),
+    }
+}
+
 /// Whether `user_id` is a member of the project.
 async fn is_member(conn: &impl ConnectionTrait, project_uuid: &str, user_id: i64) -> Result<bool> {
     Ok(store::project_role(conn, project_uuid, user_id)
@@ -410,6 +432,7 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
     if user.id != caller.id {
         caller.require(caller.is_admin(), "create time entries for other users")?;
     }
+    hold_references(&*tx, Some(&project_uuid), &activity_uuids).await?;
     if !caller.is_admin() {
         let member = is_member(&*tx, &project_uuid, caller.id).await?;
         caller.require(
@@ -480,13 +503,21 @@ pub async fn update(
         Some(slug) => resolve_project(&*tx, slug).await?,
         None => current.project_uuid.clone(),
     };
+    let current_activities = store::activity_uuids_of(&*tx, current.id).await?;
     let activity_uuids = match &activity_slugs {
         Some(slugs) => resolve_activities(&*tx, slugs).await?,
-        None => store::activity_uuids_of(&*tx, current.id).await?,
+        None => current_activities.clone(),
     };
     if user_id != current.user_id {
         caller.require(caller.is_admin(), "change the user of a time")?;
     }
+    let added: Vec<String> = activity_uuids
+        .iter()
+        .filter(|a| !current_activities.contains(a))
+        .cloned()
+        .collect();
+    let moved = (project_uuid != current.project_uuid).then_some(project_uuid.as_str());
+    hold_references(&*tx, moved, &added).await?;
     if project_uuid != current.project_uuid && !caller.is_admin() {
         let member = is_member(&*tx, &project_uuid, user_id).await?;
         let slug = project_slug.as_deref().unwrap_or_default();

@@ -111,6 +111,54 @@ pub async fn page(
     super::paginate(select, page).all(db).await
 }
 
+/// Holds the project and activities a time is about to refer to, against
+/// a concurrent delete: shared locks on their first revisions (the rows a
+/// delete locks exclusively before checking that no current time uses the
+/// object), then a locking read — which sees the latest committed state
+/// even inside an older snapshot — of which of them are still live.
+/// Returns whether the project (if any) is live and whether every activity
+/// is. On SQLite the locks are no-ops: its writers are serialised.
+pub async fn hold_references(
+    db: &impl ConnectionTrait,
+    project_uuid: Option<&str>,
+    activity_uuids: &[String],
+) -> Result<(bool, bool), DbErr> {
+    let projects: Vec<&str> = project_uuid.into_iter().collect();
+    project::Entity::find()
+        .filter(project::Column::Uuid.is_in(projects.iter().copied()))
+        .filter(project::Column::Revision.eq(1))
+        .lock_shared()
+        .all(db)
+        .await?;
+    activity::Entity::find()
+        .filter(activity::Column::Uuid.is_in(activity_uuids.iter().cloned()))
+        .filter(activity::Column::Revision.eq(1))
+        .lock_shared()
+        .all(db)
+        .await?;
+    let live_project = project::Entity::find()
+        .filter(project::Column::Uuid.is_in(projects.iter().copied()))
+        .filter(project::Column::Newest.eq(true))
+        .filter(project::Column::DeletedAt.is_null())
+        .lock_shared()
+        .all(db)
+        .await?;
+    let live_activities = activity::Entity::find()
+        .filter(activity::Column::Uuid.is_in(activity_uuids.iter().cloned()))
+        .filter(activity::Column::Newest.eq(true))
+        .filter(activity::Column::DeletedAt.is_null())
+        .lock_shared()
+        .all(db)
+        .await?;
+    let mut wanted: Vec<&String> = activity_uuids.iter().collect();
+    wanted.sort();
+    wanted.dedup();
+    Ok((
+        live_project.len() == projects.len(),
+        live_activities.len() == wanted.len(),
+    ))
+}
+
 /// How many current revisions match `filter`.
 pub async fn count(db: &impl ConnectionTrait, filter: &TimeFilter) -> Result<u64, DbErr> {
     time::Entity::find()

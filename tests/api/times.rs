@@ -1192,3 +1192,96 @@ async fn concurrent_updates_each_get_the_next_revision() {
     assert_eq!(d.status, 200, "{}", d.text);
     u.assert_ok();
 }
+
+/// A project or activity deleted while times are being created on it:
+/// either the delete is refused (a current time uses the object) or the
+/// creates that lose the race are refused — never a current time on a
+/// deleted object.
+#[tokio::test]
+async fn deletes_racing_time_creation_never_orphan_a_time() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use timesync::storage::entities::time as time_entity;
+    let s = site().await;
+    let app = std::sync::Arc::new(s.app);
+    for round in 0..6 {
+        let slug = format!("race{round}");
+        let project = fixture::project(&app, &[slug.as_str()], None).await;
+        fixture::role(&app, &project, "alice", MEMBER).await;
+        let act_slug = format!("act{round}");
+        let activity = fixture::activity(&app, &act_slug).await;
+        let mut tasks = Vec::new();
+        for i in 0..6 {
+            let (app, token) = (app.clone(), s.alice.clone());
+            let obj = time_obj("alice", &slug, &[act_slug.as_str()], "2015-01-01", 60 + i);
+            tasks.push(tokio::spawn(async move {
+                app.post("/v0/times", &token, obj).await.status
+            }));
+        }
+        let (a1, t1) = (app.clone(), s.root.clone());
+        let project_path = format!("/v0/projects/{slug}");
+        tasks.push(tokio::spawn(async move {
+            a1.delete(&project_path, &t1).await.status
+        }));
+        let (a2, t2) = (app.clone(), s.root.clone());
+        let activity_path = format!("/v0/activities/{act_slug}");
+        tasks.push(tokio::spawn(async move {
+            a2.delete(&activity_path, &t2).await.status
+        }));
+        for task in tasks {
+            let status = task.await.unwrap();
+            assert!(
+                [200, 405, 409].contains(&status),
+                "unexpected status {status}"
+            );
+        }
+        let live_times_on = |col: time_entity::Column, uuid: String| {
+            let app = app.clone();
+            async move {
+                time_entity::Entity::find()
+                    .filter(col.eq(uuid))
+                    .filter(time_entity::Column::Newest.eq(true))
+                    .filter(time_entity::Column::DeletedAt.is_null())
+                    .count(app.db.conn())
+                    .await
+                    .unwrap()
+            }
+        };
+        if app
+            .get(&format!("/v0/projects/{slug}"), &s.root)
+            .await
+            .status
+            == 404
+        {
+            assert_eq!(
+                live_times_on(time_entity::Column::ProjectUuid, project.clone()).await,
+                0
+            );
+        }
+        if app
+            .get(&format!("/v0/activities/{act_slug}"), &s.root)
+            .await
+            .status
+            == 404
+        {
+            let on_activity = timesync::storage::entities::time_activity::Entity::find()
+                .filter(
+                    timesync::storage::entities::time_activity::Column::ActivityUuid
+                        .eq(activity.clone()),
+                )
+                .all(app.db.conn())
+                .await
+                .unwrap();
+            for link in on_activity {
+                let row = time_entity::Entity::find_by_id(link.time_id)
+                    .one(app.db.conn())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert!(
+                    !row.newest || row.deleted_at.is_some(),
+                    "a current time uses a deleted activity"
+                );
+            }
+        }
+    }
+}
