@@ -222,12 +222,13 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
         )
         .await?;
     while let Some(row) = rows.next().await? {
-        let uuid = row.uuid("uuid")?;
-        let revision = row.revision()?;
-        let newest = row.flag("newest", false)?;
+        let RevisionColumns {
+            uuid,
+            revision,
+            newest,
+            deleted_at,
+        } = activity_objects.read(&row)?;
         let slug = row.opt_text_max("slug", IDENT)?;
-        let deleted_at = row.opt_millis("deleted_at")?;
-        activity_objects.add(&row, uuid, revision, newest, deleted_at.is_some())?;
         let live_slug = if newest && deleted_at.is_none() {
             slug.clone()
         } else {
@@ -285,11 +286,12 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
         )
         .await?;
     while let Some(row) = rows.next().await? {
-        let uuid = row.uuid("uuid")?;
-        let revision = row.revision()?;
-        let newest = row.flag("newest", false)?;
-        let deleted_at = row.opt_millis("deleted_at")?;
-        project_objects.add(&row, uuid, revision, newest, deleted_at.is_some())?;
+        let RevisionColumns {
+            uuid,
+            revision,
+            newest,
+            deleted_at,
+        } = project_objects.read(&row)?;
         let default_activity = match row.opt_uuid("default_activity")? {
             None => None,
             Some(uuid) => {
@@ -410,11 +412,12 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
         )
         .await?;
     while let Some(row) = rows.next().await? {
-        let uuid = row.uuid("uuid")?;
-        let revision = row.revision()?;
-        let newest = row.flag("newest", false)?;
-        let deleted_at = row.opt_millis("deleted_at")?;
-        time_objects.add(&row, uuid, revision, newest, deleted_at.is_some())?;
+        let RevisionColumns {
+            uuid,
+            revision,
+            newest,
+            deleted_at,
+        } = time_objects.read(&row)?;
         let user_id = row.int("user")?;
         if !user_ids.contains(&user_id) {
             return Err(row.error(format!("user {user_id} is not a row of users")));
@@ -529,24 +532,33 @@ struct Revisions {
     objects: HashMap<Uuid, (u32, bool)>,
 }
 
+/// The columns every revisioned table of the reference has.
+struct RevisionColumns {
+    uuid: Uuid,
+    revision: i32,
+    newest: bool,
+    deleted_at: Option<i64>,
+}
+
 impl Revisions {
-    fn add(
-        &mut self,
-        row: &SourceRow,
-        uuid: Uuid,
-        revision: i32,
-        newest: bool,
-        deleted: bool,
-    ) -> anyhow::Result<()> {
+    /// Reads the revision columns of `row` and records them.
+    fn read(&mut self, row: &SourceRow) -> anyhow::Result<RevisionColumns> {
+        let columns = RevisionColumns {
+            uuid: row.uuid("uuid")?,
+            revision: row.revision()?,
+            newest: row.flag("newest", false)?,
+            deleted_at: row.opt_millis("deleted_at")?,
+        };
+        let (uuid, revision) = (columns.uuid, columns.revision);
         if !self.seen.insert((uuid, revision)) {
             return Err(row.error(format!("revision {revision} of {uuid} occurs twice")));
         }
         let object = self.objects.entry(uuid).or_insert((0, false));
-        if newest {
+        if columns.newest {
             object.0 += 1;
-            object.1 = deleted;
+            object.1 = columns.deleted_at.is_some();
         }
-        Ok(())
+        Ok(columns)
     }
 
     fn check(&self, table: &str) -> anyhow::Result<()> {
