@@ -108,15 +108,33 @@ impl Error {
 
 impl From<sea_orm::DbErr> for Error {
     fn from(e: sea_orm::DbErr) -> Self {
-        Self::Server(e.into())
+        crate::storage::Error::from(e).into()
     }
 }
 
-impl From<sea_orm::TransactionError<Error>> for Error {
-    fn from(e: sea_orm::TransactionError<Error>) -> Self {
+/// The one place where storage's refusals become the spec's errors: a
+/// taken unique key is its 409, anything else a server error (the cause,
+/// kept for the log, still says whether it was transient).
+impl From<crate::storage::Error> for Error {
+    fn from(e: crate::storage::Error) -> Self {
+        use crate::storage::Taken;
         match e {
-            sea_orm::TransactionError::Connection(db) => db.into(),
-            sea_orm::TransactionError::Transaction(e) => e,
+            crate::storage::Error::Taken(Taken::Slugs(slugs)) => Self::SlugsExist(slugs),
+            crate::storage::Error::Taken(Taken::Username(name)) => Self::UsernameExists(name),
+            crate::storage::Error::Taken(Taken::Name(name)) => Self::NameExists(name),
+            other => Self::Server(other.into()),
+        }
+    }
+}
+
+/// Lets `storage::Db::write` decide whether a failed attempt is run again.
+impl crate::storage::WriteFailure for Error {
+    fn is_transient(&self) -> bool {
+        match self {
+            Self::Server(cause) => cause
+                .downcast_ref::<crate::storage::Error>()
+                .is_some_and(crate::storage::Error::is_transient),
+            _ => false,
         }
     }
 }

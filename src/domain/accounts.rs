@@ -27,13 +27,6 @@ pub async fn create_site_admin(db: &Db, username: &str, password: &str) -> Resul
         return Err(Error::BadObject("The password must not be empty".into()));
     }
     let hash = passwords::storable(password.to_owned()).await?;
-    let tx = db.begin_write().await?;
-    if storage::users::find_by_username(&*tx, username)
-        .await?
-        .is_some()
-    {
-        return Err(Error::UsernameExists(username.to_owned()));
-    }
     let new = NewUser {
         username: username.to_owned(),
         password: Some(hash),
@@ -41,17 +34,18 @@ pub async fn create_site_admin(db: &Db, username: &str, password: &str) -> Resul
         active: true,
         ..Default::default()
     };
-    storage::users::insert(&*tx, new, storage::now_millis())
-        .await
-        .map_err(|e| {
-            if storage::is_unique_violation(&e) {
-                Error::UsernameExists(username.to_owned())
-            } else {
-                e.into()
-            }
-        })?;
-    tx.commit().await?;
-    Ok(())
+    let new = &new;
+    db.write(|tx| async move {
+        if storage::users::find_by_username(&tx, username)
+            .await?
+            .is_some()
+        {
+            return Err(Error::UsernameExists(username.to_owned()));
+        }
+        storage::users::insert(&tx, new.clone(), storage::now_millis()).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// On a database without any user, creates the site admin `root` with a

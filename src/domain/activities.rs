@@ -7,11 +7,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
-use crate::domain::{with_retries, WriteError};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::{Error, Result};
 use crate::storage::activities::{self as store, ActivityRow};
-use crate::storage::{self, Db};
+use crate::storage::{self, Conn, Db};
 
 /// An activity in the wire shape.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -136,27 +135,16 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         Field::Null | Field::Absent => return Err(reader.missing("slug")),
     };
     let uuid = uuid::Uuid::new_v4().to_string();
-    let row = with_retries(|| async {
-        let tx = db.begin_write().await?;
-        if store::find_by_slug(&*tx, &slug).await?.is_some() {
-            return Err(slug_taken(&slug).into());
-        }
-        let row = store::create(&*tx, &uuid, &name, &slug, storage::now_millis()).await?;
-        tx.commit().await?;
-        Ok(row)
-    })
-    .await
-    .map_err(|e| on_write_error(e, &slug))?;
+    let (name, slug, uuid) = (&name, &slug, &uuid);
+    let row = db
+        .write(|tx| async move {
+            if store::find_by_slug(&tx, slug).await?.is_some() {
+                return Err(slug_taken(slug));
+            }
+            Ok(store::create(&tx, uuid, name, slug, storage::now_millis()).await?)
+        })
+        .await?;
     Ok(ActivityView::of(row))
-}
-
-/// A lost race for a slug surfaces as a unique violation.
-fn on_write_error(e: WriteError, slug: &str) -> Error {
-    match e {
-        WriteError::Rule(e) => e,
-        WriteError::Db(e) if storage::is_unique_violation(&e) => slug_taken(slug),
-        WriteError::Db(e) => e.into(),
-    }
 }
 
 /// `POST /activities/:slug`: a new revision with the fields sent changed.
@@ -184,28 +172,26 @@ pub async fn update(
         .await?
         .ok_or(Error::NotFound(OBJECT))?
         .uuid;
-    let row = with_retries(|| async {
-        let tx = db.begin_write().await?;
-        let current = lock_by_slug(&tx, slug, &uuid).await?;
-        if new_slug != slug && store::find_by_slug(&*tx, &new_slug).await?.is_some() {
-            return Err(slug_taken(&new_slug).into());
-        }
-        let name = name.clone().unwrap_or_else(|| current.name.clone());
-        let row = store::revise(&*tx, &current, &name, &new_slug, storage::now_millis()).await?;
-        tx.commit().await?;
-        Ok(row)
-    })
-    .await
-    .map_err(|e| on_write_error(e, &new_slug))?;
+    let (name, new_slug, uuid) = (&name, &new_slug, &uuid);
+    let row = db
+        .write(|tx| async move {
+            let current = lock_by_slug(&tx, slug, uuid).await?;
+            if new_slug != slug && store::find_by_slug(&tx, new_slug).await?.is_some() {
+                return Err(slug_taken(new_slug));
+            }
+            let name = name.clone().unwrap_or_else(|| current.name.clone());
+            Ok(store::revise(&tx, &current, &name, new_slug, storage::now_millis()).await?)
+        })
+        .await?;
     Ok(ActivityView::of(row))
 }
 
 /// The current revision of activity `uuid`, locked for writing, provided
 /// it still owns `slug`: a concurrent writer may have renamed or deleted
 /// it while we waited for the lock.
-async fn lock_by_slug(tx: &storage::WriteTx, slug: &str, uuid: &str) -> Result<ActivityRow> {
-    store::lock(&**tx, uuid).await?;
-    store::current(&**tx, uuid)
+async fn lock_by_slug(tx: &impl Conn, slug: &str, uuid: &str) -> Result<ActivityRow> {
+    store::lock(tx, uuid).await?;
+    store::current(tx, uuid)
         .await?
         .filter(|row| row.live_slug.as_deref() == Some(slug))
         .ok_or(Error::NotFound(OBJECT))
@@ -220,22 +206,18 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         .await?
         .ok_or(Error::NotFound(OBJECT))?
         .uuid;
-    with_retries(|| async {
-        let tx = db.begin_write().await?;
-        let current = lock_by_slug(&tx, slug, &uuid).await?;
-        if store::used_by_current_time(&*tx, &uuid).await? {
+    let uuid = &uuid;
+    db.write(|tx| async move {
+        let current = lock_by_slug(&tx, slug, uuid).await?;
+        if store::used_by_current_time(&tx, uuid).await? {
             return Err(Error::MethodNotAllowed {
                 object: OBJECT,
                 allow: "GET, POST",
-            }
-            .into());
+            });
         }
-        store::soft_delete(&*tx, current.id, storage::now_millis()).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(store::soft_delete(&tx, current.id, storage::now_millis()).await?)
     })
     .await
-    .map_err(|e| on_write_error(e, slug))
 }
 
 /// The current slugs (`None` when deleted) of the activities `uuids`.

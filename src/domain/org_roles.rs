@@ -9,7 +9,7 @@ use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::{Error, Result};
 use crate::storage::org_roles::OrgRoleRow;
-use crate::storage::{self, Db};
+use crate::storage::{self, Conn, Db};
 
 const OBJECT: &str = "org-role";
 pub(crate) const FIELDS: &[&str] = &["name", "slug"];
@@ -74,12 +74,7 @@ fn read_slug(reader: &ObjectReader<'_>) -> Result<Field<String>> {
 }
 
 /// 409 when `name` or `slug` belongs to a role other than `own_id`.
-async fn check_unique(
-    conn: &impl sea_orm::ConnectionTrait,
-    name: &str,
-    slug: &str,
-    own_id: Option<i64>,
-) -> Result<()> {
+async fn check_unique(conn: &impl Conn, name: &str, slug: &str, own_id: Option<i64>) -> Result<()> {
     let other = |row: &OrgRoleRow| Some(row.id) != own_id;
     if let Some(row) = storage::org_roles::find_by_slug(conn, slug).await? {
         if other(&row) {
@@ -94,15 +89,6 @@ async fn check_unique(
     Ok(())
 }
 
-/// A unique violation that slipped past `check_unique` (a lost race).
-fn conflict(e: sea_orm::DbErr, slug: &str) -> Error {
-    if storage::is_unique_violation(&e) {
-        Error::SlugsExist(vec![slug.to_owned()])
-    } else {
-        e.into()
-    }
-}
-
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<OrgRoleView> {
     caller.require(caller.is_manager(), "create org-roles")?;
     let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
@@ -112,12 +98,13 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
     let slug = read_slug(&reader)?
         .value()
         .ok_or_else(|| reader.missing("slug"))?;
-    let tx = db.begin_write().await?;
-    check_unique(&*tx, &name, &slug, None).await?;
-    let row = storage::org_roles::insert(&*tx, &name, &slug)
-        .await
-        .map_err(|e| conflict(e, &slug))?;
-    tx.commit().await?;
+    let (name, slug) = (&name, &slug);
+    let row = db
+        .write(|tx| async move {
+            check_unique(&tx, name, slug, None).await?;
+            Ok::<_, Error>(storage::org_roles::insert(&tx, name, slug).await?)
+        })
+        .await?;
     Ok(row.into())
 }
 
@@ -134,20 +121,21 @@ pub async fn update(
     let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
     let new_name = read_name(&reader)?.value();
     let new_slug = read_slug(&reader)?.value();
-    let tx = db.begin_write().await?;
-    let row = storage::org_roles::find_by_slug(&*tx, slug)
-        .await?
-        .ok_or(Error::NotFound(OBJECT))?;
-    let name = new_name.unwrap_or_else(|| row.name.clone());
-    let slug = new_slug.unwrap_or_else(|| row.slug.clone());
-    if name == row.name && slug == row.slug {
-        return Ok(row.into());
-    }
-    check_unique(&*tx, &name, &slug, Some(row.id)).await?;
-    let row = storage::org_roles::update(&*tx, row.id, &name, &slug)
-        .await
-        .map_err(|e| conflict(e, &slug))?;
-    tx.commit().await?;
+    let (new_name, new_slug) = (&new_name, &new_slug);
+    let row = db
+        .write(|tx| async move {
+            let row = storage::org_roles::find_by_slug(&tx, slug)
+                .await?
+                .ok_or(Error::NotFound(OBJECT))?;
+            let name = new_name.clone().unwrap_or_else(|| row.name.clone());
+            let slug = new_slug.clone().unwrap_or_else(|| row.slug.clone());
+            if name == row.name && slug == row.slug {
+                return Ok(row);
+            }
+            check_unique(&tx, &name, &slug, Some(row.id)).await?;
+            Ok::<_, Error>(storage::org_roles::update(&tx, row.id, &name, &slug).await?)
+        })
+        .await?;
     Ok(row.into())
 }
 
@@ -156,17 +144,17 @@ pub async fn update(
 pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
     caller.require(caller.is_manager(), "delete org-roles")?;
     let slug = path_slug(slug)?;
-    let tx = db.begin_write().await?;
-    let row = storage::org_roles::find_by_slug_for_update(&*tx, slug)
-        .await?
-        .ok_or(Error::NotFound(OBJECT))?;
-    if storage::org_roles::held_by_live_user(&*tx, row.id).await? {
-        return Err(Error::MethodNotAllowed {
-            object: OBJECT,
-            allow: "GET, POST",
-        });
-    }
-    storage::org_roles::delete(&*tx, row.id).await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(|tx| async move {
+        let row = storage::org_roles::find_by_slug_for_update(&tx, slug)
+            .await?
+            .ok_or(Error::NotFound(OBJECT))?;
+        if storage::org_roles::held_by_live_user(&tx, row.id).await? {
+            return Err(Error::MethodNotAllowed {
+                object: OBJECT,
+                allow: "GET, POST",
+            });
+        }
+        Ok(storage::org_roles::delete(&tx, row.id).await?)
+    })
+    .await
 }

@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 
 use crate::domain::activities::{check_slug, slugs_by_uuid};
 use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
-use crate::domain::{with_retries, Caller, Listing, Page, WriteError};
+use crate::domain::{Caller, Listing, Page};
 use crate::error::{Error, Result};
 use crate::storage::projects::{self as store, NewMember, ProjectFields, ProjectRow};
-use crate::storage::{self, activities as activity_store, Db};
+use crate::storage::{self, activities as activity_store, Conn, Db, Tx};
 
 const OBJECT: &str = "project";
 /// The fields a create or update may send.
@@ -308,10 +308,7 @@ fn bad_user_reference() -> Error {
 }
 
 /// The members to store: every username must be an existing user.
-async fn resolve_users(
-    db: &impl sea_orm::ConnectionTrait,
-    requested: &[RequestedMember],
-) -> Result<Vec<NewMember>> {
+async fn resolve_users(db: &impl Conn, requested: &[RequestedMember]) -> Result<Vec<NewMember>> {
     if requested.iter().any(|m| !validate::is_username(&m.key)) {
         return Err(bad_user_reference());
     }
@@ -332,10 +329,7 @@ async fn resolve_users(
 }
 
 /// The uuid of the activity with slug `slug` (`None` clears the default).
-async fn resolve_default_activity(
-    db: &impl sea_orm::ConnectionTrait,
-    slug: Option<&str>,
-) -> Result<Option<String>> {
+async fn resolve_default_activity(db: &impl Conn, slug: Option<&str>) -> Result<Option<String>> {
     let Some(slug) = slug else {
         return Ok(None);
     };
@@ -349,11 +343,7 @@ async fn resolve_default_activity(
 }
 
 /// 409 listing every one of `slugs` held by a project other than `except`.
-async fn check_slugs_free(
-    db: &impl sea_orm::ConnectionTrait,
-    slugs: &[String],
-    except: Option<&str>,
-) -> Result<()> {
+async fn check_slugs_free(db: &impl Conn, slugs: &[String], except: Option<&str>) -> Result<()> {
     let taken = store::slugs_taken(db, slugs, except).await?;
     if taken.is_empty() {
         Ok(())
@@ -368,16 +358,16 @@ async fn check_slugs_free(
     }
 }
 
-/// A unique violation while writing slugs is a lost race for one of them:
-/// report the slugs now taken.
-async fn on_slug_race(db: &Db, e: sea_orm::DbErr, slugs: &[String], except: Option<&str>) -> Error {
-    if !storage::is_unique_violation(&e) || slugs.is_empty() {
-        return e.into();
-    }
+/// A lost race for slugs (storage reports every slug the write claimed):
+/// report only the slugs now held by another project.
+async fn narrow_slug_race(db: &Db, e: Error, except: Option<&str>) -> Error {
+    let Error::SlugsExist(slugs) = &e else {
+        return e;
+    };
     match check_slugs_free(db.conn(), slugs, except).await {
         Err(conflict) => conflict,
         // The winner let go of the slug meanwhile; the request still lost.
-        Ok(()) => Error::SlugsExist(slugs.to_vec()),
+        Ok(()) => e,
     }
 }
 
@@ -385,47 +375,47 @@ async fn on_slug_race(db: &Db, e: sea_orm::DbErr, slugs: &[String], except: Opti
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<ProjectView> {
     caller.require(caller.is_manager(), "create projects")?;
     let input = read_input(object, true)?;
-    let slugs = input.slugs.clone().unwrap_or_default();
     let uuid = uuid::Uuid::new_v4().to_string();
-    let row = match with_retries(|| create_once(db, &input, &uuid)).await {
+    let (input, uuid) = (&input, &uuid);
+    let row = match db
+        .write(|tx| async move { create_once(&tx, input, uuid).await })
+        .await
+    {
         Ok(row) => row,
-        Err(WriteError::Rule(e)) => return Err(e),
-        Err(WriteError::Db(e)) => return Err(on_slug_race(db, e, &slugs, None).await),
+        Err(e) => return Err(narrow_slug_race(db, e, None).await),
     };
     one_view(db, row, false).await
 }
 
 /// One attempt at writing a new project.
-async fn create_once(db: &Db, input: &ProjectInput, uuid: &str) -> Result<ProjectRow, WriteError> {
+async fn create_once(tx: &Tx, input: &ProjectInput, uuid: &str) -> Result<ProjectRow> {
     let slugs = input.slugs.as_deref().unwrap_or_default();
-    let tx = db.begin_write().await?;
     let fields = ProjectFields {
         name: input.name.clone().unwrap_or_default(),
         uri: input.uri.clone().flatten(),
         default_activity: resolve_default_activity(
-            &*tx,
+            tx,
             input.default_activity.clone().flatten().as_deref(),
         )
         .await?,
     };
-    let members = resolve_users(&*tx, input.users.as_deref().unwrap_or_default()).await?;
-    check_slugs_free(&*tx, slugs, None).await?;
-    let row = store::create(&*tx, uuid, &fields, storage::now_millis()).await?;
-    store::set_slugs(&*tx, uuid, slugs).await?;
-    store::set_members(&*tx, uuid, &members).await?;
-    tx.commit().await?;
+    let members = resolve_users(tx, input.users.as_deref().unwrap_or_default()).await?;
+    check_slugs_free(tx, slugs, None).await?;
+    let row = store::create(tx, uuid, &fields, storage::now_millis()).await?;
+    store::set_slugs(tx, uuid, slugs).await?;
+    store::set_members(tx, uuid, &members).await?;
     Ok(row)
 }
 
 /// The current, undeleted project that `slug` names, locked for writing.
-async fn lock_by_slug(tx: &storage::WriteTx, slug: &str, uuid: &str) -> Result<ProjectRow> {
-    store::lock(&**tx, uuid).await?;
+async fn lock_by_slug(tx: &Tx, slug: &str, uuid: &str) -> Result<ProjectRow> {
+    store::lock(tx, uuid).await?;
     // Re-read under the lock: a concurrent writer may have moved the slug
     // or deleted the project while we waited.
-    if store::uuid_by_slug(&**tx, slug).await?.as_deref() != Some(uuid) {
+    if store::uuid_by_slug(tx, slug).await?.as_deref() != Some(uuid) {
         return Err(Error::NotFound(OBJECT));
     }
-    store::current(&**tx, uuid)
+    store::current(tx, uuid)
         .await?
         .filter(|r| r.deleted_at.is_none())
         .ok_or(Error::NotFound(OBJECT))
@@ -433,7 +423,7 @@ async fn lock_by_slug(tx: &storage::WriteTx, slug: &str, uuid: &str) -> Result<P
 
 /// Site managers and admins, or a manager of the project.
 async fn require_project_manager(
-    conn: &impl sea_orm::ConnectionTrait,
+    conn: &impl Conn,
     caller: &Caller,
     uuid: &str,
     action: &str,
@@ -461,52 +451,50 @@ pub async fn update(
         .ok_or(Error::NotFound(OBJECT))?;
     require_project_manager(db.conn(), caller, &uuid, "update this project").await?;
     let input = read_input(object, false)?;
-    let row = match with_retries(|| update_once(db, caller, slug, &uuid, &input)).await {
+    let (input, uuid) = (&input, &uuid);
+    let written = db
+        .write(|tx| async move { update_once(&tx, caller, slug, uuid, input).await })
+        .await;
+    let row = match written {
         Ok(row) => row,
-        Err(WriteError::Rule(e)) => return Err(e),
-        Err(WriteError::Db(e)) => {
-            let slugs = input.slugs.clone().unwrap_or_default();
-            return Err(on_slug_race(db, e, &slugs, Some(&uuid)).await);
-        }
+        Err(e) => return Err(narrow_slug_race(db, e, Some(uuid)).await),
     };
     one_view(db, row, false).await
 }
 
 /// One attempt at writing the next revision of project `uuid`.
 async fn update_once(
-    db: &Db,
+    tx: &Tx,
     caller: &Caller,
     slug: &str,
     uuid: &str,
     input: &ProjectInput,
-) -> Result<ProjectRow, WriteError> {
-    let tx = db.begin_write().await?;
-    let current = lock_by_slug(&tx, slug, uuid).await?;
-    require_project_manager(&*tx, caller, uuid, "update this project").await?;
+) -> Result<ProjectRow> {
+    let current = lock_by_slug(tx, slug, uuid).await?;
+    require_project_manager(tx, caller, uuid, "update this project").await?;
     let default_activity = match &input.default_activity {
-        Some(slug) => resolve_default_activity(&*tx, slug.as_deref()).await?,
+        Some(slug) => resolve_default_activity(tx, slug.as_deref()).await?,
         None => current.default_activity.clone(),
     };
     let members = match &input.users {
-        Some(users) => Some(resolve_users(&*tx, users).await?),
+        Some(users) => Some(resolve_users(tx, users).await?),
         None => None,
     };
     if let Some(slugs) = &input.slugs {
-        check_slugs_free(&*tx, slugs, Some(uuid)).await?;
+        check_slugs_free(tx, slugs, Some(uuid)).await?;
     }
     let fields = ProjectFields {
         name: input.name.clone().unwrap_or_else(|| current.name.clone()),
         uri: input.uri.clone().unwrap_or_else(|| current.uri.clone()),
         default_activity,
     };
-    let row = store::revise(&*tx, &current, &fields, storage::now_millis()).await?;
+    let row = store::revise(tx, &current, &fields, storage::now_millis()).await?;
     if let Some(slugs) = &input.slugs {
-        store::set_slugs(&*tx, uuid, slugs).await?;
+        store::set_slugs(tx, uuid, slugs).await?;
     }
     if let Some(members) = &members {
-        store::set_members(&*tx, uuid, members).await?;
+        store::set_members(tx, uuid, members).await?;
     }
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -518,27 +506,19 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         .await?
         .ok_or(Error::NotFound(OBJECT))?;
     require_project_manager(db.conn(), caller, &uuid, "delete this project").await?;
-    let deleted = with_retries(|| async {
-        let tx = db.begin_write().await?;
-        let current = lock_by_slug(&tx, slug, &uuid).await?;
-        require_project_manager(&*tx, caller, &uuid, "delete this project").await?;
-        if store::used_by_current_time(&*tx, &uuid).await? {
+    let uuid = &uuid;
+    db.write(|tx| async move {
+        let current = lock_by_slug(&tx, slug, uuid).await?;
+        require_project_manager(&tx, caller, uuid, "delete this project").await?;
+        if store::used_by_current_time(&tx, uuid).await? {
             return Err(Error::MethodNotAllowed {
                 object: OBJECT,
                 allow: "GET, POST",
-            }
-            .into());
+            });
         }
-        store::soft_delete(&*tx, &uuid, current.id, storage::now_millis()).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(store::soft_delete(&tx, uuid, current.id, storage::now_millis()).await?)
     })
-    .await;
-    match deleted {
-        Ok(()) => Ok(()),
-        Err(WriteError::Rule(e)) => Err(e),
-        Err(WriteError::Db(e)) => Err(e.into()),
-    }
+    .await
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use sea_orm::{AccessMode, DatabaseTransaction, DbBackend, IsolationLevel, TransactionTrait};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -29,7 +28,7 @@ use crate::domain::{Caller, Page};
 use crate::error::{Error, Result};
 use crate::storage::reports::{self as store, Cursor, GroupRow, Grouping};
 use crate::storage::times::{self as time_store, TimeFilter};
-use crate::storage::Db;
+use crate::storage::{Db, Snapshot};
 
 /// Times per export batch: one keyset query plus one batched query per
 /// relation for each batch.
@@ -246,11 +245,10 @@ fn unique<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> Ve
 }
 
 /// The times of an export, read batch by batch in list order inside one
-/// read transaction (a consistent snapshot on every backend: SQLite's
-/// read transaction, REPEATABLE READ elsewhere), so a time edited during
-/// the export shows once, as it was when the export began.
+/// `Snapshot`, so a time edited during the export shows once, as it was
+/// when the export began.
 pub struct TimeExport {
-    tx: DatabaseTransaction,
+    tx: Snapshot,
     filter: TimeFilter,
     cursor: Cursor,
     /// Rows still to give (`None`: all).
@@ -270,16 +268,7 @@ pub async fn export_times(
     with_parents: bool,
 ) -> Result<TimeExport> {
     let filter = resolve_filter(db.conn(), caller, query).await?;
-    let isolation = match db.backend() {
-        // SQLite has no levels; its read transactions are snapshots.
-        DbBackend::Sqlite => None,
-        _ => Some(IsolationLevel::RepeatableRead),
-    };
-    let access = match db.backend() {
-        DbBackend::Sqlite => None,
-        _ => Some(AccessMode::ReadOnly),
-    };
-    let tx = db.conn().begin_with_config(isolation, access).await?;
+    let tx = db.snapshot().await?;
     Ok(TimeExport {
         tx,
         filter,
@@ -323,7 +312,7 @@ impl TimeExport {
     /// Ends the read transaction (nothing was written), returning its
     /// connection to the pool in a clean state.
     pub async fn finish(self) -> Result<()> {
-        Ok(self.tx.rollback().await?)
+        Ok(self.tx.finish().await?)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN, MAX_TEXT_
 use crate::domain::{passwords, Caller, Listing, Page};
 use crate::error::{Error, Result};
 use crate::storage::users::{NewUser, UserFilter, UserRow};
-use crate::storage::{self, Db};
+use crate::storage::{self, Conn, Db};
 
 const OBJECT: &str = "user";
 pub(crate) const CREATE_FIELDS: &[&str] = &[
@@ -70,7 +70,7 @@ fn view(row: UserRow, org_roles: Vec<String>) -> UserView {
 }
 
 /// The org-role slugs of user `id`, sorted.
-async fn roles_of(conn: &impl sea_orm::ConnectionTrait, id: i64) -> Result<Vec<String>> {
+async fn roles_of(conn: &impl Conn, id: i64) -> Result<Vec<String>> {
     Ok(storage::users::role_slugs(conn, &[id])
         .await?
         .remove(&id)
@@ -78,7 +78,7 @@ async fn roles_of(conn: &impl sea_orm::ConnectionTrait, id: i64) -> Result<Vec<S
 }
 
 /// One user with its org-roles.
-async fn view_one(conn: &impl sea_orm::ConnectionTrait, row: UserRow) -> Result<UserView> {
+async fn view_one(conn: &impl Conn, row: UserRow) -> Result<UserView> {
     let roles = roles_of(conn, row.id).await?;
     Ok(view(row, roles))
 }
@@ -280,7 +280,7 @@ fn check_create(caller: &Caller, username: &str, input: &UserInput) -> Result<()
 }
 
 /// Org-role ids for `slugs`; an unknown slug is `Invalid foreign key`.
-async fn role_ids(conn: &impl sea_orm::ConnectionTrait, slugs: &[String]) -> Result<Vec<i64>> {
+async fn role_ids(conn: &impl Conn, slugs: &[String]) -> Result<Vec<i64>> {
     let found = storage::org_roles::find_by_slugs_to_assign(conn, slugs).await?;
     if found.len() != slugs.len() {
         return Err(Error::InvalidForeignKey {
@@ -309,15 +309,7 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         Field::Null | Field::Absent => None,
     };
 
-    let tx = db.begin_write().await?;
-    if storage::users::find_by_username(&*tx, &username)
-        .await?
-        .is_some()
-    {
-        return Err(Error::UsernameExists(username));
-    }
     let slugs = input.org_roles.value().unwrap_or_default();
-    let role_ids = role_ids(&*tx, &slugs).await?;
     let new = NewUser {
         username: username.clone(),
         password,
@@ -329,19 +321,20 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         active: input.active.value().unwrap_or(true),
         meta: input.meta.value(),
     };
-    let row = storage::users::insert(&*tx, new, storage::now_millis())
-        .await
-        .map_err(|e| {
-            if storage::is_unique_violation(&e) {
-                Error::UsernameExists(username.clone())
-            } else {
-                e.into()
-            }
-        })?;
-    storage::users::set_roles(&*tx, row.id, &role_ids).await?;
-    let user = view_one(&*tx, row).await?;
-    tx.commit().await?;
-    Ok(user)
+    let (username, new, slugs) = (&username, &new, &slugs);
+    db.write(|tx| async move {
+        if storage::users::find_by_username(&tx, username)
+            .await?
+            .is_some()
+        {
+            return Err(Error::UsernameExists(username.clone()));
+        }
+        let role_ids = role_ids(&tx, slugs).await?;
+        let row = storage::users::insert(&tx, new.clone(), storage::now_millis()).await?;
+        storage::users::set_roles(&tx, row.id, &role_ids).await?;
+        view_one(&tx, row).await
+    })
+    .await
 }
 
 /// The fields an update would change on `target` (whose org-roles are
@@ -464,40 +457,48 @@ pub async fn update(
         _ => None,
     };
 
-    let tx = db.begin_write().await?;
-    let mut row = load(storage::users::find_for_update(&*tx, username).await?)?;
-    let current_roles = roles_of(&*tx, row.id).await?;
-    check_update(caller, &row, &changed_fields(&row, &current_roles, &input))?;
+    let (input, password) = (&input, &password);
+    db.write(|tx| async move {
+        let row = load(storage::users::find_for_update(&tx, username).await?)?;
+        let current_roles = roles_of(&tx, row.id).await?;
+        check_update(caller, &row, &changed_fields(&row, &current_roles, input))?;
+        let row = apply_update(row, input, password.clone());
+        storage::users::save(&tx, &row).await?;
+        if let Field::Value(slugs) = &input.org_roles {
+            let ids = role_ids(&tx, slugs).await?;
+            storage::users::set_roles(&tx, row.id, &ids).await?;
+        }
+        view_one(&tx, row).await
+    })
+    .await
+}
+
+/// `row` with the fields of `input` (and the new password hash) applied,
+/// un-deleted.
+fn apply_update(mut row: UserRow, input: &UserInput, password: Option<String>) -> UserRow {
     if let Some(hash) = password {
         row.password = Some(hash);
     }
-    let text = |field: Field<String>, current: &mut Option<String>| match field {
+    let text = |field: &Field<String>, current: &mut Option<String>| match field {
         Field::Absent => {}
         Field::Null => *current = None,
-        Field::Value(v) => *current = Some(v),
+        Field::Value(v) => *current = Some(v.clone()),
     };
-    text(input.display_name, &mut row.display_name);
-    text(input.email, &mut row.email);
-    text(input.meta, &mut row.meta);
-    let set = |field: Field<bool>, current: &mut bool| {
+    text(&input.display_name, &mut row.display_name);
+    text(&input.email, &mut row.email);
+    text(&input.meta, &mut row.meta);
+    let set = |field: &Field<bool>, current: &mut bool| {
         if let Field::Value(v) = field {
-            *current = v;
+            *current = *v;
         }
     };
-    set(input.site_spectator, &mut row.site_spectator);
-    set(input.site_manager, &mut row.site_manager);
-    set(input.site_admin, &mut row.site_admin);
-    set(input.active, &mut row.active);
+    set(&input.site_spectator, &mut row.site_spectator);
+    set(&input.site_manager, &mut row.site_manager);
+    set(&input.site_admin, &mut row.site_admin);
+    set(&input.active, &mut row.active);
     row.updated_at = Some(storage::now_millis());
     row.deleted_at = None;
-    storage::users::save(&*tx, &row).await?;
-    if let Field::Value(slugs) = &input.org_roles {
-        let ids = role_ids(&*tx, slugs).await?;
-        storage::users::set_roles(&*tx, row.id, &ids).await?;
-    }
-    let user = view_one(&*tx, row).await?;
-    tx.commit().await?;
-    Ok(user)
+    row
 }
 
 /// `DELETE /users/:username`: site admins only; a soft delete. The user's
@@ -505,14 +506,14 @@ pub async fn update(
 pub async fn delete(db: &Db, caller: &Caller, username: &str) -> Result<()> {
     caller.require(caller.is_admin(), "delete users")?;
     let username = path_username(username)?;
-    let tx = db.begin_write().await?;
-    let row = storage::users::find_for_update(&*tx, username)
-        .await?
-        .filter(|u| u.deleted_at.is_none())
-        .ok_or(Error::NotFound(OBJECT))?;
-    storage::users::mark_deleted(&*tx, row.id, storage::now_millis()).await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(|tx| async move {
+        let row = storage::users::find_for_update(&tx, username)
+            .await?
+            .filter(|u| u.deleted_at.is_none())
+            .ok_or(Error::NotFound(OBJECT))?;
+        Ok::<_, Error>(storage::users::mark_deleted(&tx, row.id, storage::now_millis()).await?)
+    })
+    .await
 }
 
 #[cfg(test)]

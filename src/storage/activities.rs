@@ -3,13 +3,13 @@
 
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
 
 pub use super::entities::activity::Model as ActivityRow;
 use super::entities::{activity, time, time_activity};
-use crate::domain::Page;
+use super::{Page, Result};
 
 /// The current revisions (undeleted unless `include_deleted`), one page of
 /// them in list order, and how many there are in all.
@@ -17,7 +17,7 @@ pub async fn list(
     db: &impl ConnectionTrait,
     include_deleted: bool,
     page: Page,
-) -> Result<(Vec<ActivityRow>, u64), DbErr> {
+) -> Result<(Vec<ActivityRow>, u64)> {
     let mut query = activity::Entity::find().filter(activity::Column::Newest.eq(true));
     if !include_deleted {
         query = query.filter(activity::Column::DeletedAt.is_null());
@@ -30,46 +30,37 @@ pub async fn list(
 }
 
 /// The current, undeleted revision that owns `slug`.
-pub async fn find_by_slug(
-    db: &impl ConnectionTrait,
-    slug: &str,
-) -> Result<Option<ActivityRow>, DbErr> {
-    activity::Entity::find()
+pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<ActivityRow>> {
+    Ok(activity::Entity::find()
         .filter(activity::Column::LiveSlug.eq(slug))
         .one(db)
-        .await
+        .await?)
 }
 
 /// The current revisions (deleted or not) of the activities `uuids`.
-pub async fn current_of(
-    db: &impl ConnectionTrait,
-    uuids: &[String],
-) -> Result<Vec<ActivityRow>, DbErr> {
+pub async fn current_of(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<ActivityRow>> {
     if uuids.is_empty() {
         return Ok(Vec::new());
     }
-    activity::Entity::find()
+    Ok(activity::Entity::find()
         .filter(activity::Column::Uuid.is_in(uuids.iter().cloned()))
         .filter(activity::Column::Newest.eq(true))
         .all(db)
-        .await
+        .await?)
 }
 
 /// The older revisions of the activities `uuids`, newest first per uuid.
-pub async fn parents_of(
-    db: &impl ConnectionTrait,
-    uuids: &[String],
-) -> Result<Vec<ActivityRow>, DbErr> {
+pub async fn parents_of(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<ActivityRow>> {
     if uuids.is_empty() {
         return Ok(Vec::new());
     }
-    activity::Entity::find()
+    Ok(activity::Entity::find()
         .filter(activity::Column::Uuid.is_in(uuids.iter().cloned()))
         .filter(activity::Column::Newest.eq(false))
         .order_by_asc(activity::Column::Uuid)
         .order_by_desc(activity::Column::Revision)
         .all(db)
-        .await
+        .await?)
 }
 
 /// Serialises writers of one activity: locks its first revision, a row
@@ -77,7 +68,7 @@ pub async fn parents_of(
 /// `begin_write` already serialises). Run it as the first statement of the
 /// transaction so that later reads (MySQL's snapshot) see the last
 /// committed revision. Returns false when the activity does not exist.
-pub async fn lock(db: &impl ConnectionTrait, uuid: &str) -> Result<bool, DbErr> {
+pub async fn lock(db: &impl ConnectionTrait, uuid: &str) -> Result<bool> {
     Ok(activity::Entity::find()
         .filter(activity::Column::Uuid.eq(uuid))
         .filter(activity::Column::Revision.eq(1))
@@ -88,12 +79,12 @@ pub async fn lock(db: &impl ConnectionTrait, uuid: &str) -> Result<bool, DbErr> 
 }
 
 /// The current revision of the activity `uuid`.
-pub async fn current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<ActivityRow>, DbErr> {
-    activity::Entity::find()
+pub async fn current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<ActivityRow>> {
+    Ok(activity::Entity::find()
         .filter(activity::Column::Uuid.eq(uuid))
         .filter(activity::Column::Newest.eq(true))
         .one(db)
-        .await
+        .await?)
 }
 
 /// Inserts the first revision of a new activity.
@@ -103,7 +94,7 @@ pub async fn create(
     name: &str,
     slug: &str,
     now: i64,
-) -> Result<ActivityRow, DbErr> {
+) -> Result<ActivityRow> {
     insert(
         db,
         activity::ActiveModel {
@@ -132,7 +123,7 @@ pub async fn revise(
     name: &str,
     slug: &str,
     now: i64,
-) -> Result<ActivityRow, DbErr> {
+) -> Result<ActivityRow> {
     activity::Entity::update_many()
         .col_expr(activity::Column::Newest, Expr::value(false))
         .col_expr(
@@ -162,8 +153,8 @@ pub async fn revise(
 }
 
 /// Soft-deletes the current revision `id` and frees its slug.
-pub async fn soft_delete(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<(), DbErr> {
-    activity::Entity::update_many()
+pub async fn soft_delete(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<()> {
+    Ok(activity::Entity::update_many()
         .col_expr(activity::Column::DeletedAt, Expr::value(now))
         .col_expr(activity::Column::Slug, Expr::value(Option::<String>::None))
         .col_expr(
@@ -173,11 +164,11 @@ pub async fn soft_delete(db: &impl ConnectionTrait, id: i64, now: i64) -> Result
         .filter(activity::Column::Id.eq(id))
         .exec(db)
         .await
-        .map(|_| ())
+        .map(|_| ())?)
 }
 
 /// True when a current time (newest revision, not deleted) has the activity.
-pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Result<bool, DbErr> {
+pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Result<bool> {
     let current_times = Query::select()
         .column(time::Column::Id)
         .from(time::Entity)
@@ -195,13 +186,19 @@ pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Resu
     Ok(count > 0)
 }
 
-async fn insert(
-    db: &impl ConnectionTrait,
-    row: activity::ActiveModel,
-) -> Result<ActivityRow, DbErr> {
-    let id = activity::Entity::insert(row).exec(db).await?.last_insert_id;
+async fn insert(db: &impl ConnectionTrait, row: activity::ActiveModel) -> Result<ActivityRow> {
+    // The one unique key a new revision can lose a race for is its slug.
+    let slug = match &row.live_slug {
+        Set(Some(slug)) => vec![slug.clone()],
+        _ => Vec::new(),
+    };
+    let id = activity::Entity::insert(row)
+        .exec(db)
+        .await
+        .map_err(super::taken_as(super::Taken::Slugs(slug)))?
+        .last_insert_id;
     activity::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound("inserted activity".into()))
+        .ok_or_else(|| super::Error::missing("inserted activity"))
 }

@@ -3,41 +3,38 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use super::entities::{org_role, user, user_org_role};
-use crate::domain::Page;
+use super::{Page, Result};
 pub use org_role::Model as OrgRoleRow;
 
 /// A page of org-roles in creation order, and how many there are.
-pub async fn list(db: &impl ConnectionTrait, page: Page) -> Result<(Vec<OrgRoleRow>, u64), DbErr> {
+pub async fn list(db: &impl ConnectionTrait, page: Page) -> Result<(Vec<OrgRoleRow>, u64)> {
     let total = org_role::Entity::find().count(db).await?;
     let query = org_role::Entity::find().order_by_asc(org_role::Column::Id);
     Ok((super::paginate(query, page).all(db).await?, total))
 }
 
-pub async fn find_by_slug(
-    db: &impl ConnectionTrait,
-    slug: &str,
-) -> Result<Option<OrgRoleRow>, DbErr> {
-    org_role::Entity::find()
+pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<OrgRoleRow>> {
+    Ok(org_role::Entity::find()
         .filter(org_role::Column::Slug.eq(slug))
         .one(db)
-        .await
+        .await?)
 }
 
 /// Role `slug`, locked until the transaction ends (a delete).
 pub async fn find_by_slug_for_update(
     db: &impl ConnectionTrait,
     slug: &str,
-) -> Result<Option<OrgRoleRow>, DbErr> {
-    org_role::Entity::find()
+) -> Result<Option<OrgRoleRow>> {
+    Ok(org_role::Entity::find()
         .filter(org_role::Column::Slug.eq(slug))
         .lock_exclusive()
         .one(db)
-        .await
+        .await?)
 }
 
 fn with_slugs(slugs: &[String]) -> sea_orm::Select<org_role::Entity> {
@@ -45,14 +42,11 @@ fn with_slugs(slugs: &[String]) -> sea_orm::Select<org_role::Entity> {
 }
 
 /// The roles among `slugs` that exist (in no particular order).
-pub async fn find_by_slugs(
-    db: &impl ConnectionTrait,
-    slugs: &[String],
-) -> Result<Vec<OrgRoleRow>, DbErr> {
+pub async fn find_by_slugs(db: &impl ConnectionTrait, slugs: &[String]) -> Result<Vec<OrgRoleRow>> {
     if slugs.is_empty() {
         return Ok(Vec::new());
     }
-    with_slugs(slugs).all(db).await
+    Ok(with_slugs(slugs).all(db).await?)
 }
 
 /// `find_by_slugs` for a transaction about to give these roles to a user:
@@ -62,30 +56,24 @@ pub async fn find_by_slugs(
 pub async fn find_by_slugs_to_assign(
     db: &impl ConnectionTrait,
     slugs: &[String],
-) -> Result<Vec<OrgRoleRow>, DbErr> {
+) -> Result<Vec<OrgRoleRow>> {
     if slugs.is_empty() {
         return Ok(Vec::new());
     }
-    with_slugs(slugs).lock_shared().all(db).await
+    Ok(with_slugs(slugs).lock_shared().all(db).await?)
 }
 
 /// The role whose name equals `name` in any letter case (names are unique
 /// case-insensitively on every backend, as MySQL's collation would make them).
-pub async fn find_by_name(
-    db: &impl ConnectionTrait,
-    name: &str,
-) -> Result<Option<OrgRoleRow>, DbErr> {
-    org_role::Entity::find()
+pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<OrgRoleRow>> {
+    Ok(org_role::Entity::find()
         .filter(Expr::expr(Func::lower(Expr::col(org_role::Column::Name))).eq(name.to_lowercase()))
         .one(db)
-        .await
+        .await?)
 }
 
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    name: &str,
-    slug: &str,
-) -> Result<OrgRoleRow, DbErr> {
+/// A new role; a taken name or slug (a lost race) is `Taken::Slugs`.
+pub async fn insert(db: &impl ConnectionTrait, name: &str, slug: &str) -> Result<OrgRoleRow> {
     org_role::ActiveModel {
         name: Set(name.to_owned()),
         slug: Set(slug.to_owned()),
@@ -93,6 +81,13 @@ pub async fn insert(
     }
     .insert(db)
     .await
+    .map_err(slug_taken(slug))
+}
+
+/// A race for a role's name or slug is reported as its slug (errors.rst
+/// has no error of its own for a taken name).
+fn slug_taken(slug: &str) -> impl FnOnce(sea_orm::DbErr) -> super::Error {
+    super::taken_as(super::Taken::Slugs(vec![slug.to_owned()]))
 }
 
 /// Sets the name and slug of role `id`.
@@ -101,7 +96,7 @@ pub async fn update(
     id: i64,
     name: &str,
     slug: &str,
-) -> Result<OrgRoleRow, DbErr> {
+) -> Result<OrgRoleRow> {
     org_role::ActiveModel {
         id: Set(id),
         name: Set(name.to_owned()),
@@ -109,10 +104,11 @@ pub async fn update(
     }
     .update(db)
     .await
+    .map_err(slug_taken(slug))
 }
 
 /// True when a user that is not deleted holds role `id`.
-pub async fn held_by_live_user(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
+pub async fn held_by_live_user(db: &impl ConnectionTrait, id: i64) -> Result<bool> {
     let live = user::Entity::find()
         .select_only()
         .column(user::Column::Id)
@@ -127,7 +123,7 @@ pub async fn held_by_live_user(db: &impl ConnectionTrait, id: i64) -> Result<boo
 }
 
 /// Deletes role `id` and what deleted users still hold of it.
-pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<()> {
     user_org_role::Entity::delete_many()
         .filter(user_org_role::Column::OrgRoleId.eq(id))
         .exec(db)

@@ -3,13 +3,13 @@
 
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
 
 pub use super::entities::project::Model as ProjectRow;
 use super::entities::{project, project_slug, project_user, time, user};
-use crate::domain::Page;
+use super::{Page, Result};
 
 /// The fields a revision stores (slugs and users are kept apart).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub async fn list(
     include_deleted: bool,
     user_ids: Option<&[i64]>,
     page: Page,
-) -> Result<(Vec<ProjectRow>, u64), DbErr> {
+) -> Result<(Vec<ProjectRow>, u64)> {
     let mut query = project::Entity::find().filter(project::Column::Newest.eq(true));
     if !include_deleted {
         query = query.filter(project::Column::DeletedAt.is_null());
@@ -77,7 +77,7 @@ pub async fn list(
 }
 
 /// The uuid of the project that currently has `slug`.
-pub async fn uuid_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<String>, DbErr> {
+pub async fn uuid_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<String>> {
     Ok(project_slug::Entity::find_by_id(slug.to_owned())
         .one(db)
         .await?
@@ -85,17 +85,17 @@ pub async fn uuid_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Optio
 }
 
 /// The current revision of the project `uuid`.
-pub async fn current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<ProjectRow>, DbErr> {
-    project::Entity::find()
+pub async fn current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<ProjectRow>> {
+    Ok(project::Entity::find()
         .filter(project::Column::Uuid.eq(uuid))
         .filter(project::Column::Newest.eq(true))
         .one(db)
-        .await
+        .await?)
 }
 
 /// Serialises writers of one project by locking its first revision (see
 /// `activities::lock`). Returns false when the project does not exist.
-pub async fn lock(db: &impl ConnectionTrait, uuid: &str) -> Result<bool, DbErr> {
+pub async fn lock(db: &impl ConnectionTrait, uuid: &str) -> Result<bool> {
     Ok(project::Entity::find()
         .filter(project::Column::Uuid.eq(uuid))
         .filter(project::Column::Revision.eq(1))
@@ -106,35 +106,32 @@ pub async fn lock(db: &impl ConnectionTrait, uuid: &str) -> Result<bool, DbErr> 
 }
 
 /// The older revisions of the projects `uuids`, newest first per uuid.
-pub async fn parents_of(
-    db: &impl ConnectionTrait,
-    uuids: &[String],
-) -> Result<Vec<ProjectRow>, DbErr> {
+pub async fn parents_of(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<ProjectRow>> {
     if uuids.is_empty() {
         return Ok(Vec::new());
     }
-    project::Entity::find()
+    Ok(project::Entity::find()
         .filter(project::Column::Uuid.is_in(uuids.iter().cloned()))
         .filter(project::Column::Newest.eq(false))
         .order_by_asc(project::Column::Uuid)
         .order_by_desc(project::Column::Revision)
         .all(db)
-        .await
+        .await?)
 }
 
 /// The current slugs of the projects `uuids`.
 pub async fn slugs_of(
     db: &impl ConnectionTrait,
     uuids: &[String],
-) -> Result<Vec<project_slug::Model>, DbErr> {
+) -> Result<Vec<project_slug::Model>> {
     if uuids.is_empty() {
         return Ok(Vec::new());
     }
-    project_slug::Entity::find()
+    Ok(project_slug::Entity::find()
         .filter(project_slug::Column::ProjectUuid.is_in(uuids.iter().cloned()))
         .order_by_asc(project_slug::Column::Slug)
         .all(db)
-        .await
+        .await?)
 }
 
 /// Which of `slugs` belong to a project other than `except` (sorted).
@@ -142,7 +139,7 @@ pub async fn slugs_taken(
     db: &impl ConnectionTrait,
     slugs: &[String],
     except: Option<&str>,
-) -> Result<Vec<String>, DbErr> {
+) -> Result<Vec<String>> {
     if slugs.is_empty() {
         return Ok(Vec::new());
     }
@@ -161,10 +158,7 @@ pub async fn slugs_taken(
 }
 
 /// The members of the projects `uuids`, with usernames as stored.
-pub async fn members_of(
-    db: &impl ConnectionTrait,
-    uuids: &[String],
-) -> Result<Vec<MemberRow>, DbErr> {
+pub async fn members_of(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<MemberRow>> {
     if uuids.is_empty() {
         return Ok(Vec::new());
     }
@@ -205,17 +199,17 @@ pub async fn roles_of(
     db: &impl ConnectionTrait,
     uuid: &str,
     user_id: i64,
-) -> Result<Option<project_user::Model>, DbErr> {
-    project_user::Entity::find_by_id((uuid.to_owned(), user_id))
+) -> Result<Option<project_user::Model>> {
+    Ok(project_user::Entity::find_by_id((uuid.to_owned(), user_id))
         .one(db)
-        .await
+        .await?)
 }
 
 /// The undeleted users whose lower-cased usernames are `keys`: (key, id).
 pub async fn users_by_keys(
     db: &impl ConnectionTrait,
     keys: &[String],
-) -> Result<Vec<(String, i64)>, DbErr> {
+) -> Result<Vec<(String, i64)>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -235,7 +229,7 @@ pub async fn create(
     uuid: &str,
     fields: &ProjectFields,
     now: i64,
-) -> Result<ProjectRow, DbErr> {
+) -> Result<ProjectRow> {
     insert(
         db,
         project::ActiveModel {
@@ -262,7 +256,7 @@ pub async fn revise(
     current: &ProjectRow,
     fields: &ProjectFields,
     now: i64,
-) -> Result<ProjectRow, DbErr> {
+) -> Result<ProjectRow> {
     project::Entity::update_many()
         .col_expr(project::Column::Newest, Expr::value(false))
         .filter(project::Column::Id.eq(current.id))
@@ -288,12 +282,8 @@ pub async fn revise(
 }
 
 /// Makes `slugs` the project's slug set. A slug held by another project
-/// is a unique violation.
-pub async fn set_slugs(
-    db: &impl ConnectionTrait,
-    uuid: &str,
-    slugs: &[String],
-) -> Result<(), DbErr> {
+/// is `Taken::Slugs` (naming every slug of the set).
+pub async fn set_slugs(db: &impl ConnectionTrait, uuid: &str, slugs: &[String]) -> Result<()> {
     project_slug::Entity::delete_many()
         .filter(project_slug::Column::ProjectUuid.eq(uuid))
         .exec(db)
@@ -308,6 +298,7 @@ pub async fn set_slugs(
     .exec_without_returning(db)
     .await
     .map(|_| ())
+    .map_err(super::taken_as(super::Taken::Slugs(slugs.to_vec())))
 }
 
 /// Makes `members` the project's whole member map.
@@ -315,7 +306,7 @@ pub async fn set_members(
     db: &impl ConnectionTrait,
     uuid: &str,
     members: &[NewMember],
-) -> Result<(), DbErr> {
+) -> Result<()> {
     project_user::Entity::delete_many()
         .filter(project_user::Column::ProjectUuid.eq(uuid))
         .exec(db)
@@ -323,25 +314,22 @@ pub async fn set_members(
     if members.is_empty() {
         return Ok(());
     }
-    project_user::Entity::insert_many(members.iter().map(|m| project_user::ActiveModel {
-        project_uuid: Set(uuid.to_owned()),
-        user_id: Set(m.user_id),
-        member: Set(m.member),
-        spectator: Set(m.spectator),
-        manager: Set(m.manager),
-    }))
-    .exec_without_returning(db)
-    .await
-    .map(|_| ())
+    Ok(
+        project_user::Entity::insert_many(members.iter().map(|m| project_user::ActiveModel {
+            project_uuid: Set(uuid.to_owned()),
+            user_id: Set(m.user_id),
+            member: Set(m.member),
+            spectator: Set(m.spectator),
+            manager: Set(m.manager),
+        }))
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())?,
+    )
 }
 
 /// Soft-deletes the current revision `id` of project `uuid` and frees its slugs.
-pub async fn soft_delete(
-    db: &impl ConnectionTrait,
-    uuid: &str,
-    id: i64,
-    now: i64,
-) -> Result<(), DbErr> {
+pub async fn soft_delete(db: &impl ConnectionTrait, uuid: &str, id: i64, now: i64) -> Result<()> {
     project::Entity::update_many()
         .col_expr(project::Column::DeletedAt, Expr::value(now))
         .filter(project::Column::Id.eq(id))
@@ -351,7 +339,7 @@ pub async fn soft_delete(
 }
 
 /// True when a current time (newest revision, not deleted) is on the project.
-pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Result<bool, DbErr> {
+pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Result<bool> {
     let count = time::Entity::find()
         .filter(time::Column::ProjectUuid.eq(uuid))
         .filter(time::Column::Newest.eq(true))
@@ -361,10 +349,10 @@ pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Resu
     Ok(count > 0)
 }
 
-async fn insert(db: &impl ConnectionTrait, row: project::ActiveModel) -> Result<ProjectRow, DbErr> {
+async fn insert(db: &impl ConnectionTrait, row: project::ActiveModel) -> Result<ProjectRow> {
     let id = project::Entity::insert(row).exec(db).await?.last_insert_id;
     project::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound("inserted project".into()))
+        .ok_or_else(|| super::Error::missing("inserted project"))
 }

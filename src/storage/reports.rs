@@ -10,12 +10,13 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, Order, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter,
     QueryOrder, QueryResult, QuerySelect, StreamTrait, TryGetable,
 };
 
 use super::entities::{activity, time, time_activity};
-use super::times::{TimeFilter, TimeRow, CHUNK};
+use super::times::{TimeFilter, TimeRow};
+use super::{Result, CHUNK};
 
 /// The columns a summary groups by in SQL. Weeks and months are folded
 /// from dates by the caller (ISO weeks are not portable SQL).
@@ -65,7 +66,7 @@ pub async fn group_sums(
     db: &(impl ConnectionTrait + StreamTrait),
     filter: &TimeFilter,
     by: Grouping,
-) -> Result<Vec<GroupRow>, DbErr> {
+) -> Result<Vec<GroupRow>> {
     let backend = ConnectionTrait::get_database_backend(db);
     let mut q = Query::select();
     q.from(time::Entity).cond_where(filter.condition());
@@ -126,9 +127,9 @@ pub async fn group_sums(
 }
 
 /// The grouped column `col` of `row`, or `None` when not grouped by it.
-fn grouped<T: TryGetable>(row: &QueryResult, on: bool, col: &str) -> Result<Option<T>, DbErr> {
+fn grouped<T: TryGetable>(row: &QueryResult, on: bool, col: &str) -> Result<Option<T>> {
     if on {
-        row.try_get("", col)
+        Ok(row.try_get("", col)?)
     } else {
         Ok(None)
     }
@@ -138,7 +139,7 @@ fn grouped<T: TryGetable>(row: &QueryResult, on: bool, col: &str) -> Result<Opti
 pub async fn activity_live_slugs(
     db: &impl ConnectionTrait,
     uuids: &[String],
-) -> Result<HashMap<String, String>, DbErr> {
+) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
     for chunk in uuids.chunks(CHUNK) {
         let rows: Vec<(String, Option<String>)> = activity::Entity::find()
@@ -172,7 +173,7 @@ pub async fn times_from(
     filter: &TimeFilter,
     cursor: Cursor,
     limit: u64,
-) -> Result<Vec<TimeRow>, DbErr> {
+) -> Result<Vec<TimeRow>> {
     let mut select = time::Entity::find()
         .filter(filter.condition())
         .order_by(time::Column::SortAt, Order::Asc)
@@ -190,5 +191,5 @@ pub async fn times_from(
             );
         }
     }
-    select.all(db).await
+    Ok(select.all(db).await?)
 }

@@ -3,10 +3,11 @@
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 use super::entities::setting;
+use super::Result;
 
 pub const SECRET_KEY: &str = "secret_key";
 
-pub async fn get(db: &impl ConnectionTrait, name: &str) -> Result<Option<String>, sea_orm::DbErr> {
+pub async fn get(db: &impl ConnectionTrait, name: &str) -> Result<Option<String>> {
     Ok(setting::Entity::find_by_id(name.to_owned())
         .one(db)
         .await?
@@ -15,11 +16,7 @@ pub async fn get(db: &impl ConnectionTrait, name: &str) -> Result<Option<String>
 
 /// Stores `value` under `name` unless a value is there already; returns the
 /// stored value (so concurrent first starts agree on one).
-pub async fn get_or_insert(
-    db: &impl ConnectionTrait,
-    name: &str,
-    value: String,
-) -> Result<String, sea_orm::DbErr> {
+pub async fn get_or_insert(db: &impl ConnectionTrait, name: &str, value: String) -> Result<String> {
     if let Some(existing) = get(db, name).await? {
         return Ok(existing);
     }
@@ -29,10 +26,10 @@ pub async fn get_or_insert(
     };
     if let Err(e) = setting::Entity::insert(row).exec(db).await {
         if !super::is_unique_violation(&e) {
-            return Err(e);
+            return Err(e.into());
         }
     }
     get(db, name)
         .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(name.to_owned()))
+        .ok_or_else(|| super::Error::missing(name))
 }

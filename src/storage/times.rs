@@ -11,17 +11,14 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 pub use super::entities::time::Model as TimeRow;
 use super::entities::{activity, project, project_slug, project_user, time, time_activity, user};
 use super::users::UserRow;
-
-/// Keys per `IN (...)` list: far below the bind limits of SQLite (32,766),
-/// PostgreSQL and MySQL (65,535).
-pub const CHUNK: usize = 500;
+use super::{Result, CHUNK};
 
 /// What `GET /times` selects. Every field is evaluated in SQL.
 #[derive(Debug, Clone, Default)]
@@ -102,13 +99,13 @@ fn watched_projects(user_id: i64) -> sea_orm::sea_query::SelectStatement {
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &TimeFilter,
-    page: crate::domain::Page,
-) -> Result<Vec<TimeRow>, DbErr> {
+    page: super::Page,
+) -> Result<Vec<TimeRow>> {
     let select = time::Entity::find()
         .filter(filter.condition())
         .order_by(time::Column::SortAt, Order::Asc)
         .order_by(time::Column::Id, Order::Asc);
-    super::paginate(select, page).all(db).await
+    Ok(super::paginate(select, page).all(db).await?)
 }
 
 /// Holds the project and activities a time is about to refer to, against
@@ -122,7 +119,7 @@ pub async fn hold_references(
     db: &impl ConnectionTrait,
     project_uuid: Option<&str>,
     activity_uuids: &[String],
-) -> Result<(bool, bool), DbErr> {
+) -> Result<(bool, bool)> {
     let projects: Vec<&str> = project_uuid.into_iter().collect();
     project::Entity::find()
         .filter(project::Column::Uuid.is_in(projects.iter().copied()))
@@ -160,20 +157,20 @@ pub async fn hold_references(
 }
 
 /// How many current revisions match `filter`.
-pub async fn count(db: &impl ConnectionTrait, filter: &TimeFilter) -> Result<u64, DbErr> {
-    time::Entity::find()
+pub async fn count(db: &impl ConnectionTrait, filter: &TimeFilter) -> Result<u64> {
+    Ok(time::Entity::find()
         .filter(filter.condition())
         .count(db)
-        .await
+        .await?)
 }
 
 /// The current revision of the time `uuid`, deleted or not.
-pub async fn find_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<TimeRow>, DbErr> {
-    time::Entity::find()
+pub async fn find_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<TimeRow>> {
+    Ok(time::Entity::find()
         .filter(time::Column::Uuid.eq(uuid))
         .filter(time::Column::Newest.eq(true))
         .one(db)
-        .await
+        .await?)
 }
 
 /// The current revision of the time `uuid`, locked for the rest of the
@@ -186,7 +183,7 @@ pub async fn find_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Optio
 /// holder committed (PostgreSQL: new snapshot per statement; MySQL: locking
 /// reads see the latest commit). SQLite writers are already serialised by
 /// `Db::begin_write`, and sea-query omits `FOR UPDATE` there.
-pub async fn lock_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<TimeRow>, DbErr> {
+pub async fn lock_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<TimeRow>> {
     let first = time::Entity::find()
         .filter(time::Column::Uuid.eq(uuid))
         .filter(time::Column::Revision.eq(1))
@@ -196,16 +193,16 @@ pub async fn lock_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Optio
     if first.is_none() {
         return Ok(None);
     }
-    time::Entity::find()
+    Ok(time::Entity::find()
         .filter(time::Column::Uuid.eq(uuid))
         .filter(time::Column::Newest.eq(true))
         .lock_exclusive()
         .one(db)
-        .await
+        .await?)
 }
 
 /// The older revisions of the times `uuids`, newest first per time.
-pub async fn parents(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<TimeRow>, DbErr> {
+pub async fn parents(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<TimeRow>> {
     let mut rows = Vec::new();
     for chunk in uuids.chunks(CHUNK) {
         rows.extend(
@@ -221,10 +218,7 @@ pub async fn parents(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<
 }
 
 /// Usernames (as stored) of the users `ids`.
-pub async fn usernames(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> Result<HashMap<i64, String>, DbErr> {
+pub async fn usernames(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, String>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
         let rows: Vec<(i64, String)> = user::Entity::find()
@@ -242,14 +236,8 @@ pub async fn usernames(
 
 /// The users whose usernames match `names` in any letter case (deleted
 /// users included: their times remain).
-pub async fn users_by_names(
-    db: &impl ConnectionTrait,
-    names: &[String],
-) -> Result<Vec<UserRow>, DbErr> {
-    let keys: Vec<String> = names
-        .iter()
-        .map(|n| crate::domain::validate::username_key(n))
-        .collect();
+pub async fn users_by_names(db: &impl ConnectionTrait, names: &[String]) -> Result<Vec<UserRow>> {
+    let keys: Vec<String> = names.iter().map(|n| super::username_key(n)).collect();
     let mut rows = Vec::new();
     for chunk in keys.chunks(CHUNK) {
         rows.extend(
@@ -267,7 +255,7 @@ pub async fn users_by_names(
 pub async fn project_slugs(
     db: &impl ConnectionTrait,
     uuids: &[String],
-) -> Result<HashMap<String, Vec<String>>, DbErr> {
+) -> Result<HashMap<String, Vec<String>>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for chunk in uuids.chunks(CHUNK) {
         for row in project_slug::Entity::find()
@@ -288,7 +276,7 @@ pub async fn project_slugs(
 pub async fn project_uuids_by_slugs(
     db: &impl ConnectionTrait,
     slugs: &[String],
-) -> Result<HashMap<String, String>, DbErr> {
+) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
     for chunk in slugs.chunks(CHUNK) {
         for row in project_slug::Entity::find()
@@ -307,7 +295,7 @@ pub async fn project_uuids_by_slugs(
 pub async fn activity_uuids_by_slugs(
     db: &impl ConnectionTrait,
     slugs: &[String],
-) -> Result<HashMap<String, String>, DbErr> {
+) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
     for chunk in slugs.chunks(CHUNK) {
         let rows: Vec<(Option<String>, String)> = activity::Entity::find()
@@ -327,7 +315,7 @@ pub async fn activity_uuids_by_slugs(
 pub async fn default_activity(
     db: &impl ConnectionTrait,
     project_uuid: &str,
-) -> Result<Option<String>, DbErr> {
+) -> Result<Option<String>> {
     let default: Option<Option<String>> = project::Entity::find()
         .select_only()
         .column(project::Column::DefaultActivity)
@@ -352,10 +340,12 @@ pub async fn project_role(
     db: &impl ConnectionTrait,
     project_uuid: &str,
     user_id: i64,
-) -> Result<Option<project_user::Model>, DbErr> {
-    project_user::Entity::find_by_id((project_uuid.to_owned(), user_id))
-        .one(db)
-        .await
+) -> Result<Option<project_user::Model>> {
+    Ok(
+        project_user::Entity::find_by_id((project_uuid.to_owned(), user_id))
+            .one(db)
+            .await?,
+    )
 }
 
 /// The current slugs of the activities of each time row `time_ids`,
@@ -363,7 +353,7 @@ pub async fn project_role(
 pub async fn activity_slugs(
     db: &impl ConnectionTrait,
     time_ids: &[i64],
-) -> Result<HashMap<i64, Vec<String>>, DbErr> {
+) -> Result<HashMap<i64, Vec<String>>> {
     let mut links = Vec::new();
     for chunk in time_ids.chunks(CHUNK) {
         links.extend(
@@ -402,17 +392,14 @@ pub async fn activity_slugs(
 }
 
 /// The activity uuids of one time row (to carry them to a new revision).
-pub async fn activity_uuids_of(
-    db: &impl ConnectionTrait,
-    time_id: i64,
-) -> Result<Vec<String>, DbErr> {
-    time_activity::Entity::find()
+pub async fn activity_uuids_of(db: &impl ConnectionTrait, time_id: i64) -> Result<Vec<String>> {
+    Ok(time_activity::Entity::find()
         .select_only()
         .column(time_activity::Column::ActivityUuid)
         .filter(time_activity::Column::TimeId.eq(time_id))
         .into_tuple()
         .all(db)
-        .await
+        .await?)
 }
 
 /// The fields of one revision row to write.
@@ -433,10 +420,7 @@ pub struct NewRevision {
 
 /// Inserts a revision as the current one, with its activities. The caller
 /// has retired the previous current revision (if any) in the same transaction.
-pub async fn insert_revision(
-    db: &impl ConnectionTrait,
-    new: NewRevision,
-) -> Result<TimeRow, DbErr> {
+pub async fn insert_revision(db: &impl ConnectionTrait, new: NewRevision) -> Result<TimeRow> {
     let row = time::ActiveModel {
         uuid: Set(new.uuid),
         revision: Set(new.revision),
@@ -467,25 +451,25 @@ pub async fn insert_revision(
     time::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound("inserted time".into()))
+        .ok_or_else(|| super::Error::missing("inserted time"))
 }
 
 /// Marks the row `id` as no longer the current revision.
-pub async fn retire(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
-    time::Entity::update_many()
+pub async fn retire(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    Ok(time::Entity::update_many()
         .col_expr(time::Column::Newest, false.into())
         .filter(time::Column::Id.eq(id))
         .exec(db)
         .await
-        .map(|_| ())
+        .map(|_| ())?)
 }
 
 /// Soft-deletes the row `id` (the current revision).
-pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<(), DbErr> {
-    time::Entity::update_many()
+pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<()> {
+    Ok(time::Entity::update_many()
         .col_expr(time::Column::DeletedAt, now.into())
         .filter(time::Column::Id.eq(id))
         .exec(db)
         .await
-        .map(|_| ())
+        .map(|_| ())?)
 }

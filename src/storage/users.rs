@@ -6,27 +6,27 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{Set, Unchanged},
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 pub use super::entities::user::Model as UserRow;
 use super::entities::{org_role, user, user_org_role};
-use crate::domain::Page;
+use super::{Page, Result};
 
 /// The user whose username matches `username` in any letter case.
 pub async fn find_by_username(
     db: &impl ConnectionTrait,
     username: &str,
-) -> Result<Option<UserRow>, DbErr> {
-    user::Entity::find()
-        .filter(user::Column::UsernameKey.eq(crate::domain::validate::username_key(username)))
+) -> Result<Option<UserRow>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(super::username_key(username)))
         .one(db)
-        .await
+        .await?)
 }
 
-pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    user::Entity::find().count(db).await
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
+    Ok(user::Entity::find().count(db).await?)
 }
 
 /// Fields of a new user.
@@ -43,10 +43,12 @@ pub struct NewUser {
     pub meta: Option<String>,
 }
 
-/// Inserts a user; a username taken in any letter case is a unique violation.
-pub async fn insert(db: &impl ConnectionTrait, new: NewUser, now: i64) -> Result<UserRow, DbErr> {
+/// Inserts a user; a username taken in any letter case is
+/// `Taken::Username`.
+pub async fn insert(db: &impl ConnectionTrait, new: NewUser, now: i64) -> Result<UserRow> {
+    let taken = super::taken_as(super::Taken::Username(new.username.clone()));
     let row = user::ActiveModel {
-        username_key: Set(crate::domain::validate::username_key(&new.username)),
+        username_key: Set(super::username_key(&new.username)),
         username: Set(new.username),
         password: Set(new.password),
         display_name: Set(new.display_name),
@@ -61,11 +63,15 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser, now: i64) -> Result
         deleted_at: Set(None),
         ..Default::default()
     };
-    let id = user::Entity::insert(row).exec(db).await?.last_insert_id;
+    let id = user::Entity::insert(row)
+        .exec(db)
+        .await
+        .map_err(taken)?
+        .last_insert_id;
     user::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound("inserted user".into()))
+        .ok_or_else(|| super::Error::missing("inserted user"))
 }
 
 /// Which users a list shows.
@@ -82,7 +88,7 @@ pub async fn list(
     db: &impl ConnectionTrait,
     filter: &UserFilter,
     page: Page,
-) -> Result<(Vec<UserRow>, u64), DbErr> {
+) -> Result<(Vec<UserRow>, u64)> {
     let mut condition = Condition::all();
     if !filter.include_deleted {
         condition = condition.add(user::Column::DeletedAt.is_null());
@@ -114,7 +120,7 @@ pub async fn list(
 pub async fn role_slugs(
     db: &impl ConnectionTrait,
     user_ids: &[i64],
-) -> Result<HashMap<i64, Vec<String>>, DbErr> {
+) -> Result<HashMap<i64, Vec<String>>> {
     let mut by_user: HashMap<i64, Vec<String>> = HashMap::new();
     if user_ids.is_empty() {
         return Ok(by_user);
@@ -145,20 +151,17 @@ pub async fn role_slugs(
 /// The user matching `username` in any letter case, locked for update
 /// (concurrent updates of one user are serialised; SQLite serialises
 /// writers anyway).
-pub async fn find_for_update(
-    db: &impl ConnectionTrait,
-    username: &str,
-) -> Result<Option<UserRow>, DbErr> {
-    user::Entity::find()
-        .filter(user::Column::UsernameKey.eq(crate::domain::validate::username_key(username)))
+pub async fn find_for_update(db: &impl ConnectionTrait, username: &str) -> Result<Option<UserRow>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::UsernameKey.eq(super::username_key(username)))
         .lock_exclusive()
         .one(db)
-        .await
+        .await?)
 }
 
 /// Writes every changeable field of `row` (users are updated in place).
-pub async fn save(db: &impl ConnectionTrait, row: &UserRow) -> Result<(), DbErr> {
-    user::ActiveModel {
+pub async fn save(db: &impl ConnectionTrait, row: &UserRow) -> Result<()> {
+    Ok(user::ActiveModel {
         id: Unchanged(row.id),
         password: Set(row.password.clone()),
         display_name: Set(row.display_name.clone()),
@@ -174,15 +177,11 @@ pub async fn save(db: &impl ConnectionTrait, row: &UserRow) -> Result<(), DbErr>
     }
     .update(db)
     .await
-    .map(|_| ())
+    .map(|_| ())?)
 }
 
 /// Replaces the org-roles of user `user_id`.
-pub async fn set_roles(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    role_ids: &[i64],
-) -> Result<(), DbErr> {
+pub async fn set_roles(db: &impl ConnectionTrait, user_id: i64, role_ids: &[i64]) -> Result<()> {
     user_org_role::Entity::delete_many()
         .filter(user_org_role::Column::UserId.eq(user_id))
         .exec(db)
@@ -201,11 +200,11 @@ pub async fn set_roles(
 }
 
 /// Soft-deletes user `id`.
-pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<(), DbErr> {
-    user::Entity::update_many()
+pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<()> {
+    Ok(user::Entity::update_many()
         .col_expr(user::Column::DeletedAt, Expr::value(now))
         .filter(user::Column::Id.eq(id))
         .exec(db)
         .await
-        .map(|_| ())
+        .map(|_| ())?)
 }

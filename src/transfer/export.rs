@@ -13,9 +13,8 @@ use anyhow::Context;
 use futures::TryStreamExt;
 use sea_orm::sea_query::{Expr, Order};
 use sea_orm::{
-    AccessMode, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait,
-    IdenStatic, IsolationLevel, Iterable, ModelTrait, PrimaryKeyToColumn, QueryOrder,
-    TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, IdenStatic,
+    Iterable, ModelTrait, PrimaryKeyToColumn, QueryOrder, Value,
 };
 use serde_json::Value as Json;
 
@@ -31,18 +30,10 @@ pub type Counts = Vec<(Table, u64)>;
 
 /// Writes the export document to `out` from one consistent snapshot.
 pub async fn export(db: &Db, out: &mut impl Write) -> anyhow::Result<Counts> {
-    let tx = match db.backend() {
-        DatabaseBackend::Sqlite => db.conn().begin().await,
-        _ => {
-            db.conn()
-                .begin_with_config(
-                    Some(IsolationLevel::RepeatableRead),
-                    Some(AccessMode::ReadOnly),
-                )
-                .await
-        }
-    }
-    .context("starting the export transaction")?;
+    let tx = db
+        .snapshot()
+        .await
+        .context("starting the export transaction")?;
     write!(
         out,
         "{{\"format\":{},\"version\":{VERSION},\"tables\":{{",
@@ -71,7 +62,7 @@ pub async fn export(db: &Db, out: &mut impl Write) -> anyhow::Result<Counts> {
     }
     out.write_all(b"\n}}\n")?;
     out.flush()?;
-    tx.commit().await?;
+    tx.finish().await?;
     Ok(counts)
 }
 

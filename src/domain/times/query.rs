@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::ConnectionTrait;
+use crate::storage::Conn;
 
 use super::input::parse_uuid;
 use super::view::{one, render, TimeView};
@@ -38,7 +38,7 @@ pub async fn list(
 /// `list` on any connection (the query-count test wraps it), with the
 /// server's count cache or without one.
 async fn list_on(
-    conn: &impl ConnectionTrait,
+    conn: &impl Conn,
     counts: Option<&storage::CountCache>,
     caller: &Caller,
     query: &TimeQuery,
@@ -62,7 +62,7 @@ async fn list_on(
 /// Turns the query's names into ids, refusing malformed or unknown values
 /// with `Bad query value`.
 pub(crate) async fn resolve_filter(
-    conn: &impl ConnectionTrait,
+    conn: &impl Conn,
     caller: &Caller,
     query: &TimeQuery,
 ) -> Result<TimeFilter> {
@@ -178,8 +178,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use sea_orm::{
-        ActiveValue::Set, DatabaseConnection, DbBackend, DbErr, EntityTrait, ExecResult,
-        QueryResult, Statement,
+        ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+        ExecResult, QueryResult, Statement,
     };
     use sea_orm_migration::async_trait::async_trait;
 

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::ConnectionTrait;
+use crate::storage::Conn;
 use serde::Serialize;
 
 use crate::domain::validate::{wire_date, wire_date_opt};
@@ -40,11 +40,7 @@ pub struct TimeView {
     pub parents: Option<Vec<TimeView>>,
 }
 
-pub(super) async fn one(
-    conn: &impl ConnectionTrait,
-    row: TimeRow,
-    revisions: bool,
-) -> Result<TimeView> {
+pub(super) async fn one(conn: &impl Conn, row: TimeRow, revisions: bool) -> Result<TimeView> {
     render(conn, vec![row], revisions)
         .await?
         .pop()
@@ -55,7 +51,7 @@ pub(super) async fn one(
 /// related row loaded by one batched query per relation: the cost does not
 /// grow with the number of rows.
 pub(crate) async fn render(
-    conn: &impl ConnectionTrait,
+    conn: &impl Conn,
     rows: Vec<TimeRow>,
     revisions: bool,
 ) -> Result<Vec<TimeView>> {

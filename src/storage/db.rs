@@ -1,0 +1,307 @@
+//! The handles the layers above use: `Db` (the pool), `WriteTx` (the one
+//! transaction of a writing request, run by `Db::write` with the retry
+//! policy) and `Snapshot` (a read-consistent, read-only transaction).
+
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, ExecResult, IsolationLevel, QueryResult, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::{CountCache, Migrator, Result};
+use crate::config::DatabaseUrl;
+
+/// Anything storage functions read and write through: the pool, a
+/// `WriteTx` or a `Snapshot`. Callers name this, never the driver's traits.
+pub trait Conn: ConnectionTrait {}
+impl<C: ConnectionTrait + ?Sized> Conn for C {}
+
+/// How many times a write transaction that lost a deadlock or a
+/// serialization conflict is run in all.
+pub const WRITE_ATTEMPTS: usize = 5;
+
+/// An error of a write attempt, as the layer above sees it: storage needs
+/// to know only whether running the attempt again may help.
+pub trait WriteFailure: From<super::Error> {
+    fn is_transient(&self) -> bool;
+}
+
+/// A handle on the database pool; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    /// List counts (`X-Total-Count`) reused until the next write.
+    counts: Arc<CountCache>,
+    /// SQLite allows one writer at a time; serialising writers in-process
+    /// means no request ever sees `database is locked`.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+/// A transaction for a request that writes. Commit it, or dropping it rolls back.
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    counts: Arc<CountCache>,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        self.counts.invalidate();
+        Ok(())
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+/// A read-only transaction that sees one consistent state of the database
+/// (SQLite's read transaction, REPEATABLE READ elsewhere), for reads that
+/// span several statements: streamed lists, exports.
+pub struct Snapshot {
+    tx: DatabaseTransaction,
+}
+
+impl Snapshot {
+    /// Ends the snapshot (nothing was written), returning its connection
+    /// to the pool in a clean state.
+    pub async fn finish(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+impl Deref for Snapshot {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+/// The transaction handed to one attempt of `Db::write`; a connection like
+/// any other. Clones share the one transaction.
+#[derive(Clone)]
+pub struct Tx(Arc<WriteTx>);
+
+/// The transaction wrappers are connections in their own right, so that
+/// callers pass them as they are.
+macro_rules! delegate_connection {
+    ($handle:ty, $this:ident => $tx:expr) => {
+        #[sea_orm::prelude::async_trait::async_trait]
+        impl ConnectionTrait for $handle {
+            fn get_database_backend(&self) -> DatabaseBackend {
+                {
+                    let $this = self;
+                    $tx
+                }
+                .get_database_backend()
+            }
+            async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+                {
+                    let $this = self;
+                    $tx
+                }
+                .execute_raw(stmt)
+                .await
+            }
+            async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+                {
+                    let $this = self;
+                    $tx
+                }
+                .execute_unprepared(sql)
+                .await
+            }
+            async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+                {
+                    let $this = self;
+                    $tx
+                }
+                .query_one_raw(stmt)
+                .await
+            }
+            async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+                {
+                    let $this = self;
+                    $tx
+                }
+                .query_all_raw(stmt)
+                .await
+            }
+            fn support_returning(&self) -> bool {
+                {
+                    let $this = self;
+                    $tx
+                }
+                .support_returning()
+            }
+        }
+    };
+}
+delegate_connection!(WriteTx, this => &this.tx);
+delegate_connection!(Snapshot, this => &this.tx);
+delegate_connection!(Tx, this => &this.0.tx);
+
+impl Db {
+    /// Opens a pool on `url`. SQLite files are created when missing and run
+    /// in WAL mode with foreign keys on and a busy timeout.
+    pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Self> {
+        let mut opts = ConnectOptions::new(url.expose().to_owned());
+        opts.sqlx_logging(std::env::var_os("TIMESYNC_LOG_SQL").is_some())
+            .sqlx_logging_level(tracing::log::LevelFilter::Info)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10));
+        if url.is_sqlite() {
+            opts.max_connections(8)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+                    o.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                });
+        } else {
+            opts.max_connections(16).min_connections(1);
+        }
+        let conn = sea_orm::Database::connect(opts)
+            .await
+            .with_context(|| format!("cannot connect to the database at {url}"))?;
+        let sqlite_writer = url.is_sqlite().then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            conn,
+            counts: Arc::new(CountCache::default()),
+            sqlite_writer,
+        })
+    }
+
+    /// The pool, for reads.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Starts the transaction of a request that writes (see `write`, which
+    /// also commits and retries).
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let writer = match &self.sqlite_writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        // On SQLite, BEGIN IMMEDIATE takes the write lock up front (waiting
+        // up to the busy timeout). A deferred transaction that reads first
+        // fails at once with `database is locked` (SQLITE_BUSY_SNAPSHOT)
+        // when another connection — another process on the same file —
+        // commits between its read and its first write.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: writer.as_ref().map(|_| SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let tx = self.conn.begin_with_options(options).await?;
+        Ok(WriteTx {
+            tx,
+            counts: self.counts.clone(),
+            _writer: writer,
+        })
+    }
+
+    /// Runs `attempt` in a write transaction and commits it. An attempt
+    /// that fails with a transient conflict (deadlock, serialization
+    /// failure: the database rolled it back) is run again in a fresh
+    /// transaction, up to `WRITE_ATTEMPTS` times in all; any other error
+    /// rolls back and is returned. `attempt` gets a handle on the
+    /// transaction and must not keep it beyond its future.
+    pub async fn write<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, E>
+    where
+        F: FnMut(Tx) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: WriteFailure,
+    {
+        let mut tries = 1;
+        loop {
+            let tx = Arc::new(self.begin_write().await?);
+            let outcome = attempt(Tx(tx.clone())).await;
+            let result = match outcome {
+                Ok(value) => match Arc::into_inner(tx) {
+                    Some(tx) => tx.commit().await.map(|()| value).map_err(E::from),
+                    None => Err(E::from(super::Error::Db(DbErr::Custom(
+                        "a write attempt kept its transaction".into(),
+                    )))),
+                },
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(e) if e.is_transient() && tries < WRITE_ATTEMPTS => tries += 1,
+                other => return other,
+            }
+        }
+    }
+
+    /// Starts a read-only snapshot transaction.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let tx = match self.backend() {
+            // SQLite has no levels; its read transactions are snapshots.
+            DatabaseBackend::Sqlite => self.conn.begin().await?,
+            _ => {
+                self.conn
+                    .begin_with_config(
+                        Some(IsolationLevel::RepeatableRead),
+                        Some(AccessMode::ReadOnly),
+                    )
+                    .await?
+            }
+        };
+        Ok(Snapshot { tx })
+    }
+
+    /// Applies pending migrations; returns the names of those applied.
+    pub async fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let before: Vec<String> = Migrator::get_applied_migrations(&self.conn)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        Migrator::up(&self.conn, None)
+            .await
+            .context("applying migrations")?;
+        let after = Migrator::get_applied_migrations(&self.conn)
+            .await
+            .context("reading applied migrations")?;
+        Ok(after
+            .into_iter()
+            .map(|m| m.name().to_owned())
+            .filter(|n| !before.contains(n))
+            .collect())
+    }
+
+    /// Counts of list queries, reused until the next write.
+    pub fn counts(&self) -> &CountCache {
+        &self.counts
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.conn.execute_unprepared("SELECT 1").await?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
