@@ -210,10 +210,7 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
     db.write(|tx| async move {
         let current = lock_by_slug(&tx, slug, uuid).await?;
         if store::used_by_current_time(&tx, uuid).await? {
-            return Err(Error::MethodNotAllowed {
-                object: OBJECT,
-                allow: "GET, POST",
-            });
+            return Err(Error::InUse { object: OBJECT });
         }
         Ok(store::soft_delete(&tx, current.id, storage::now_millis()).await?)
     })
