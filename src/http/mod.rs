@@ -14,6 +14,7 @@ pub mod org_roles;
 pub mod pagination;
 pub mod projects;
 pub mod reports;
+pub mod timer;
 pub mod times;
 pub mod users;
 
@@ -47,6 +48,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(activities::router())
         .merge(projects::router())
         .merge(times::router())
+        .merge(timer::router())
         .merge(reports::router())
         .merge(org_roles::router())
         .merge(users::router());
