@@ -227,11 +227,7 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         if store::used_by_current_time(&*tx, &uuid).await?
             || storage::timers::uses_activity(&*tx, &uuid).await?
         {
-            return Err(Error::MethodNotAllowed {
-                object: OBJECT,
-                allow: "GET, POST",
-            }
-            .into());
+            return Err(Error::InUse { object: OBJECT }.into());
         }
         store::soft_delete(&*tx, current.id, storage::now_millis()).await?;
         tx.commit().await?;
