@@ -209,7 +209,10 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
     let uuid = &uuid;
     db.write(|tx| async move {
         let current = lock_by_slug(&tx, slug, uuid).await?;
-        if store::used_by_current_time(&tx, uuid).await? {
+        // A running timer counts as a use (issue 16: refuse, like a time).
+        if store::used_by_current_time(&tx, uuid).await?
+            || storage::timers::uses_activity(&tx, uuid).await?
+        {
             return Err(Error::InUse { object: OBJECT });
         }
         Ok(store::soft_delete(&tx, current.id, storage::now_millis()).await?)
