@@ -324,10 +324,7 @@ mod tests {
             Error::SlugsExist(vec!["a".into(), "b".into()]),
             Error::NameExists("x".into()),
             Error::unauthorized("x", "y"),
-            Error::MethodNotAllowed {
-                object: "x",
-                allow: "GET",
-            },
+            Error::InUse { object: "x" },
             Error::bad_query("x", "y"),
             Error::UsernameExists("x".into()),
             Error::TooManyRequests(1),
@@ -345,7 +342,7 @@ mod tests {
                 | Error::SlugsExist(_)
                 | Error::NameExists(_)
                 | Error::Authorization { .. }
-                | Error::MethodNotAllowed { .. }
+                | Error::InUse { .. }
                 | Error::BadQueryValue { .. }
                 | Error::UsernameExists(_)
                 | Error::TooManyRequests(_)
