@@ -6,6 +6,8 @@
 //! revisions) → `storage` (one query layer for SQLite, PostgreSQL and
 //! MySQL/MariaDB).
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod cli;
 pub mod config;

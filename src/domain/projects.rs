@@ -313,7 +313,10 @@ async fn resolve_users(db: &impl Conn, requested: &[RequestedMember]) -> Result<
         return Err(bad_user_reference());
     }
     let keys: Vec<String> = requested.iter().map(|m| m.key.clone()).collect();
-    let ids: HashMap<String, i64> = store::users_by_keys(db, &keys).await?.into_iter().collect();
+    let ids: HashMap<String, i64> = storage::users::users_by_keys(db, &keys)
+        .await?
+        .into_iter()
+        .collect();
     requested
         .iter()
         .map(|m| {

@@ -27,8 +27,8 @@ use crate::domain::times::{render, resolve_filter, TimeQuery, TimeView};
 use crate::domain::{Caller, Page};
 use crate::error::{Error, Result};
 use crate::storage::reports::{self as store, Cursor, GroupRow, Grouping};
-use crate::storage::times::{self as time_store, TimeFilter};
-use crate::storage::{Db, Snapshot};
+use crate::storage::times::TimeFilter;
+use crate::storage::{self, Db, Snapshot};
 
 /// Times per export batch: one keyset query plus one batched query per
 /// relation for each batch.
@@ -189,9 +189,9 @@ pub async fn summary(
     let user_ids: Vec<i64> = unique(groups.iter().filter_map(|g| g.user_id));
     let project_uuids: Vec<String> = unique(groups.iter().filter_map(|g| g.project_uuid.clone()));
     let activity_uuids: Vec<String> = unique(groups.iter().filter_map(|g| g.activity_uuid.clone()));
-    let usernames = time_store::usernames(conn, &user_ids).await?;
-    let project_slugs = time_store::project_slugs(conn, &project_uuids).await?;
-    let activity_slugs = store::activity_live_slugs(conn, &activity_uuids).await?;
+    let usernames = storage::users::usernames(conn, &user_ids).await?;
+    let project_slugs = storage::projects::slugs_by_project(conn, &project_uuids).await?;
+    let activity_slugs = storage::activities::live_slugs(conn, &activity_uuids).await?;
 
     let key_value = |key: GroupKey, g: &GroupRow| -> KeyValue {
         let text = |v: Option<&String>| v.cloned().map_or(KeyValue::Null, KeyValue::Text);

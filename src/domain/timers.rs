@@ -14,7 +14,9 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
-use crate::domain::times::{self, TimeView};
+use crate::domain::times::{
+    self, hold_references, not_null, resolve_activities, resolve_project, TimeView,
+};
 use crate::domain::validate::{self, Field, ObjectReader};
 use crate::domain::Caller;
 use crate::error::{Error, Result};
@@ -68,12 +70,12 @@ pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Res
             save_time(&tx, caller, &running, activities, &StopInput::NONE).await?;
             store::remove(&tx, caller.id).await?;
         }
-        let project_uuid = resolve_project(&tx, project_slug).await?;
+        let project_uuid = resolve_project(&tx, "timer", project_slug).await?;
         let activity_uuids = match &activity_slugs {
-            Some(slugs) => resolve_activities(&tx, slugs).await?,
+            Some(slugs) => resolve_activities(&tx, "timer", slugs).await?,
             None => default_activities(&tx, &project_uuid, r).await?,
         };
-        hold_references(&tx, "timer", &project_uuid, &activity_uuids).await?;
+        hold_references(&tx, "timer", Some(&project_uuid), &activity_uuids).await?;
         require_member(&tx, caller, &project_uuid, project_slug).await?;
         let fields = TimerFields {
             project_uuid,
@@ -102,15 +104,15 @@ pub async fn edit(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Resu
             .await?
             .ok_or(Error::NotFound("timer"))?;
         let project_uuid = match &project_slug {
-            Some(slug) => resolve_project(&tx, slug).await?,
+            Some(slug) => resolve_project(&tx, "timer", slug).await?,
             None => running.project_uuid.clone(),
         };
         let activity_uuids = match &activity_slugs {
-            Some(slugs) if !slugs.is_empty() => resolve_activities(&tx, slugs).await?,
+            Some(slugs) if !slugs.is_empty() => resolve_activities(&tx, "timer", slugs).await?,
             Some(_) => default_activities(&tx, &project_uuid, r).await?,
             None => current_activities,
         };
-        hold_references(&tx, "timer", &project_uuid, &activity_uuids).await?;
+        hold_references(&tx, "timer", Some(&project_uuid), &activity_uuids).await?;
         if let Some(slug) = &project_slug {
             require_member(&tx, caller, &project_uuid, slug).await?;
         }
@@ -200,20 +202,6 @@ impl StopInput {
     };
 }
 
-/// A field that may be left out but never set to null.
-fn not_null<T>(
-    r: &ObjectReader<'_>,
-    field: &str,
-    expected: &str,
-    value: Field<T>,
-) -> Result<Option<T>> {
-    match value {
-        Field::Absent => Ok(None),
-        Field::Null => Err(r.invalid(field, expected, &Value::Null)),
-        Field::Value(v) => Ok(Some(v)),
-    }
-}
-
 /// The value sent, or the current one when the field was left out.
 fn keep(field: Field<String>, current: &Option<String>) -> Option<String> {
     match field {
@@ -223,59 +211,15 @@ fn keep(field: Field<String>, current: &Option<String>) -> Option<String> {
     }
 }
 
-async fn resolve_project(conn: &impl Conn, slug: &str) -> Result<String> {
-    time_store::project_uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
-        .await?
-        .remove(slug)
-        .ok_or(Error::InvalidForeignKey {
-            object: "timer",
-            key: "project",
-        })
-}
-
-async fn resolve_activities(conn: &impl Conn, slugs: &[String]) -> Result<Vec<String>> {
-    let found = time_store::activity_uuids_by_slugs(conn, slugs).await?;
-    slugs
-        .iter()
-        .map(|s| {
-            found.get(s).cloned().ok_or(Error::InvalidForeignKey {
-                object: "timer",
-                key: "activities",
-            })
-        })
-        .collect()
-}
-
 /// The project's default activity, or `The timer is missing a activities`.
 async fn default_activities(
     conn: &impl Conn,
     project_uuid: &str,
     r: &ObjectReader<'_>,
 ) -> Result<Vec<String>> {
-    match time_store::default_activity(conn, project_uuid).await? {
+    match storage::projects::default_activity(conn, project_uuid).await? {
         Some(default) => Ok(vec![default]),
         None => Err(r.missing("activities")),
-    }
-}
-
-/// Holds the project and activities against a concurrent delete (as a
-/// time write does); one already deleted is an invalid reference.
-async fn hold_references(
-    conn: &impl Conn,
-    object: &'static str,
-    project_uuid: &str,
-    activity_uuids: &[String],
-) -> Result<()> {
-    match time_store::hold_references(conn, Some(project_uuid), activity_uuids).await? {
-        (true, true) => Ok(()),
-        (false, _) => Err(Error::InvalidForeignKey {
-            object,
-            key: "project",
-        }),
-        (true, false) => Err(Error::InvalidForeignKey {
-            object,
-            key: "activities",
-        }),
     }
 }
 
@@ -289,7 +233,7 @@ async fn require_member(
     if caller.is_admin() {
         return Ok(());
     }
-    let member = time_store::project_role(conn, project_uuid, caller.id)
+    let member = storage::projects::roles_of(conn, project_uuid, caller.id)
         .await?
         .is_some_and(|r| r.member);
     caller.require(member, &format!("create time entries for project {slug}"))
@@ -310,8 +254,8 @@ async fn save_time(
         Some(date) => date,
         None => started(running.started_at).date_naive(),
     };
-    hold_references(tx, "time", &running.project_uuid, &activity_uuids).await?;
-    let slug = time_store::project_slugs(tx, std::slice::from_ref(&running.project_uuid))
+    hold_references(tx, "time", Some(&running.project_uuid), &activity_uuids).await?;
+    let slug = storage::projects::slugs_by_project(tx, std::slice::from_ref(&running.project_uuid))
         .await?
         .remove(&running.project_uuid)
         .and_then(|s| s.into_iter().next())
@@ -353,11 +297,12 @@ fn started(millis: i64) -> DateTime<Utc> {
 }
 
 async fn view(conn: &impl Conn, row: &TimerRow, activity_uuids: &[String]) -> Result<RunningTimer> {
-    let project = time_store::project_slugs(conn, std::slice::from_ref(&row.project_uuid))
-        .await?
-        .remove(&row.project_uuid)
-        .and_then(|s| s.into_iter().next())
-        .unwrap_or_default();
+    let project =
+        storage::projects::slugs_by_project(conn, std::slice::from_ref(&row.project_uuid))
+            .await?
+            .remove(&row.project_uuid)
+            .and_then(|s| s.into_iter().next())
+            .unwrap_or_default();
     let mut activities: Vec<String> = storage::activities::current_of(conn, activity_uuids)
         .await?
         .into_iter()

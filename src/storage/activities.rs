@@ -1,15 +1,40 @@
-//! Activities: one row per revision; `live_slug` (unique) is set only on
-//! the current, undeleted revision, so it says who owns a slug.
+//! Activities: one row per revision (see `revisions`); `live_slug`
+//! (unique) is set only on the current, undeleted revision, so it says who
+//! owns a slug.
 
-use sea_orm::sea_query::{Expr, Query};
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QuerySelect,
 };
 
 pub use super::entities::activity::Model as ActivityRow;
 use super::entities::{activity, time, time_activity};
-use super::{Page, Result};
+use super::revisions::{self, RevisionColumns, Revisioned};
+use super::{Page, Result, Taken, CHUNK};
+
+impl Revisioned for activity::Entity {
+    const COLUMNS: RevisionColumns<activity::Column> = RevisionColumns {
+        id: activity::Column::Id,
+        uuid: activity::Column::Uuid,
+        revision: activity::Column::Revision,
+        newest: activity::Column::Newest,
+        deleted_at: activity::Column::DeletedAt,
+        sort_at: activity::Column::SortAt,
+    };
+    const NAME: &'static str = "activity";
+
+    /// A former revision releases the slug.
+    fn retired() -> Vec<(activity::Column, SimpleExpr)> {
+        vec![(activity::Column::LiveSlug, no_slug())]
+    }
+}
+
+fn no_slug() -> SimpleExpr {
+    Expr::value(Option::<String>::None)
+}
 
 /// The current revisions (undeleted unless `include_deleted`), one page of
 /// them in list order, and how many there are in all.
@@ -18,15 +43,7 @@ pub async fn list(
     include_deleted: bool,
     page: Page,
 ) -> Result<(Vec<ActivityRow>, u64)> {
-    let mut query = activity::Entity::find().filter(activity::Column::Newest.eq(true));
-    if !include_deleted {
-        query = query.filter(activity::Column::DeletedAt.is_null());
-    }
-    let total = query.clone().count(db).await?;
-    let query = query
-        .order_by_asc(activity::Column::SortAt)
-        .order_by_asc(activity::Column::Id);
-    Ok((super::paginate(query, page).all(db).await?, total))
+    revisions::list::<activity::Entity>(db, include_deleted, Condition::all(), page).await
 }
 
 /// The current, undeleted revision that owns `slug`.
@@ -37,54 +54,92 @@ pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Optio
         .await?)
 }
 
+/// The activity uuid of each of `slugs` that is the slug of a current,
+/// undeleted activity.
+pub async fn uuids_by_slugs(
+    db: &impl ConnectionTrait,
+    slugs: &[String],
+) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in slugs.chunks(CHUNK) {
+        let rows: Vec<(Option<String>, String)> = activity::Entity::find()
+            .select_only()
+            .column(activity::Column::LiveSlug)
+            .column(activity::Column::Uuid)
+            .filter(activity::Column::LiveSlug.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(s, u)| Some((s?, u))));
+    }
+    Ok(out)
+}
+
+/// The current slug of each of the activities `uuids` that is not deleted.
+pub async fn live_slugs(
+    db: &impl ConnectionTrait,
+    uuids: &[String],
+) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in uuids.chunks(CHUNK) {
+        let rows: Vec<(String, Option<String>)> = activity::Entity::find()
+            .select_only()
+            .column(activity::Column::Uuid)
+            .column(activity::Column::LiveSlug)
+            .filter(activity::Column::Uuid.is_in(chunk.to_vec()))
+            .filter(activity::Column::LiveSlug.is_not_null())
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(u, s)| Some((u, s?))));
+    }
+    Ok(out)
+}
+
+/// True when the activity `uuid` exists and is not deleted.
+pub async fn is_live(db: &impl ConnectionTrait, uuid: &str) -> Result<bool> {
+    let live = activity::Entity::find()
+        .filter(activity::Column::Uuid.eq(uuid))
+        .filter(activity::Column::LiveSlug.is_not_null())
+        .count(db)
+        .await?;
+    Ok(live > 0)
+}
+
 /// The current revisions (deleted or not) of the activities `uuids`.
 pub async fn current_of(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<ActivityRow>> {
-    if uuids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(activity::Entity::find()
-        .filter(activity::Column::Uuid.is_in(uuids.iter().cloned()))
-        .filter(activity::Column::Newest.eq(true))
-        .all(db)
-        .await?)
+    revisions::current_of::<activity::Entity>(db, uuids).await
 }
 
 /// The older revisions of the activities `uuids`, newest first per uuid.
 pub async fn parents_of(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<ActivityRow>> {
-    if uuids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(activity::Entity::find()
-        .filter(activity::Column::Uuid.is_in(uuids.iter().cloned()))
-        .filter(activity::Column::Newest.eq(false))
-        .order_by_asc(activity::Column::Uuid)
-        .order_by_desc(activity::Column::Revision)
-        .all(db)
-        .await?)
+    revisions::parents_of::<activity::Entity>(db, uuids).await
 }
 
-/// Serialises writers of one activity: locks its first revision, a row
-/// whose key never changes (a no-op on SQLite, whose writers
-/// `begin_write` already serialises). Run it as the first statement of the
-/// transaction so that later reads (MySQL's snapshot) see the last
-/// committed revision. Returns false when the activity does not exist.
+/// Serialises writers of one activity (`revisions::lock`). Returns false
+/// when the activity does not exist.
 pub async fn lock(db: &impl ConnectionTrait, uuid: &str) -> Result<bool> {
-    Ok(activity::Entity::find()
-        .filter(activity::Column::Uuid.eq(uuid))
-        .filter(activity::Column::Revision.eq(1))
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .is_some())
+    revisions::lock::<activity::Entity>(db, uuid).await
 }
 
 /// The current revision of the activity `uuid`.
 pub async fn current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<ActivityRow>> {
-    Ok(activity::Entity::find()
-        .filter(activity::Column::Uuid.eq(uuid))
-        .filter(activity::Column::Newest.eq(true))
-        .one(db)
-        .await?)
+    revisions::current::<activity::Entity>(db, uuid).await
+}
+
+/// A revision with `name` owning `slug`; a slug owned meanwhile by another
+/// activity is `Taken::Slugs`.
+fn revision(uuid: &str, revision: i32, name: &str, slug: &str) -> activity::ActiveModel {
+    activity::ActiveModel {
+        uuid: Set(uuid.to_owned()),
+        revision: Set(revision),
+        newest: Set(true),
+        name: Set(name.to_owned()),
+        slug: Set(Some(slug.to_owned())),
+        live_slug: Set(Some(slug.to_owned())),
+        deleted_at: Set(None),
+        ..Default::default()
+    }
 }
 
 /// Inserts the first revision of a new activity.
@@ -95,23 +150,13 @@ pub async fn create(
     slug: &str,
     now: i64,
 ) -> Result<ActivityRow> {
-    insert(
-        db,
-        activity::ActiveModel {
-            uuid: Set(uuid.to_owned()),
-            revision: Set(1),
-            newest: Set(true),
-            name: Set(name.to_owned()),
-            slug: Set(Some(slug.to_owned())),
-            live_slug: Set(Some(slug.to_owned())),
-            created_at: Set(now),
-            updated_at: Set(None),
-            deleted_at: Set(None),
-            sort_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await
+    let row = activity::ActiveModel {
+        created_at: Set(now),
+        updated_at: Set(None),
+        sort_at: Set(now),
+        ..revision(uuid, 1, name, slug)
+    };
+    revisions::insert(db, row, Some(Taken::Slugs(vec![slug.to_owned()]))).await
 }
 
 /// Writes the next revision of `current` with `name` and `slug`: the old
@@ -124,47 +169,23 @@ pub async fn revise(
     slug: &str,
     now: i64,
 ) -> Result<ActivityRow> {
-    activity::Entity::update_many()
-        .col_expr(activity::Column::Newest, Expr::value(false))
-        .col_expr(
-            activity::Column::LiveSlug,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(activity::Column::Id.eq(current.id))
-        .exec(db)
-        .await?;
-    insert(
-        db,
-        activity::ActiveModel {
-            uuid: Set(current.uuid.clone()),
-            revision: Set(current.revision + 1),
-            newest: Set(true),
-            name: Set(name.to_owned()),
-            slug: Set(Some(slug.to_owned())),
-            live_slug: Set(Some(slug.to_owned())),
-            created_at: Set(current.created_at),
-            updated_at: Set(Some(now)),
-            deleted_at: Set(None),
-            sort_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await
+    revisions::retire::<activity::Entity>(db, current.id).await?;
+    let row = activity::ActiveModel {
+        created_at: Set(current.created_at),
+        updated_at: Set(Some(now)),
+        sort_at: Set(now),
+        ..revision(&current.uuid, current.revision + 1, name, slug)
+    };
+    revisions::insert(db, row, Some(Taken::Slugs(vec![slug.to_owned()]))).await
 }
 
 /// Soft-deletes the current revision `id` and frees its slug.
 pub async fn soft_delete(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<()> {
-    Ok(activity::Entity::update_many()
-        .col_expr(activity::Column::DeletedAt, Expr::value(now))
-        .col_expr(activity::Column::Slug, Expr::value(Option::<String>::None))
-        .col_expr(
-            activity::Column::LiveSlug,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(activity::Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map(|_| ())?)
+    let freed = vec![
+        (activity::Column::Slug, no_slug()),
+        (activity::Column::LiveSlug, no_slug()),
+    ];
+    revisions::mark_deleted::<activity::Entity>(db, id, now, freed).await
 }
 
 /// True when a current time (newest revision, not deleted) has the activity.
@@ -184,21 +205,4 @@ pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Resu
         .count(db)
         .await?;
     Ok(count > 0)
-}
-
-async fn insert(db: &impl ConnectionTrait, row: activity::ActiveModel) -> Result<ActivityRow> {
-    // The one unique key a new revision can lose a race for is its slug.
-    let slug = match &row.live_slug {
-        Set(Some(slug)) => vec![slug.clone()],
-        _ => Vec::new(),
-    };
-    let id = activity::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(super::taken_as(super::Taken::Slugs(slug)))?
-        .last_insert_id;
-    activity::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| super::Error::missing("inserted activity"))
 }

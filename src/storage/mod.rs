@@ -13,6 +13,7 @@ pub mod migrations;
 pub mod org_roles;
 pub mod projects;
 pub mod reports;
+pub mod revisions;
 pub mod settings;
 pub mod timers;
 pub mod times;

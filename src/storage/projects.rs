@@ -1,15 +1,31 @@
-//! Projects: one row per revision; the current slugs (`project_slugs`) and
-//! members (`project_users`) belong to the project's uuid.
+//! Projects: one row per revision (see `revisions`); the current slugs
+//! (`project_slugs`) and members (`project_users`) belong to the
+//! project's uuid.
 
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
 
+use std::collections::HashMap;
+
 pub use super::entities::project::Model as ProjectRow;
 use super::entities::{project, project_slug, project_user, time, user};
-use super::{Page, Result};
+use super::revisions::{self, RevisionColumns, Revisioned};
+use super::{Page, Result, CHUNK};
+
+impl Revisioned for project::Entity {
+    const COLUMNS: RevisionColumns<project::Column> = RevisionColumns {
+        id: project::Column::Id,
+        uuid: project::Column::Uuid,
+        revision: project::Column::Revision,
+        newest: project::Column::Newest,
+        deleted_at: project::Column::DeletedAt,
+        sort_at: project::Column::SortAt,
+    };
+    const NAME: &'static str = "project";
+}
 
 /// The fields a revision stores (slugs and users are kept apart).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +64,7 @@ pub async fn list(
     user_ids: Option<&[i64]>,
     page: Page,
 ) -> Result<(Vec<ProjectRow>, u64)> {
-    let mut query = project::Entity::find().filter(project::Column::Newest.eq(true));
-    if !include_deleted {
-        query = query.filter(project::Column::DeletedAt.is_null());
-    }
+    let mut only = Condition::all();
     if let Some(ids) = user_ids {
         let with_role = Query::select()
             .column(project_user::Column::ProjectUuid)
@@ -67,13 +80,9 @@ pub async fn list(
                     ),
             )
             .to_owned();
-        query = query.filter(project::Column::Uuid.in_subquery(with_role));
+        only = only.add(project::Column::Uuid.in_subquery(with_role));
     }
-    let total = query.clone().count(db).await?;
-    let query = query
-        .order_by_asc(project::Column::SortAt)
-        .order_by_asc(project::Column::Id);
-    Ok((super::paginate(query, page).all(db).await?, total))
+    revisions::list::<project::Entity>(db, include_deleted, only, page).await
 }
 
 /// The uuid of the project that currently has `slug`.
@@ -86,37 +95,77 @@ pub async fn uuid_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Optio
 
 /// The current revision of the project `uuid`.
 pub async fn current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<ProjectRow>> {
-    Ok(project::Entity::find()
-        .filter(project::Column::Uuid.eq(uuid))
-        .filter(project::Column::Newest.eq(true))
-        .one(db)
-        .await?)
+    revisions::current::<project::Entity>(db, uuid).await
 }
 
-/// Serialises writers of one project by locking its first revision (see
-/// `activities::lock`). Returns false when the project does not exist.
+/// Serialises writers of one project (`revisions::lock`). Returns false
+/// when the project does not exist.
 pub async fn lock(db: &impl ConnectionTrait, uuid: &str) -> Result<bool> {
-    Ok(project::Entity::find()
-        .filter(project::Column::Uuid.eq(uuid))
-        .filter(project::Column::Revision.eq(1))
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .is_some())
+    revisions::lock::<project::Entity>(db, uuid).await
 }
 
 /// The older revisions of the projects `uuids`, newest first per uuid.
 pub async fn parents_of(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<ProjectRow>> {
-    if uuids.is_empty() {
-        return Ok(Vec::new());
+    revisions::parents_of::<project::Entity>(db, uuids).await
+}
+
+/// The current slugs of the projects `uuids`, sorted, by project uuid
+/// (a deleted project has none).
+pub async fn slugs_by_project(
+    db: &impl ConnectionTrait,
+    uuids: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in uuids.chunks(CHUNK) {
+        for row in project_slug::Entity::find()
+            .filter(project_slug::Column::ProjectUuid.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            out.entry(row.project_uuid).or_default().push(row.slug);
+        }
     }
-    Ok(project::Entity::find()
-        .filter(project::Column::Uuid.is_in(uuids.iter().cloned()))
-        .filter(project::Column::Newest.eq(false))
-        .order_by_asc(project::Column::Uuid)
-        .order_by_desc(project::Column::Revision)
-        .all(db)
-        .await?)
+    for slugs in out.values_mut() {
+        slugs.sort();
+    }
+    Ok(out)
+}
+
+/// The project uuid of each of `slugs` that is a current project slug.
+pub async fn uuids_by_slugs(
+    db: &impl ConnectionTrait,
+    slugs: &[String],
+) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in slugs.chunks(CHUNK) {
+        for row in project_slug::Entity::find()
+            .filter(project_slug::Column::Slug.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            out.insert(row.slug, row.project_uuid);
+        }
+    }
+    Ok(out)
+}
+
+/// The project's default activity, if it has one that still exists.
+pub async fn default_activity(
+    db: &impl ConnectionTrait,
+    project_uuid: &str,
+) -> Result<Option<String>> {
+    let default: Option<Option<String>> = project::Entity::find()
+        .select_only()
+        .column(project::Column::DefaultActivity)
+        .filter(project::Column::Uuid.eq(project_uuid))
+        .filter(project::Column::Newest.eq(true))
+        .into_tuple()
+        .one(db)
+        .await?;
+    match default.flatten() {
+        Some(uuid) if super::activities::is_live(db, &uuid).await? => Ok(Some(uuid)),
+        _ => Ok(None),
+    }
 }
 
 /// The current slugs of the projects `uuids`.
@@ -205,22 +254,18 @@ pub async fn roles_of(
         .await?)
 }
 
-/// The undeleted users whose lower-cased usernames are `keys`: (key, id).
-pub async fn users_by_keys(
-    db: &impl ConnectionTrait,
-    keys: &[String],
-) -> Result<Vec<(String, i64)>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
+/// A current revision with `fields`.
+fn revision(uuid: &str, revision: i32, fields: &ProjectFields) -> project::ActiveModel {
+    project::ActiveModel {
+        uuid: Set(uuid.to_owned()),
+        revision: Set(revision),
+        newest: Set(true),
+        name: Set(fields.name.clone()),
+        uri: Set(fields.uri.clone()),
+        default_activity: Set(fields.default_activity.clone()),
+        deleted_at: Set(None),
+        ..Default::default()
     }
-    Ok(user::Entity::find()
-        .filter(user::Column::UsernameKey.is_in(keys.iter().cloned()))
-        .filter(user::Column::DeletedAt.is_null())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.username_key, u.id))
-        .collect())
 }
 
 /// Inserts the first revision of a new project.
@@ -230,23 +275,13 @@ pub async fn create(
     fields: &ProjectFields,
     now: i64,
 ) -> Result<ProjectRow> {
-    insert(
-        db,
-        project::ActiveModel {
-            uuid: Set(uuid.to_owned()),
-            revision: Set(1),
-            newest: Set(true),
-            name: Set(fields.name.clone()),
-            uri: Set(fields.uri.clone()),
-            default_activity: Set(fields.default_activity.clone()),
-            created_at: Set(now),
-            updated_at: Set(None),
-            deleted_at: Set(None),
-            sort_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await
+    let row = project::ActiveModel {
+        created_at: Set(now),
+        updated_at: Set(None),
+        sort_at: Set(now),
+        ..revision(uuid, 1, fields)
+    };
+    revisions::insert(db, row, None).await
 }
 
 /// Writes the next revision of `current` with `fields`; the old row is
@@ -257,28 +292,14 @@ pub async fn revise(
     fields: &ProjectFields,
     now: i64,
 ) -> Result<ProjectRow> {
-    project::Entity::update_many()
-        .col_expr(project::Column::Newest, Expr::value(false))
-        .filter(project::Column::Id.eq(current.id))
-        .exec(db)
-        .await?;
-    insert(
-        db,
-        project::ActiveModel {
-            uuid: Set(current.uuid.clone()),
-            revision: Set(current.revision + 1),
-            newest: Set(true),
-            name: Set(fields.name.clone()),
-            uri: Set(fields.uri.clone()),
-            default_activity: Set(fields.default_activity.clone()),
-            created_at: Set(current.created_at),
-            updated_at: Set(Some(now)),
-            deleted_at: Set(None),
-            sort_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await
+    revisions::retire::<project::Entity>(db, current.id).await?;
+    let row = project::ActiveModel {
+        created_at: Set(current.created_at),
+        updated_at: Set(Some(now)),
+        sort_at: Set(now),
+        ..revision(&current.uuid, current.revision + 1, fields)
+    };
+    revisions::insert(db, row, None).await
 }
 
 /// Makes `slugs` the project's slug set. A slug held by another project
@@ -330,11 +351,7 @@ pub async fn set_members(
 
 /// Soft-deletes the current revision `id` of project `uuid` and frees its slugs.
 pub async fn soft_delete(db: &impl ConnectionTrait, uuid: &str, id: i64, now: i64) -> Result<()> {
-    project::Entity::update_many()
-        .col_expr(project::Column::DeletedAt, Expr::value(now))
-        .filter(project::Column::Id.eq(id))
-        .exec(db)
-        .await?;
+    revisions::mark_deleted::<project::Entity>(db, id, now, Vec::new()).await?;
     set_slugs(db, uuid, &[]).await
 }
 
@@ -347,12 +364,4 @@ pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Resu
         .count(db)
         .await?;
     Ok(count > 0)
-}
-
-async fn insert(db: &impl ConnectionTrait, row: project::ActiveModel) -> Result<ProjectRow> {
-    let id = project::Entity::insert(row).exec(db).await?.last_insert_id;
-    project::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| super::Error::missing("inserted project"))
 }

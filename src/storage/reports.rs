@@ -2,8 +2,6 @@
 //! keyset-paged scan behind CSV exports. Both use the `GET /times` filter
 //! (`TimeFilter::condition`), so they select exactly what the list does.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 use sea_orm::sea_query::{
@@ -14,9 +12,9 @@ use sea_orm::{
     QueryOrder, QueryResult, QuerySelect, StreamTrait, TryGetable,
 };
 
-use super::entities::{activity, time, time_activity};
+use super::entities::{time, time_activity};
 use super::times::{TimeFilter, TimeRow};
-use super::{Result, CHUNK};
+use super::Result;
 
 /// The columns a summary groups by in SQL. Weeks and months are folded
 /// from dates by the caller (ISO weeks are not portable SQL).
@@ -133,27 +131,6 @@ fn grouped<T: TryGetable>(row: &QueryResult, on: bool, col: &str) -> Result<Opti
     } else {
         Ok(None)
     }
-}
-
-/// The live slug of each of the activities `uuids` (deleted ones have none).
-pub async fn activity_live_slugs(
-    db: &impl ConnectionTrait,
-    uuids: &[String],
-) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in uuids.chunks(CHUNK) {
-        let rows: Vec<(String, Option<String>)> = activity::Entity::find()
-            .select_only()
-            .column(activity::Column::Uuid)
-            .column(activity::Column::LiveSlug)
-            .filter(activity::Column::Uuid.is_in(chunk.to_vec()))
-            .filter(activity::Column::LiveSlug.is_not_null())
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows.into_iter().filter_map(|(u, s)| Some((u, s?))));
-    }
-    Ok(out)
 }
 
 /// Where a scan in list order (`sort_at`, `id`) stands.

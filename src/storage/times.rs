@@ -1,6 +1,6 @@
-//! Time entries: the filtered, visibility-limited list; revision rows and
-//! their activities; and the lookups a time needs of users, projects and
-//! activities (by slug → uuid, and back to current slugs for display).
+//! Time entries: the filtered, visibility-limited list, and revision rows
+//! (see `revisions`) with their activities (`time_activities`). Lookups of
+//! users, projects and activities live with their tables.
 //!
 //! Related rows are always loaded for a whole page at once with `IN (...)`
 //! queries (split into chunks of `CHUNK` keys so that no backend's
@@ -16,9 +16,21 @@ use sea_orm::{
 };
 
 pub use super::entities::time::Model as TimeRow;
-use super::entities::{activity, project, project_slug, project_user, time, time_activity, user};
-use super::users::UserRow;
+use super::entities::{activity, project, project_user, time, time_activity};
+use super::revisions::{self, RevisionColumns, Revisioned};
 use super::{Result, CHUNK};
+
+impl Revisioned for time::Entity {
+    const COLUMNS: RevisionColumns<time::Column> = RevisionColumns {
+        id: time::Column::Id,
+        uuid: time::Column::Uuid,
+        revision: time::Column::Revision,
+        newest: time::Column::Newest,
+        deleted_at: time::Column::DeletedAt,
+        sort_at: time::Column::SortAt,
+    };
+    const NAME: &'static str = "time";
+}
 
 /// What `GET /times` selects. Every field is evaluated in SQL.
 #[derive(Debug, Clone, Default)]
@@ -108,52 +120,18 @@ pub async fn page(
     Ok(super::paginate(select, page).all(db).await?)
 }
 
-/// Holds the project and activities a time is about to refer to, against
-/// a concurrent delete: shared locks on their first revisions (the rows a
-/// delete locks exclusively before checking that no current time uses the
-/// object), then a locking read — which sees the latest committed state
-/// even inside an older snapshot — of which of them are still live.
-/// Returns whether the project (if any) is live and whether every activity
-/// is. On SQLite the locks are no-ops: its writers are serialised.
+/// Holds the project and activities a time is about to refer to against a
+/// concurrent delete (`revisions::hold_live`). Returns whether the project
+/// (if any) is live and whether every activity is.
 pub async fn hold_references(
     db: &impl ConnectionTrait,
     project_uuid: Option<&str>,
     activity_uuids: &[String],
 ) -> Result<(bool, bool)> {
-    let projects: Vec<&str> = project_uuid.into_iter().collect();
-    project::Entity::find()
-        .filter(project::Column::Uuid.is_in(projects.iter().copied()))
-        .filter(project::Column::Revision.eq(1))
-        .lock_shared()
-        .all(db)
-        .await?;
-    activity::Entity::find()
-        .filter(activity::Column::Uuid.is_in(activity_uuids.iter().cloned()))
-        .filter(activity::Column::Revision.eq(1))
-        .lock_shared()
-        .all(db)
-        .await?;
-    let live_project = project::Entity::find()
-        .filter(project::Column::Uuid.is_in(projects.iter().copied()))
-        .filter(project::Column::Newest.eq(true))
-        .filter(project::Column::DeletedAt.is_null())
-        .lock_shared()
-        .all(db)
-        .await?;
-    let live_activities = activity::Entity::find()
-        .filter(activity::Column::Uuid.is_in(activity_uuids.iter().cloned()))
-        .filter(activity::Column::Newest.eq(true))
-        .filter(activity::Column::DeletedAt.is_null())
-        .lock_shared()
-        .all(db)
-        .await?;
-    let mut wanted: Vec<&String> = activity_uuids.iter().collect();
-    wanted.sort();
-    wanted.dedup();
-    Ok((
-        live_project.len() == projects.len(),
-        live_activities.len() == wanted.len(),
-    ))
+    let projects: Vec<String> = project_uuid.into_iter().map(str::to_owned).collect();
+    let project_live = revisions::hold_live::<project::Entity>(db, &projects).await?;
+    let activities_live = revisions::hold_live::<activity::Entity>(db, activity_uuids).await?;
+    Ok((project_live, activities_live))
 }
 
 /// How many current revisions match `filter`.
@@ -166,186 +144,18 @@ pub async fn count(db: &impl ConnectionTrait, filter: &TimeFilter) -> Result<u64
 
 /// The current revision of the time `uuid`, deleted or not.
 pub async fn find_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<TimeRow>> {
-    Ok(time::Entity::find()
-        .filter(time::Column::Uuid.eq(uuid))
-        .filter(time::Column::Newest.eq(true))
-        .one(db)
-        .await?)
+    revisions::current::<time::Entity>(db, uuid).await
 }
 
 /// The current revision of the time `uuid`, locked for the rest of the
-/// write transaction so that concurrent writers of one time are serialised.
-///
-/// The first revision is locked first: it never changes identity, so it is
-/// a stable per-time mutex (locking "the newest row" alone would let a
-/// waiter wake up on a row that is no longer newest). The newest row is
-/// then read by a new locking statement, which sees what the previous
-/// holder committed (PostgreSQL: new snapshot per statement; MySQL: locking
-/// reads see the latest commit). SQLite writers are already serialised by
-/// `Db::begin_write`, and sea-query omits `FOR UPDATE` there.
+/// write transaction (`revisions::lock_current`).
 pub async fn lock_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<TimeRow>> {
-    let first = time::Entity::find()
-        .filter(time::Column::Uuid.eq(uuid))
-        .filter(time::Column::Revision.eq(1))
-        .lock_exclusive()
-        .one(db)
-        .await?;
-    if first.is_none() {
-        return Ok(None);
-    }
-    Ok(time::Entity::find()
-        .filter(time::Column::Uuid.eq(uuid))
-        .filter(time::Column::Newest.eq(true))
-        .lock_exclusive()
-        .one(db)
-        .await?)
+    revisions::lock_current::<time::Entity>(db, uuid).await
 }
 
 /// The older revisions of the times `uuids`, newest first per time.
 pub async fn parents(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<TimeRow>> {
-    let mut rows = Vec::new();
-    for chunk in uuids.chunks(CHUNK) {
-        rows.extend(
-            time::Entity::find()
-                .filter(time::Column::Uuid.is_in(chunk.to_vec()))
-                .filter(time::Column::Newest.eq(false))
-                .order_by(time::Column::Revision, Order::Desc)
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(rows)
-}
-
-/// Usernames (as stored) of the users `ids`.
-pub async fn usernames(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, String>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<(i64, String)> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::Username)
-            .filter(user::Column::Id.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows);
-    }
-    Ok(out)
-}
-
-/// The users whose usernames match `names` in any letter case (deleted
-/// users included: their times remain).
-pub async fn users_by_names(db: &impl ConnectionTrait, names: &[String]) -> Result<Vec<UserRow>> {
-    let keys: Vec<String> = names.iter().map(|n| super::username_key(n)).collect();
-    let mut rows = Vec::new();
-    for chunk in keys.chunks(CHUNK) {
-        rows.extend(
-            user::Entity::find()
-                .filter(user::Column::UsernameKey.is_in(chunk.to_vec()))
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(rows)
-}
-
-/// The current slugs of the projects `uuids`, sorted, by project uuid
-/// (a deleted project has none).
-pub async fn project_slugs(
-    db: &impl ConnectionTrait,
-    uuids: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for chunk in uuids.chunks(CHUNK) {
-        for row in project_slug::Entity::find()
-            .filter(project_slug::Column::ProjectUuid.is_in(chunk.to_vec()))
-            .all(db)
-            .await?
-        {
-            out.entry(row.project_uuid).or_default().push(row.slug);
-        }
-    }
-    for slugs in out.values_mut() {
-        slugs.sort();
-    }
-    Ok(out)
-}
-
-/// The project uuid of each of `slugs` that is a current project slug.
-pub async fn project_uuids_by_slugs(
-    db: &impl ConnectionTrait,
-    slugs: &[String],
-) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in slugs.chunks(CHUNK) {
-        for row in project_slug::Entity::find()
-            .filter(project_slug::Column::Slug.is_in(chunk.to_vec()))
-            .all(db)
-            .await?
-        {
-            out.insert(row.slug, row.project_uuid);
-        }
-    }
-    Ok(out)
-}
-
-/// The activity uuid of each of `slugs` that is the slug of a current,
-/// undeleted activity.
-pub async fn activity_uuids_by_slugs(
-    db: &impl ConnectionTrait,
-    slugs: &[String],
-) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in slugs.chunks(CHUNK) {
-        let rows: Vec<(Option<String>, String)> = activity::Entity::find()
-            .select_only()
-            .column(activity::Column::LiveSlug)
-            .column(activity::Column::Uuid)
-            .filter(activity::Column::LiveSlug.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows.into_iter().filter_map(|(s, u)| Some((s?, u))));
-    }
-    Ok(out)
-}
-
-/// The project's default activity, if it has one that still exists.
-pub async fn default_activity(
-    db: &impl ConnectionTrait,
-    project_uuid: &str,
-) -> Result<Option<String>> {
-    let default: Option<Option<String>> = project::Entity::find()
-        .select_only()
-        .column(project::Column::DefaultActivity)
-        .filter(project::Column::Uuid.eq(project_uuid))
-        .filter(project::Column::Newest.eq(true))
-        .into_tuple()
-        .one(db)
-        .await?;
-    let Some(uuid) = default.flatten() else {
-        return Ok(None);
-    };
-    let live = activity::Entity::find()
-        .filter(activity::Column::Uuid.eq(uuid.clone()))
-        .filter(activity::Column::LiveSlug.is_not_null())
-        .count(db)
-        .await?;
-    Ok((live > 0).then_some(uuid))
-}
-
-/// The roles of user `user_id` on project `project_uuid`, if any.
-pub async fn project_role(
-    db: &impl ConnectionTrait,
-    project_uuid: &str,
-    user_id: i64,
-) -> Result<Option<project_user::Model>> {
-    Ok(
-        project_user::Entity::find_by_id((project_uuid.to_owned(), user_id))
-            .one(db)
-            .await?,
-    )
+    revisions::parents_of::<time::Entity>(db, uuids).await
 }
 
 /// The current slugs of the activities of each time row `time_ids`,
@@ -366,19 +176,7 @@ pub async fn activity_slugs(
     let mut uuids: Vec<String> = links.iter().map(|l| l.activity_uuid.clone()).collect();
     uuids.sort();
     uuids.dedup();
-    let mut slug_of: HashMap<String, String> = HashMap::new();
-    for chunk in uuids.chunks(CHUNK) {
-        let rows: Vec<(String, Option<String>)> = activity::Entity::find()
-            .select_only()
-            .column(activity::Column::Uuid)
-            .column(activity::Column::LiveSlug)
-            .filter(activity::Column::Uuid.is_in(chunk.to_vec()))
-            .filter(activity::Column::LiveSlug.is_not_null())
-            .into_tuple()
-            .all(db)
-            .await?;
-        slug_of.extend(rows.into_iter().filter_map(|(u, s)| Some((u, s?))));
-    }
+    let slug_of = super::activities::live_slugs(db, &uuids).await?;
     let mut out: HashMap<i64, Vec<String>> = HashMap::new();
     for link in links {
         if let Some(slug) = slug_of.get(&link.activity_uuid) {
@@ -437,39 +235,26 @@ pub async fn insert_revision(db: &impl ConnectionTrait, new: NewRevision) -> Res
         sort_at: Set(new.updated_at.unwrap_or(new.created_at)),
         ..Default::default()
     };
-    let id = time::Entity::insert(row).exec(db).await?.last_insert_id;
+    let inserted = revisions::insert(db, row, None).await?;
     if !new.activity_uuids.is_empty() {
         time_activity::Entity::insert_many(new.activity_uuids.into_iter().map(|uuid| {
             time_activity::ActiveModel {
-                time_id: Set(id),
+                time_id: Set(inserted.id),
                 activity_uuid: Set(uuid),
             }
         }))
         .exec_without_returning(db)
         .await?;
     }
-    time::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| super::Error::missing("inserted time"))
+    Ok(inserted)
 }
 
 /// Marks the row `id` as no longer the current revision.
 pub async fn retire(db: &impl ConnectionTrait, id: i64) -> Result<()> {
-    Ok(time::Entity::update_many()
-        .col_expr(time::Column::Newest, false.into())
-        .filter(time::Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map(|_| ())?)
+    revisions::retire::<time::Entity>(db, id).await
 }
 
 /// Soft-deletes the row `id` (the current revision).
 pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<()> {
-    Ok(time::Entity::update_many()
-        .col_expr(time::Column::DeletedAt, now.into())
-        .filter(time::Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map(|_| ())?)
+    revisions::mark_deleted::<time::Entity>(db, id, now, Vec::new()).await
 }

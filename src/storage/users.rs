@@ -12,7 +12,7 @@ use sea_orm::{
 
 pub use super::entities::user::Model as UserRow;
 use super::entities::{org_role, user, user_org_role};
-use super::{Page, Result};
+use super::{Page, Result, CHUNK};
 
 /// The user whose username matches `username` in any letter case.
 pub async fn find_by_username(
@@ -207,4 +207,54 @@ pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64, now: i64) -> Resul
         .exec(db)
         .await
         .map(|_| ())?)
+}
+/// Usernames (as stored) of the users `ids`.
+pub async fn usernames(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(i64, String)> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .column(user::Column::Username)
+            .filter(user::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The users whose usernames match `names` in any letter case (deleted
+/// users included: their times remain).
+pub async fn users_by_names(db: &impl ConnectionTrait, names: &[String]) -> Result<Vec<UserRow>> {
+    let keys: Vec<String> = names.iter().map(|n| super::username_key(n)).collect();
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(CHUNK) {
+        rows.extend(
+            user::Entity::find()
+                .filter(user::Column::UsernameKey.is_in(chunk.to_vec()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The undeleted users whose lower-cased usernames are `keys`: (key, id).
+pub async fn users_by_keys(
+    db: &impl ConnectionTrait,
+    keys: &[String],
+) -> Result<Vec<(String, i64)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::UsernameKey.is_in(keys.iter().cloned()))
+        .filter(user::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.username_key, u.id))
+        .collect())
 }

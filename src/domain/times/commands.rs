@@ -26,23 +26,33 @@ async fn resolve_user(conn: &impl Conn, name: &str) -> Result<crate::storage::us
         .ok_or_else(invalid)
 }
 
-async fn resolve_project(conn: &impl Conn, slug: &str) -> Result<String> {
-    store::project_uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
+/// The uuid of the project `slug` names, or 409 for `object`'s `project`.
+pub(crate) async fn resolve_project(
+    conn: &impl Conn,
+    object: &'static str,
+    slug: &str,
+) -> Result<String> {
+    storage::projects::uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
         .await?
         .remove(slug)
         .ok_or(Error::InvalidForeignKey {
-            object: "time",
+            object,
             key: "project",
         })
 }
 
-async fn resolve_activities(conn: &impl Conn, slugs: &[String]) -> Result<Vec<String>> {
-    let found = store::activity_uuids_by_slugs(conn, slugs).await?;
+/// The uuids of the activities `slugs`, or 409 for `object`'s `activities`.
+pub(crate) async fn resolve_activities(
+    conn: &impl Conn,
+    object: &'static str,
+    slugs: &[String],
+) -> Result<Vec<String>> {
+    let found = storage::activities::uuids_by_slugs(conn, slugs).await?;
     slugs
         .iter()
         .map(|s| {
             found.get(s).cloned().ok_or(Error::InvalidForeignKey {
-                object: "time",
+                object,
                 key: "activities",
             })
         })
@@ -53,19 +63,20 @@ async fn resolve_activities(conn: &impl Conn, slugs: &[String]) -> Result<Vec<St
 /// being deleted under it (see `store::hold_references`); one already
 /// deleted is an invalid reference. References a time already had need no
 /// hold: a delete sees the time's current revision and refuses.
-async fn hold_references(
+pub(crate) async fn hold_references(
     conn: &impl Conn,
+    object: &'static str,
     project_uuid: Option<&str>,
     activity_uuids: &[String],
 ) -> Result<()> {
     match store::hold_references(conn, project_uuid, activity_uuids).await? {
         (true, true) => Ok(()),
         (false, _) => Err(Error::InvalidForeignKey {
-            object: "time",
+            object,
             key: "project",
         }),
         (true, false) => Err(Error::InvalidForeignKey {
-            object: "time",
+            object,
             key: "activities",
         }),
     }
@@ -73,7 +84,7 @@ async fn hold_references(
 
 /// Whether `user_id` is a member of the project.
 async fn is_member(conn: &impl Conn, project_uuid: &str, user_id: i64) -> Result<bool> {
-    Ok(store::project_role(conn, project_uuid, user_id)
+    Ok(storage::projects::roles_of(conn, project_uuid, user_id)
         .await?
         .is_some_and(|r| r.member))
 }
@@ -114,10 +125,10 @@ async fn create_in(
     r: &ObjectReader<'_>,
 ) -> Result<TimeView> {
     let user = resolve_user(tx, &new.username).await?;
-    let project_uuid = resolve_project(tx, &new.project_slug).await?;
+    let project_uuid = resolve_project(tx, "time", &new.project_slug).await?;
     let activity_uuids = match &new.activity_slugs {
-        Some(slugs) => resolve_activities(tx, slugs).await?,
-        None => match store::default_activity(tx, &project_uuid).await? {
+        Some(slugs) => resolve_activities(tx, "time", slugs).await?,
+        None => match storage::projects::default_activity(tx, &project_uuid).await? {
             Some(default) => vec![default],
             None => return Err(r.missing("activities")),
         },
@@ -125,7 +136,7 @@ async fn create_in(
     if user.id != caller.id {
         caller.require(caller.is_admin(), "create time entries for other users")?;
     }
-    hold_references(tx, Some(&project_uuid), &activity_uuids).await?;
+    hold_references(tx, "time", Some(&project_uuid), &activity_uuids).await?;
     if !caller.is_admin() {
         let member = is_member(tx, &project_uuid, caller.id).await?;
         let slug = &new.project_slug;
@@ -213,12 +224,12 @@ async fn update_in(
         None => current.user_id,
     };
     let project_uuid = match &changes.project_slug {
-        Some(slug) => resolve_project(tx, slug).await?,
+        Some(slug) => resolve_project(tx, "time", slug).await?,
         None => current.project_uuid.clone(),
     };
     let current_activities = store::activity_uuids_of(tx, current.id).await?;
     let activity_uuids = match &changes.activity_slugs {
-        Some(slugs) => resolve_activities(tx, slugs).await?,
+        Some(slugs) => resolve_activities(tx, "time", slugs).await?,
         None => current_activities.clone(),
     };
     if user_id != current.user_id {
@@ -230,7 +241,7 @@ async fn update_in(
         .cloned()
         .collect();
     let moved = (project_uuid != current.project_uuid).then_some(project_uuid.as_str());
-    hold_references(tx, moved, &added).await?;
+    hold_references(tx, "time", moved, &added).await?;
     if project_uuid != current.project_uuid && !caller.is_admin() {
         let member = is_member(tx, &project_uuid, user_id).await?;
         let slug = changes.project_slug.as_deref().unwrap_or_default();

@@ -56,7 +56,7 @@ pub(super) fn required<T>(r: &ObjectReader<'_>, field: &str, value: Field<T>) ->
 }
 
 /// A field that may be left out of an update but never set to null.
-pub(super) fn not_null<T>(
+pub(crate) fn not_null<T>(
     r: &ObjectReader<'_>,
     field: &str,
     expected: &str,

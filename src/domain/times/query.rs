@@ -95,7 +95,7 @@ pub(crate) async fn resolve_filter(
     let user_ids = if query.users.is_empty() {
         None
     } else {
-        let found = store::users_by_names(conn, &query.users).await?;
+        let found = storage::users::users_by_names(conn, &query.users).await?;
         let by_key: HashMap<String, i64> = found
             .iter()
             .map(|u| (u.username_key.clone(), u.id))
@@ -112,13 +112,13 @@ pub(crate) async fn resolve_filter(
     let project_uuids = if query.projects.is_empty() {
         None
     } else {
-        let found = store::project_uuids_by_slugs(conn, &query.projects).await?;
+        let found = storage::projects::uuids_by_slugs(conn, &query.projects).await?;
         Some(all_found("project", &query.projects, &found)?)
     };
     let activity_uuids = if query.activities.is_empty() {
         None
     } else {
-        let found = store::activity_uuids_by_slugs(conn, &query.activities).await?;
+        let found = storage::activities::uuids_by_slugs(conn, &query.activities).await?;
         Some(all_found("activity", &query.activities, &found)?)
     };
     Ok(TimeFilter {
@@ -160,7 +160,7 @@ pub async fn get(
         .ok_or(Error::NotFound("time"))?;
     let visible = caller.sees_all_times()
         || row.user_id == caller.id
-        || store::project_role(conn, &row.project_uuid, caller.id)
+        || storage::projects::roles_of(conn, &row.project_uuid, caller.id)
             .await?
             .is_some_and(|r| r.spectator || r.manager);
     caller.require(visible, "view this time")?;

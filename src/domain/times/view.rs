@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::storage::Conn;
+use crate::storage::{self, Conn};
 use serde::Serialize;
 
 use crate::domain::validate::{wire_date, wire_date_opt};
@@ -65,8 +65,8 @@ pub(crate) async fn render(
     let user_ids: Vec<i64> = unique(all().map(|r| r.user_id));
     let project_uuids: Vec<String> = unique(all().map(|r| r.project_uuid.clone()));
     let row_ids: Vec<i64> = all().map(|r| r.id).collect();
-    let usernames = store::usernames(conn, &user_ids).await?;
-    let slugs = store::project_slugs(conn, &project_uuids).await?;
+    let usernames = storage::users::usernames(conn, &user_ids).await?;
+    let slugs = storage::projects::slugs_by_project(conn, &project_uuids).await?;
     let activities = store::activity_slugs(conn, &row_ids).await?;
 
     let view = |r: &TimeRow| TimeView {

@@ -1,0 +1,249 @@
+//! The revision engine: activities, projects and times keep one row per
+//! revision of an object (same `uuid`, rising `revision`); exactly one row
+//! per object is current (`newest`), and a delete marks that row
+//! (`deleted_at`). This module is the only place that knows the protocol;
+//! the resource modules add only what is their own (slugs, members, the
+//! activities of a time).
+//!
+//! Concurrency: a writer of an object first locks the object's revision 1
+//! (`lock`), a row whose identity never changes, so it is a stable
+//! per-object mutex (locking "the newest row" would let a waiter wake up
+//! on a row that is no longer newest). It then reads the newest row with a
+//! new statement, which sees what the previous holder committed
+//! (PostgreSQL: a new snapshot per statement; MySQL: locking reads see the
+//! latest commit). SQLite writers are already serialised by
+//! `Db::begin_write`, and sea-query omits `FOR UPDATE` there.
+//!
+//! Lists of keys are sent in chunks of `CHUNK`, so no backend's
+//! bind-parameter limit is reached, whatever the page size.
+
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::{paginate, taken_as, Page, Result, Taken, CHUNK};
+
+/// The columns every revision table has.
+pub struct RevisionColumns<C> {
+    pub id: C,
+    pub uuid: C,
+    pub revision: C,
+    pub newest: C,
+    pub deleted_at: C,
+    pub sort_at: C,
+}
+
+/// A table of revisions.
+pub trait Revisioned: EntityTrait<Model: Sync> {
+    const COLUMNS: RevisionColumns<Self::Column>;
+    /// What a row names itself in errors ("activity").
+    const NAME: &'static str;
+
+    /// Values set on a row when it stops being the current one (besides
+    /// `newest`), e.g. the release of a unique slug.
+    fn retired() -> Vec<(Self::Column, SimpleExpr)> {
+        Vec::new()
+    }
+}
+
+fn cols<E: Revisioned>() -> RevisionColumns<E::Column> {
+    E::COLUMNS
+}
+
+/// Locks the object `uuid` for writing (its revision 1) until the
+/// transaction ends; run it first in the transaction. False when no such
+/// object exists.
+pub async fn lock<E: Revisioned>(db: &impl ConnectionTrait, uuid: &str) -> Result<bool> {
+    let c = cols::<E>();
+    Ok(E::find()
+        .filter(c.uuid.eq(uuid))
+        .filter(c.revision.eq(1))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The current revision of `uuid`, deleted or not.
+pub async fn current<E: Revisioned>(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+) -> Result<Option<E::Model>> {
+    let c = cols::<E>();
+    Ok(E::find()
+        .filter(c.uuid.eq(uuid))
+        .filter(c.newest.eq(true))
+        .one(db)
+        .await?)
+}
+
+/// `lock`, then the current revision as the lock holder sees it.
+pub async fn lock_current<E: Revisioned>(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+) -> Result<Option<E::Model>> {
+    if !lock::<E>(db, uuid).await? {
+        return Ok(None);
+    }
+    let c = cols::<E>();
+    Ok(E::find()
+        .filter(c.uuid.eq(uuid))
+        .filter(c.newest.eq(true))
+        .lock_exclusive()
+        .one(db)
+        .await?)
+}
+
+/// The current revisions (deleted or not) of the objects `uuids`.
+pub async fn current_of<E: Revisioned>(
+    db: &impl ConnectionTrait,
+    uuids: &[String],
+) -> Result<Vec<E::Model>> {
+    let c = cols::<E>();
+    let mut rows = Vec::new();
+    for chunk in uuids.chunks(CHUNK) {
+        rows.extend(
+            E::find()
+                .filter(c.uuid.is_in(chunk.iter().cloned()))
+                .filter(c.newest.eq(true))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The older revisions of the objects `uuids`, newest first per object.
+pub async fn parents_of<E: Revisioned>(
+    db: &impl ConnectionTrait,
+    uuids: &[String],
+) -> Result<Vec<E::Model>> {
+    let c = cols::<E>();
+    let mut rows = Vec::new();
+    for chunk in uuids.chunks(CHUNK) {
+        rows.extend(
+            E::find()
+                .filter(c.uuid.is_in(chunk.iter().cloned()))
+                .filter(c.newest.eq(false))
+                .order_by_asc(c.uuid)
+                .order_by_desc(c.revision)
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The condition "current, and undeleted unless `include_deleted`".
+pub fn current_rows<E: Revisioned>(include_deleted: bool) -> Condition {
+    let c = cols::<E>();
+    let cond = Condition::all().add(c.newest.eq(true));
+    if include_deleted {
+        cond
+    } else {
+        cond.add(c.deleted_at.is_null())
+    }
+}
+
+/// One page of the current revisions matching `only` (undeleted unless
+/// `include_deleted`), in list order (`sort_at`, then id), and how many
+/// match in all.
+pub async fn list<E: Revisioned>(
+    db: &impl ConnectionTrait,
+    include_deleted: bool,
+    only: Condition,
+    page: Page,
+) -> Result<(Vec<E::Model>, u64)> {
+    let c = cols::<E>();
+    let query = E::find().filter(current_rows::<E>(include_deleted).add(only));
+    let total = query.clone().count(db).await?;
+    let query = query.order_by_asc(c.sort_at).order_by_asc(c.id);
+    Ok((paginate(query, page).all(db).await?, total))
+}
+
+/// Inserts a revision row and reads it back. A unique violation is
+/// `Taken(taken)` when given: the one unique key the row can lose a race
+/// for.
+pub async fn insert<E, A>(
+    db: &impl ConnectionTrait,
+    row: A,
+    taken: Option<Taken>,
+) -> Result<E::Model>
+where
+    E: Revisioned,
+    A: ActiveModelTrait<Entity = E> + Send,
+{
+    let inserted = E::insert(row).exec(db).await;
+    let id = match taken {
+        Some(key) => inserted.map_err(taken_as(key))?,
+        None => inserted?,
+    }
+    .last_insert_id;
+    E::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| super::Error::missing(E::NAME))
+}
+
+/// Makes the row `id` a former revision (the caller holds the `lock` and
+/// inserts the next revision in the same transaction).
+pub async fn retire<E: Revisioned>(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    let c = cols::<E>();
+    let mut update = E::update_many().col_expr(c.newest, Expr::value(false));
+    for (column, value) in E::retired() {
+        update = update.col_expr(column, value);
+    }
+    update.filter(c.id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// Soft-deletes the current revision `id`, setting `also` with it.
+pub async fn mark_deleted<E: Revisioned>(
+    db: &impl ConnectionTrait,
+    id: i64,
+    now: i64,
+    also: Vec<(E::Column, SimpleExpr)>,
+) -> Result<()> {
+    let c = cols::<E>();
+    let mut update = E::update_many().col_expr(c.deleted_at, Expr::value(now));
+    for (column, value) in also {
+        update = update.col_expr(column, value);
+    }
+    update.filter(c.id.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// Holds the objects `uuids` against a concurrent delete, for a write that
+/// is about to refer to them: shared locks on their revisions 1 (the rows
+/// a delete locks exclusively before checking that nothing current uses
+/// the object), then a locking read — which sees the latest committed
+/// state even inside an older snapshot — of which are still live. True
+/// when every one of them is. On SQLite the locks are no-ops: its writers
+/// are serialised.
+pub async fn hold_live<E: Revisioned>(db: &impl ConnectionTrait, uuids: &[String]) -> Result<bool> {
+    let c = cols::<E>();
+    let mut wanted: Vec<&String> = uuids.iter().collect();
+    wanted.sort();
+    wanted.dedup();
+    let mut live = 0;
+    for chunk in wanted.chunks(CHUNK) {
+        let keys = chunk.iter().map(|u| u.to_string());
+        E::find()
+            .filter(c.uuid.is_in(keys.clone()))
+            .filter(c.revision.eq(1))
+            .lock_shared()
+            .all(db)
+            .await?;
+        live += E::find()
+            .filter(c.uuid.is_in(keys))
+            .filter(c.newest.eq(true))
+            .filter(c.deleted_at.is_null())
+            .lock_shared()
+            .all(db)
+            .await?
+            .len();
+    }
+    Ok(live == wanted.len())
+}
