@@ -13,23 +13,42 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::validate::{
-    self, is_slug, is_username, parse_date, wire_date, wire_date_opt, Field, ObjectReader,
+    self, is_slug, is_username, parse_date, wire_date, wire_date_opt, Field, FieldSpec, Kind, Mode,
 };
 use crate::domain::{Caller, Listing, Page};
+use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
 use crate::storage::times::{self as store, NewRevision, TimeFilter, TimeRow};
 use crate::storage::{self, Db};
 
-/// The fields a client may send in a time object.
-pub(crate) const FIELDS: &[&str] = &[
-    "duration",
-    "user",
-    "project",
-    "activities",
-    "notes",
-    "issue_uri",
-    "date_worked",
+/// The fields a client may send in a time object, in the order of model.rst.
+const SPECS: [FieldSpec; 7] = [
+    FieldSpec::new("duration", Kind::Duration).required(),
+    // Any string: a name no user can have is an invalid reference (409).
+    FieldSpec::new(
+        "user",
+        Kind::Text {
+            max: usize::MAX,
+            bytes: false,
+        },
+    )
+    .required(),
+    FieldSpec::new("project", Kind::Slug).required(),
+    // `[]` on create: the project's default activity.
+    FieldSpec::new("activities", Kind::Slugs { empty_ok: true }),
+    FieldSpec::new("date_worked", Kind::Date).required(),
+    FieldSpec::new("issue_uri", Kind::Uri).nullable(),
+    FieldSpec::new(
+        "notes",
+        Kind::Text {
+            max: validate::MAX_TEXT_LEN,
+            bytes: false,
+        },
+    )
+    .nullable(),
 ];
+/// The names of the fields (the OpenAPI object schema lists the same).
+pub const FIELDS: &[&str] = &validate::names(&SPECS);
 
 /// A time as shown on the wire.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -108,8 +127,8 @@ async fn list_on(
     Ok(Listing { items, total })
 }
 
-/// Turns the query's names into ids, refusing malformed or unknown values
-/// with `Bad query value`.
+/// Turns the query's names into ids (see `validate::filter_ids`); bad
+/// dates and `start` after `end` are `Bad query value`.
 pub(crate) async fn resolve_filter(
     conn: &impl ConnectionTrait,
     caller: &Caller,
@@ -131,45 +150,36 @@ pub(crate) async fn resolve_filter(
             ));
         }
     }
-    for (key, values, valid) in [
-        ("user", &query.users, is_username as fn(&str) -> bool),
-        ("project", &query.projects, is_slug),
-        ("activity", &query.activities, is_slug),
-    ] {
-        if let Some(bad) = values.iter().find(|v| !valid(v)) {
-            return Err(Error::bad_query(key, bad));
-        }
-    }
-
-    let user_ids = if query.users.is_empty() {
-        None
+    let names = validate::filter_lookups(&query.users, is_username);
+    let users: HashMap<String, i64> = if names.is_empty() {
+        HashMap::new()
     } else {
-        let found = store::users_by_names(conn, &query.users).await?;
-        let by_key: HashMap<String, i64> = found
-            .iter()
-            .map(|u| (u.username_key.clone(), u.id))
-            .collect();
-        let mut ids = Vec::new();
-        for name in &query.users {
-            let id = by_key
-                .get(&validate::username_key(name))
-                .ok_or_else(|| Error::bad_query("user", name))?;
-            ids.push(*id);
-        }
-        Some(ids)
+        store::users_by_names(conn, &names)
+            .await?
+            .into_iter()
+            .map(|u| (u.username_key, u.id))
+            .collect()
     };
-    let project_uuids = if query.projects.is_empty() {
-        None
+    let user_ids = validate::filter_ids("user", &query.users, |name| {
+        users.get(&validate::username_key(name)).copied()
+    })?;
+    let slugs = validate::filter_lookups(&query.projects, is_slug);
+    let projects = if slugs.is_empty() {
+        HashMap::new()
     } else {
-        let found = store::project_uuids_by_slugs(conn, &query.projects).await?;
-        Some(all_found("project", &query.projects, &found)?)
+        store::project_uuids_by_slugs(conn, &slugs).await?
     };
-    let activity_uuids = if query.activities.is_empty() {
-        None
+    let project_uuids =
+        validate::filter_ids("project", &query.projects, |s| projects.get(s).cloned())?;
+    let slugs = validate::filter_lookups(&query.activities, is_slug);
+    let activities = if slugs.is_empty() {
+        HashMap::new()
     } else {
-        let found = store::activity_uuids_by_slugs(conn, &query.activities).await?;
-        Some(all_found("activity", &query.activities, &found)?)
+        store::activity_uuids_by_slugs(conn, &slugs).await?
     };
+    let activity_uuids = validate::filter_ids("activity", &query.activities, |s| {
+        activities.get(s).cloned()
+    })?;
     Ok(TimeFilter {
         user_ids,
         project_uuids,
@@ -179,19 +189,6 @@ pub(crate) async fn resolve_filter(
         include_deleted: query.include_deleted,
         visible_to: (!caller.sees_all_times()).then_some(caller.id),
     })
-}
-
-/// The uuid of each slug, or `Bad query value` for the first unknown one.
-fn all_found(key: &str, slugs: &[String], found: &HashMap<String, String>) -> Result<Vec<String>> {
-    slugs
-        .iter()
-        .map(|s| {
-            found
-                .get(s)
-                .cloned()
-                .ok_or_else(|| Error::bad_query(key, s))
-        })
-        .collect()
 }
 
 /// `GET /times/:uuid`.
@@ -212,7 +209,7 @@ pub async fn get(
         || store::project_role(conn, &row.project_uuid, caller.id)
             .await?
             .is_some_and(|r| r.spectator || r.manager);
-    caller.require(visible, "view this time")?;
+    caller.require(visible, &action::view_time(&uuid))?;
     if row.deleted_at.is_some() && !include_deleted {
         return Err(Error::NotFound("time"));
     }
@@ -289,9 +286,9 @@ fn unique<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> Ve
     items.filter(|i| seen.insert(i.clone())).collect()
 }
 
-/// The fields of a time object after type checks (before lookups).
+/// The fields of a time object, checked (before lookups).
 struct Input {
-    duration: Field<i64>,
+    duration: Field<i32>,
     user: Field<String>,
     project: Field<String>,
     activities: Field<Vec<String>>,
@@ -300,44 +297,22 @@ struct Input {
     date_worked: Field<chrono::NaiveDate>,
 }
 
-fn read_input(object: &Map<String, Value>) -> Result<(Input, ObjectReader<'_>)> {
-    let r = ObjectReader::new("time", object, FIELDS)?;
-    let input = Input {
-        duration: r.non_negative_integer("duration", validate::MAX_DURATION)?,
-        // Any string: a name no user can have is an invalid reference (409).
-        user: r.string("user", usize::MAX)?,
-        project: r.slug("project")?,
-        activities: r.slugs("activities")?,
-        notes: r.string("notes", validate::MAX_TEXT_LEN)?,
-        issue_uri: r.uri("issue_uri")?,
-        date_worked: r.date("date_worked")?,
+fn read_input(object: &Map<String, Value>, mode: Mode) -> Result<Input> {
+    let fields = validate::read("time", object, &SPECS, mode)?;
+    let duration = match fields.integer("duration") {
+        // The reader bounded it to 0..=MAX_DURATION (= i32::MAX).
+        Field::Value(d) => Field::Value(i32::try_from(d).unwrap_or(i32::MAX)),
+        _ => Field::Absent,
     };
-    Ok((input, r))
-}
-
-/// A required field: absent or null is `The time is missing a ${field}`.
-fn required<T>(r: &ObjectReader<'_>, field: &str, value: Field<T>) -> Result<T> {
-    value.value().ok_or_else(|| r.missing(field))
-}
-
-/// A field that may be left out of an update but never set to null.
-fn not_null<T>(
-    r: &ObjectReader<'_>,
-    field: &str,
-    expected: &str,
-    value: Field<T>,
-) -> Result<Option<T>> {
-    match value {
-        Field::Absent => Ok(None),
-        Field::Null => Err(r.invalid(field, expected, &Value::Null)),
-        Field::Value(v) => Ok(Some(v)),
-    }
-}
-
-/// Duration as stored (the reader already bounded it to 0..=i32::MAX).
-fn duration_i32(d: i64) -> Result<i32> {
-    i32::try_from(d)
-        .map_err(|_| Error::invalid_field("time", "duration", "positive integer", "number"))
+    Ok(Input {
+        duration,
+        user: fields.string("user"),
+        project: fields.string("project"),
+        activities: fields.slugs("activities"),
+        notes: fields.string("notes"),
+        issue_uri: fields.string("issue_uri"),
+        date_worked: fields.date("date_worked"),
+    })
 }
 
 /// The user a time is for: an existing, undeleted user, or 409.
@@ -345,10 +320,7 @@ async fn resolve_user(
     conn: &impl ConnectionTrait,
     name: &str,
 ) -> Result<crate::storage::users::UserRow> {
-    let invalid = || Error::InvalidForeignKey {
-        object: "time",
-        key: "user",
-    };
+    let invalid = || Error::foreign_key("time", "user");
     if !is_username(name) {
         return Err(invalid());
     }
@@ -362,10 +334,7 @@ async fn resolve_project(conn: &impl ConnectionTrait, slug: &str) -> Result<Stri
     store::project_uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
         .await?
         .remove(slug)
-        .ok_or(Error::InvalidForeignKey {
-            object: "time",
-            key: "project",
-        })
+        .ok_or(Error::foreign_key("time", "project"))
 }
 
 async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Result<Vec<String>> {
@@ -373,10 +342,10 @@ async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Re
     slugs
         .iter()
         .map(|s| {
-            found.get(s).cloned().ok_or(Error::InvalidForeignKey {
-                object: "time",
-                key: "activities",
-            })
+            found
+                .get(s)
+                .cloned()
+                .ok_or(Error::foreign_key("time", "activities"))
         })
         .collect()
 }
@@ -392,14 +361,8 @@ async fn hold_references(
 ) -> Result<()> {
     match store::hold_references(conn, project_uuid, activity_uuids).await? {
         (true, true) => Ok(()),
-        (false, _) => Err(Error::InvalidForeignKey {
-            object: "time",
-            key: "project",
-        }),
-        (true, false) => Err(Error::InvalidForeignKey {
-            object: "time",
-            key: "activities",
-        }),
+        (false, _) => Err(Error::foreign_key("time", "project")),
+        (true, false) => Err(Error::foreign_key("time", "activities")),
     }
 }
 
@@ -412,11 +375,12 @@ async fn is_member(conn: &impl ConnectionTrait, project_uuid: &str, user_id: i64
 
 /// `POST /times`: validates and stores a new time (revision 1).
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<TimeView> {
-    let (input, r) = read_input(object)?;
-    let duration = duration_i32(required(&r, "duration", input.duration)?)?;
-    let username = required(&r, "user", input.user)?;
-    let project_slug = required(&r, "project", input.project)?;
-    let date_worked = required(&r, "date_worked", input.date_worked)?;
+    let input = read_input(object, Mode::Create)?;
+    // `read_input` saw every required field (else "missing").
+    let duration = input.duration.value().unwrap_or_default();
+    let username = input.user.value().unwrap_or_default();
+    let project_slug = input.project.value().unwrap_or_default();
+    let date_worked = input.date_worked.value().unwrap_or_default();
     let activity_slugs = input.activities.value().filter(|a| !a.is_empty());
 
     let tx = db.begin_write().await?;
@@ -426,19 +390,17 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         Some(slugs) => resolve_activities(&*tx, &slugs).await?,
         None => match store::default_activity(&*tx, &project_uuid).await? {
             Some(default) => vec![default],
-            None => return Err(r.missing("activities")),
+            None => return Err(Error::missing_field("time", "activities")),
         },
     };
-    if user.id != caller.id {
-        caller.require(caller.is_admin(), "create time entries for other users")?;
-    }
     hold_references(&*tx, Some(&project_uuid), &activity_uuids).await?;
+    // Permissions last: logging time for someone else is for site admins.
+    if user.id != caller.id {
+        caller.require(caller.is_admin(), &action::create_times_for(&user.username))?;
+    }
     if !caller.is_admin() {
         let member = is_member(&*tx, &project_uuid, caller.id).await?;
-        caller.require(
-            member,
-            &format!("create time entries for project {project_slug}"),
-        )?;
+        caller.require(member, &action::create_times_on(&project_slug))?;
     }
     let now = storage::now_millis();
     let row = store::insert_revision(
@@ -474,27 +436,24 @@ pub async fn update(
     object: &Map<String, Value>,
 ) -> Result<TimeView> {
     let uuid = parse_uuid(uuid)?;
-    let (input, r) = read_input(object)?;
-    let duration = not_null(&r, "duration", "positive integer", input.duration)?
-        .map(duration_i32)
-        .transpose()?;
-    let username = not_null(&r, "user", "string", input.user)?;
-    let project_slug = not_null(&r, "project", "slug", input.project)?;
-    let date_worked = not_null(&r, "date_worked", "ISO-8601 date", input.date_worked)?;
-    let activity_slugs = not_null(&r, "activities", "array of slugs", input.activities)?;
+    let input = read_input(object, Mode::Update)?;
+    let duration = input.duration.value();
+    let username = input.user.value();
+    let project_slug = input.project.value();
+    let date_worked = input.date_worked.value();
+    let activity_slugs = input.activities.value();
     if activity_slugs.as_ref().is_some_and(Vec::is_empty) {
         // A time always has at least one activity.
-        return Err(r.missing("activities"));
+        return Err(Error::BadObject(bad_object::empty_array(
+            "time",
+            "activities",
+        )));
     }
 
     let tx = db.begin_write().await?;
     let current = store::lock_current(&*tx, &uuid)
         .await?
         .ok_or(Error::NotFound("time"))?;
-    caller.require(
-        current.user_id == caller.id || caller.is_admin(),
-        "update time entries of other users",
-    )?;
     let user_id = match &username {
         Some(name) => resolve_user(&*tx, name).await?.id,
         None => current.user_id,
@@ -508,9 +467,6 @@ pub async fn update(
         Some(slugs) => resolve_activities(&*tx, slugs).await?,
         None => current_activities.clone(),
     };
-    if user_id != current.user_id {
-        caller.require(caller.is_admin(), "change the user of a time")?;
-    }
     let added: Vec<String> = activity_uuids
         .iter()
         .filter(|a| !current_activities.contains(a))
@@ -518,10 +474,14 @@ pub async fn update(
         .collect();
     let moved = (project_uuid != current.project_uuid).then_some(project_uuid.as_str());
     hold_references(&*tx, moved, &added).await?;
+    // Last, as the reference does: permissions that depend on the time.
+    // Its user or an admin modifies it; only an admin gives it to another.
+    let owner = current.user_id == caller.id && user_id == current.user_id;
+    caller.require(owner || caller.is_admin(), &action::modify_time(&uuid))?;
     if project_uuid != current.project_uuid && !caller.is_admin() {
         let member = is_member(&*tx, &project_uuid, user_id).await?;
         let slug = project_slug.as_deref().unwrap_or_default();
-        caller.require(member, &format!("move time entries to project {slug}"))?;
+        caller.require(member, &action::create_times_on(slug))?;
     }
     let keep = |field: Field<String>, old: &Option<String>| match field {
         Field::Absent => old.clone(),
@@ -563,7 +523,7 @@ pub async fn delete(db: &Db, caller: &Caller, uuid: &str) -> Result<()> {
         .ok_or(Error::NotFound("time"))?;
     caller.require(
         current.user_id == caller.id || caller.is_manager(),
-        "delete time entries of other users",
+        &action::delete_time(&uuid),
     )?;
     store::mark_deleted(&*tx, current.id, storage::now_millis()).await?;
     tx.commit().await?;

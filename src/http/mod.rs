@@ -15,12 +15,14 @@ pub mod pagination;
 pub mod projects;
 pub mod reports;
 pub mod times;
+pub mod trailing_slash;
 pub mod users;
 
 use std::sync::Arc;
 
 use axum::http::{HeaderName, Method};
 use axum::Router;
+use tower::Layer as _;
 use tower_http::cors::{Any, CorsLayer};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -68,10 +70,15 @@ pub fn api_router(state: AppState) -> Router {
             HeaderName::from_static("link"),
             middleware::REQUEST_ID.clone(),
         ]);
-    routes
+    let routed = routes
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .with_state(state)
-        .layer(cors)
+        .layer(cors);
+    // The trailing slash goes before routing: a layer on `routed` itself
+    // would run after its routes were matched.
+    let trimmed = axum::middleware::map_request(trailing_slash::trim).layer(routed);
+    Router::new()
+        .fallback_service(trimmed)
         .layer(axum::middleware::from_fn(middleware::request_context))
 }
