@@ -46,12 +46,10 @@ pub enum Error {
     /// 401 `Authorization failure`: `${user} is not authorized to ${action}`.
     #[error("{}", catalogue::unauthorized(user, action))]
     Authorization { user: String, action: String },
-    /// 405 `Method not allowed`, with the methods for the `Allow` header.
+    /// 405 `Method not allowed`: the object cannot be deleted while other
+    /// objects still refer to it (HTTP names the methods left in `Allow`).
     #[error("{}", catalogue::method_not_allowed(object))]
-    MethodNotAllowed {
-        object: &'static str,
-        allow: &'static str,
-    },
+    InUse { object: &'static str },
     /// 400 `Bad query value`.
     #[error("{}", catalogue::bad_query_value(key, value))]
     BadQueryValue { key: String, value: String },

@@ -244,11 +244,7 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         let tx = db.begin_write().await?;
         let current = lock_by_slug(&tx, slug, &uuid).await?;
         if store::used_by_current_time(&*tx, &uuid).await? {
-            return Err(Error::MethodNotAllowed {
-                object: OBJECT,
-                allow: "GET, POST",
-            }
-            .into());
+            return Err(Error::InUse { object: OBJECT }.into());
         }
         store::soft_delete(&*tx, current.id, storage::now_millis()).await?;
         tx.commit().await?;

@@ -527,11 +527,7 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         let current = lock_by_slug(&tx, slug, &uuid).await?;
         require_project_manager(&*tx, caller, &uuid, action::delete_project(slug)).await?;
         if store::used_by_current_time(&*tx, &uuid).await? {
-            return Err(Error::MethodNotAllowed {
-                object: OBJECT,
-                allow: "GET, POST",
-            }
-            .into());
+            return Err(Error::InUse { object: OBJECT }.into());
         }
         store::soft_delete(&*tx, &uuid, current.id, storage::now_millis()).await?;
         tx.commit().await?;

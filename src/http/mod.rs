@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod org_roles;
 pub mod pagination;
 pub mod projects;
+pub mod query;
 pub mod reports;
 pub mod times;
 pub mod trailing_slash;

@@ -245,13 +245,7 @@ fn error_examples(code: u16) -> Vec<(&'static str, Error)> {
             ),
         ],
         404 => vec![("Not found", Error::NotFound("time"))],
-        405 => vec![(
-            "Still in use",
-            Error::MethodNotAllowed {
-                object: "project",
-                allow: "GET, POST",
-            },
-        )],
+        405 => vec![("Still in use", Error::InUse { object: "project" })],
         409 => vec![
             ("Invalid foreign key", Error::foreign_key("time", "project")),
             ("Slug taken", Error::SlugsExist(vec!["gwm".into()])),
@@ -401,10 +395,7 @@ mod tests {
             Error::SlugsExist(vec!["a".into(), "b".into()]),
             Error::NameExists("x".into()),
             Error::unauthorized("x", "y"),
-            Error::MethodNotAllowed {
-                object: "x",
-                allow: "GET",
-            },
+            Error::InUse { object: "x" },
             Error::bad_query("x", "y"),
             Error::UsernameExists("x".into()),
             Error::TooManyRequests(1),
@@ -422,7 +413,7 @@ mod tests {
                 | Error::SlugsExist(_)
                 | Error::NameExists(_)
                 | Error::Authorization { .. }
-                | Error::MethodNotAllowed { .. }
+                | Error::InUse { .. }
                 | Error::BadQueryValue { .. }
                 | Error::UsernameExists(_)
                 | Error::TooManyRequests(_)

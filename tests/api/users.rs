@@ -414,9 +414,7 @@ async fn users_edit_their_own_profile_but_not_their_flags() {
         app.post("/v0/users/plain", &plain, json!({flag: true}))
             .await
             .assert_error(401, "Authorization failure")
-            .assert_text(&format!(
-                "Plain is not authorized to set permissions of user Plain"
-            ));
+            .assert_text("Plain is not authorized to set permissions of user Plain");
     }
     app.post("/v0/users/plain", &plain, json!({"active": false}))
         .await
@@ -492,9 +490,9 @@ async fn managers_set_only_the_spectator_flag_of_others() {
         app.post("/v0/users/worker", &manager, json!({field: value}))
             .await
             .assert_error(401, "Authorization failure")
-            .assert_text(&format!(
-                "mgr is not authorized to modify fields of user worker other than site_spectator"
-            ));
+            .assert_text(
+                "mgr is not authorized to modify fields of user worker other than site_spectator",
+            );
     }
     let root = app.root_token().await;
     make_role(&app, &root, "Mentor", "mentor").await;
