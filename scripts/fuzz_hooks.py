@@ -98,6 +98,20 @@ def _valid_object(path, method, rng):
             "issue_uri": rng.choice([None, "https://example.org/issues/1"]),
             "date_worked": f"2026-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
         }
+    tag = f"{rng.getrandbits(40):x}"
+    if method == "POST" and path == "/v0/activities":
+        return {"name": f"Fuzz activity {tag}", "slug": f"fz-{tag}"}
+    if method == "POST" and path == "/v0/projects":
+        return {
+            "name": f"Fuzz project {tag}",
+            "slugs": [f"fz-{tag}"],
+            "uri": rng.choice([None, "https://example.org/fuzz"]),
+            "users": {rng.choice(FIX["users"]["keep"]): {"member": True, "spectator": False, "manager": True}},
+        }
+    if method == "POST" and path == "/v0/users":
+        return {"username": f"fz{tag}", "password": "password", "display_name": f"Fuzz {tag}"}
+    if method == "POST" and path == "/v0/users/org-roles":
+        return {"name": f"Fuzz role {tag}", "slug": f"fz-role-{tag}"}
     if path == "/v0/times/{uuid}":
         return {"duration": rng.randint(1, 36000), "notes": "fuzzed update"}
     if path.startswith("/v0/timer"):
