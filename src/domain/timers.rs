@@ -14,20 +14,39 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
-use crate::domain::times::{
-    self, hold_references, not_null, resolve_activities, resolve_project, TimeView,
-};
-use crate::domain::validate::{self, Field, ObjectReader};
+use crate::domain::times::{self, TimeView};
+use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
 use crate::domain::Caller;
+use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::timers::{self as store, TimerFields, TimerRow};
 use crate::storage::times::{self as time_store, NewRevision};
 use crate::storage::{self, Conn, Db, Tx};
 
-/// Fields of the object of `POST /timer/start` and `POST /timer`.
-const TIMER_FIELDS: &[&str] = &["project", "activities", "notes", "issue_uri"];
+const NOTES: FieldSpec = FieldSpec::new(
+    "notes",
+    Kind::Text {
+        max: validate::MAX_TEXT_LEN,
+        bytes: false,
+    },
+)
+.nullable();
+const ISSUE_URI: FieldSpec = FieldSpec::new("issue_uri", Kind::Uri).nullable();
+/// Fields of the object of `POST /timer/start` (`project` required) and
+/// `POST /timer`, checked as a time's are.
+const TIMER_SPECS: [FieldSpec; 4] = [
+    FieldSpec::new("project", Kind::Slug).required(),
+    // `[]`: the project's default activity.
+    FieldSpec::new("activities", Kind::Slugs { empty_ok: true }),
+    ISSUE_URI,
+    NOTES,
+];
 /// Fields of the object of `POST /timer/stop` (overrides of the new time).
-const STOP_FIELDS: &[&str] = &["date_worked", "notes", "issue_uri"];
+const STOP_SPECS: [FieldSpec; 3] = [
+    FieldSpec::new("date_worked", Kind::Date).not_empty(),
+    ISSUE_URI,
+    NOTES,
+];
 
 /// A running timer as shown to its user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,27 +74,22 @@ pub async fn current(db: &Db, caller: &Caller) -> Result<Option<RunningTimer>> {
 /// `POST /timer/start`: starts a timer for the caller; a timer already
 /// running is stopped first and its time saved (as Toggl does).
 pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<RunningTimer> {
-    let input = read_timer(object)?;
-    let r = ObjectReader::new("timer", object, TIMER_FIELDS)?;
-    let project_slug = input
-        .project
-        .clone()
-        .value()
-        .ok_or_else(|| r.missing("project"))?;
+    let input = read_timer(object, Mode::Create)?;
+    let project_slug = input.project.clone().value().unwrap_or_default();
     let activity_slugs = input.activities.clone().value().filter(|a| !a.is_empty());
-    let (input, r, project_slug, activity_slugs) = (&input, &r, &project_slug, &activity_slugs);
+    let (input, project_slug, activity_slugs) = (&input, &project_slug, &activity_slugs);
     db.write(|tx| async move {
         store::lock_owner(&tx, caller.id).await?;
         if let Some((running, activities)) = store::find(&tx, caller.id).await? {
             save_time(&tx, caller, &running, activities, &StopInput::NONE).await?;
             store::remove(&tx, caller.id).await?;
         }
-        let project_uuid = resolve_project(&tx, "timer", project_slug).await?;
+        let project_uuid = resolve_project(&tx, project_slug).await?;
         let activity_uuids = match &activity_slugs {
-            Some(slugs) => resolve_activities(&tx, "timer", slugs).await?,
-            None => default_activities(&tx, &project_uuid, r).await?,
+            Some(slugs) => resolve_activities(&tx, slugs).await?,
+            None => default_activities(&tx, &project_uuid).await?,
         };
-        hold_references(&tx, "timer", Some(&project_uuid), &activity_uuids).await?;
+        hold_references(&tx, "timer", &project_uuid, &activity_uuids).await?;
         require_member(&tx, caller, &project_uuid, project_slug).await?;
         let fields = TimerFields {
             project_uuid,
@@ -93,26 +107,25 @@ pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Res
 /// `POST /timer`: changes the fields sent of the running timer (404 when
 /// none runs). Its start stays.
 pub async fn edit(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<RunningTimer> {
-    let input = read_timer(object)?;
-    let r = ObjectReader::new("timer", object, TIMER_FIELDS)?;
-    let project_slug = not_null(&r, "project", "slug", input.project.clone())?;
-    let activity_slugs = not_null(&r, "activities", "array of slugs", input.activities.clone())?;
-    let (input, r, project_slug, activity_slugs) = (&input, &r, &project_slug, &activity_slugs);
+    let input = read_timer(object, Mode::Update)?;
+    let project_slug = input.project.clone().value();
+    let activity_slugs = input.activities.clone().value();
+    let (input, project_slug, activity_slugs) = (&input, &project_slug, &activity_slugs);
     db.write(|tx| async move {
         store::lock_owner(&tx, caller.id).await?;
         let (running, current_activities) = store::find(&tx, caller.id)
             .await?
             .ok_or(Error::NotFound("timer"))?;
         let project_uuid = match &project_slug {
-            Some(slug) => resolve_project(&tx, "timer", slug).await?,
+            Some(slug) => resolve_project(&tx, slug).await?,
             None => running.project_uuid.clone(),
         };
         let activity_uuids = match &activity_slugs {
-            Some(slugs) if !slugs.is_empty() => resolve_activities(&tx, "timer", slugs).await?,
-            Some(_) => default_activities(&tx, &project_uuid, r).await?,
+            Some(slugs) if !slugs.is_empty() => resolve_activities(&tx, slugs).await?,
+            Some(_) => default_activities(&tx, &project_uuid).await?,
             None => current_activities,
         };
-        hold_references(&tx, "timer", Some(&project_uuid), &activity_uuids).await?;
+        hold_references(&tx, "timer", &project_uuid, &activity_uuids).await?;
         if let Some(slug) = &project_slug {
             require_member(&tx, caller, &project_uuid, slug).await?;
         }
@@ -134,11 +147,11 @@ pub async fn edit(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Resu
 /// date it started, unless the object overrides it, `notes` or
 /// `issue_uri`) and removes it, in one transaction; 404 when none runs.
 pub async fn stop(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<TimeView> {
-    let r = ObjectReader::new("time", object, STOP_FIELDS)?;
+    let fields = validate::read("time", object, &STOP_SPECS, Mode::Update)?;
     let overrides = StopInput {
-        date_worked: not_null(&r, "date_worked", "ISO-8601 date", r.date("date_worked")?)?,
-        notes: r.string("notes", validate::MAX_TEXT_LEN)?,
-        issue_uri: r.uri("issue_uri")?,
+        date_worked: fields.date("date_worked").value(),
+        notes: fields.string("notes"),
+        issue_uri: fields.string("issue_uri"),
     };
     let overrides = &overrides;
     db.write(|tx| async move {
@@ -176,13 +189,13 @@ struct TimerInput {
     issue_uri: Field<String>,
 }
 
-fn read_timer(object: &Map<String, Value>) -> Result<TimerInput> {
-    let r = ObjectReader::new("timer", object, TIMER_FIELDS)?;
+fn read_timer(object: &Map<String, Value>, mode: Mode) -> Result<TimerInput> {
+    let fields = validate::read("timer", object, &TIMER_SPECS, mode)?;
     Ok(TimerInput {
-        project: r.slug("project")?,
-        activities: r.slugs("activities")?,
-        notes: r.string("notes", validate::MAX_TEXT_LEN)?,
-        issue_uri: r.uri("issue_uri")?,
+        project: fields.string("project"),
+        activities: fields.slugs("activities"),
+        notes: fields.string("notes"),
+        issue_uri: fields.string("issue_uri"),
     })
 }
 
@@ -211,15 +224,46 @@ fn keep(field: Field<String>, current: &Option<String>) -> Option<String> {
     }
 }
 
+async fn resolve_project(conn: &impl Conn, slug: &str) -> Result<String> {
+    storage::projects::uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
+        .await?
+        .remove(slug)
+        .ok_or(Error::foreign_key("timer", "project"))
+}
+
+async fn resolve_activities(conn: &impl Conn, slugs: &[String]) -> Result<Vec<String>> {
+    let found = storage::activities::uuids_by_slugs(conn, slugs).await?;
+    slugs
+        .iter()
+        .map(|s| {
+            found
+                .get(s)
+                .cloned()
+                .ok_or(Error::foreign_key("timer", "activities"))
+        })
+        .collect()
+}
+
 /// The project's default activity, or `The timer is missing a activities`.
-async fn default_activities(
-    conn: &impl Conn,
-    project_uuid: &str,
-    r: &ObjectReader<'_>,
-) -> Result<Vec<String>> {
+async fn default_activities(conn: &impl Conn, project_uuid: &str) -> Result<Vec<String>> {
     match storage::projects::default_activity(conn, project_uuid).await? {
         Some(default) => Ok(vec![default]),
-        None => Err(r.missing("activities")),
+        None => Err(Error::missing_field("timer", "activities")),
+    }
+}
+
+/// Holds the project and activities against a concurrent delete (as a
+/// time write does); one already deleted is an invalid reference.
+async fn hold_references(
+    conn: &impl Conn,
+    object: &'static str,
+    project_uuid: &str,
+    activity_uuids: &[String],
+) -> Result<()> {
+    match time_store::hold_references(conn, Some(project_uuid), activity_uuids).await? {
+        (true, true) => Ok(()),
+        (false, _) => Err(Error::foreign_key(object, "project")),
+        (true, false) => Err(Error::foreign_key(object, "activities")),
     }
 }
 
@@ -236,7 +280,7 @@ async fn require_member(
     let member = storage::projects::roles_of(conn, project_uuid, caller.id)
         .await?
         .is_some_and(|r| r.member);
-    caller.require(member, &format!("create time entries for project {slug}"))
+    caller.require(member, &action::create_times_on(slug))
 }
 
 /// Writes the time entry of a stopping timer (revision 1, the caller's).
@@ -254,7 +298,7 @@ async fn save_time(
         Some(date) => date,
         None => started(running.started_at).date_naive(),
     };
-    hold_references(tx, "time", Some(&running.project_uuid), &activity_uuids).await?;
+    hold_references(tx, "time", &running.project_uuid, &activity_uuids).await?;
     let slug = storage::projects::slugs_by_project(tx, std::slice::from_ref(&running.project_uuid))
         .await?
         .remove(&running.project_uuid)

@@ -206,3 +206,27 @@ pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Resu
         .await?;
     Ok(count > 0)
 }
+
+/// Whether a current, undeleted activity other than `except` (a uuid) is
+/// named exactly `name` (names are unique among current activities).
+pub async fn name_taken(
+    db: &impl ConnectionTrait,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool> {
+    let mut query = activity::Entity::find()
+        .filter(activity::Column::Name.eq(name))
+        .filter(activity::Column::Newest.eq(true))
+        .filter(activity::Column::DeletedAt.is_null());
+    if let Some(uuid) = except {
+        query = query.filter(activity::Column::Uuid.ne(uuid));
+    }
+    // Compared again here: MySQL's default collation ignores case.
+    let names: Vec<String> = query
+        .select_only()
+        .column(activity::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names.iter().any(|n| n == name))
+}

@@ -365,3 +365,27 @@ pub async fn used_by_current_time(db: &impl ConnectionTrait, uuid: &str) -> Resu
         .await?;
     Ok(count > 0)
 }
+
+/// Whether a current, undeleted project other than `except` (a uuid) is
+/// named exactly `name` (names are unique among current projects).
+pub async fn name_taken(
+    db: &impl ConnectionTrait,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool> {
+    let mut query = project::Entity::find()
+        .filter(project::Column::Name.eq(name))
+        .filter(project::Column::Newest.eq(true))
+        .filter(project::Column::DeletedAt.is_null());
+    if let Some(uuid) = except {
+        query = query.filter(project::Column::Uuid.ne(uuid));
+    }
+    // Compared again here: MySQL's default collation ignores case.
+    let names: Vec<String> = query
+        .select_only()
+        .column(project::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names.iter().any(|n| n == name))
+}

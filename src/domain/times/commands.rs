@@ -1,22 +1,21 @@
 //! Writing times: create, update (a new revision) and soft delete, with
 //! the references a time holds and who may write it.
 
+use crate::storage::Conn;
 use serde_json::{Map, Value};
 
-use super::input::{duration_i32, not_null, parse_uuid, read_input, required};
+use super::input::{parse_uuid, read_input};
 use super::view::{one, TimeView};
-use crate::domain::validate::{is_username, Field, ObjectReader};
+use crate::domain::validate::{is_username, Field, Mode};
 use crate::domain::Caller;
+use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
 use crate::storage::times::{self as store, NewRevision};
-use crate::storage::{self, Conn, Db, Tx};
+use crate::storage::{self, Db};
 
 /// The user a time is for: an existing, undeleted user, or 409.
 async fn resolve_user(conn: &impl Conn, name: &str) -> Result<crate::storage::users::UserRow> {
-    let invalid = || Error::InvalidForeignKey {
-        object: "time",
-        key: "user",
-    };
+    let invalid = || Error::foreign_key("time", "user");
     if !is_username(name) {
         return Err(invalid());
     }
@@ -26,35 +25,22 @@ async fn resolve_user(conn: &impl Conn, name: &str) -> Result<crate::storage::us
         .ok_or_else(invalid)
 }
 
-/// The uuid of the project `slug` names, or 409 for `object`'s `project`.
-pub(crate) async fn resolve_project(
-    conn: &impl Conn,
-    object: &'static str,
-    slug: &str,
-) -> Result<String> {
+async fn resolve_project(conn: &impl Conn, slug: &str) -> Result<String> {
     storage::projects::uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
         .await?
         .remove(slug)
-        .ok_or(Error::InvalidForeignKey {
-            object,
-            key: "project",
-        })
+        .ok_or(Error::foreign_key("time", "project"))
 }
 
-/// The uuids of the activities `slugs`, or 409 for `object`'s `activities`.
-pub(crate) async fn resolve_activities(
-    conn: &impl Conn,
-    object: &'static str,
-    slugs: &[String],
-) -> Result<Vec<String>> {
+async fn resolve_activities(conn: &impl Conn, slugs: &[String]) -> Result<Vec<String>> {
     let found = storage::activities::uuids_by_slugs(conn, slugs).await?;
     slugs
         .iter()
         .map(|s| {
-            found.get(s).cloned().ok_or(Error::InvalidForeignKey {
-                object,
-                key: "activities",
-            })
+            found
+                .get(s)
+                .cloned()
+                .ok_or(Error::foreign_key("time", "activities"))
         })
         .collect()
 }
@@ -63,22 +49,15 @@ pub(crate) async fn resolve_activities(
 /// being deleted under it (see `store::hold_references`); one already
 /// deleted is an invalid reference. References a time already had need no
 /// hold: a delete sees the time's current revision and refuses.
-pub(crate) async fn hold_references(
+async fn hold_references(
     conn: &impl Conn,
-    object: &'static str,
     project_uuid: Option<&str>,
     activity_uuids: &[String],
 ) -> Result<()> {
     match store::hold_references(conn, project_uuid, activity_uuids).await? {
         (true, true) => Ok(()),
-        (false, _) => Err(Error::InvalidForeignKey {
-            object,
-            key: "project",
-        }),
-        (true, false) => Err(Error::InvalidForeignKey {
-            object,
-            key: "activities",
-        }),
+        (false, _) => Err(Error::foreign_key("time", "project")),
+        (true, false) => Err(Error::foreign_key("time", "activities")),
     }
 }
 
@@ -89,89 +68,56 @@ async fn is_member(conn: &impl Conn, project_uuid: &str, user_id: i64) -> Result
         .is_some_and(|r| r.member))
 }
 
-/// A new time's fields after validation (before lookups).
-struct NewTime {
-    duration: i32,
-    username: String,
-    project_slug: String,
-    date_worked: chrono::NaiveDate,
-    /// `None`: the project's default activity.
-    activity_slugs: Option<Vec<String>>,
-    notes: Option<String>,
-    issue_uri: Option<String>,
-}
-
 /// `POST /times`: validates and stores a new time (revision 1).
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<TimeView> {
-    let (input, r) = read_input(object)?;
-    let new = NewTime {
-        duration: duration_i32(required(&r, "duration", input.duration)?)?,
-        username: required(&r, "user", input.user)?,
-        project_slug: required(&r, "project", input.project)?,
-        date_worked: required(&r, "date_worked", input.date_worked)?,
-        activity_slugs: input.activities.value().filter(|a| !a.is_empty()),
-        notes: input.notes.value(),
-        issue_uri: input.issue_uri.value(),
-    };
-    let (new, r) = (&new, &r);
-    db.write(|tx| async move { create_in(&tx, caller, new, r).await })
-        .await
-}
+    let input = read_input(object, Mode::Create)?;
+    // `read_input` saw every required field (else "missing").
+    let duration = input.duration.value().unwrap_or_default();
+    let username = input.user.value().unwrap_or_default();
+    let project_slug = input.project.value().unwrap_or_default();
+    let date_worked = input.date_worked.value().unwrap_or_default();
+    let activity_slugs = input.activities.value().filter(|a| !a.is_empty());
 
-async fn create_in(
-    tx: &Tx,
-    caller: &Caller,
-    new: &NewTime,
-    r: &ObjectReader<'_>,
-) -> Result<TimeView> {
-    let user = resolve_user(tx, &new.username).await?;
-    let project_uuid = resolve_project(tx, "time", &new.project_slug).await?;
-    let activity_uuids = match &new.activity_slugs {
-        Some(slugs) => resolve_activities(tx, "time", slugs).await?,
-        None => match storage::projects::default_activity(tx, &project_uuid).await? {
+    let tx = db.begin_write().await?;
+    let user = resolve_user(&*tx, &username).await?;
+    let project_uuid = resolve_project(&*tx, &project_slug).await?;
+    let activity_uuids = match activity_slugs {
+        Some(slugs) => resolve_activities(&*tx, &slugs).await?,
+        None => match storage::projects::default_activity(&*tx, &project_uuid).await? {
             Some(default) => vec![default],
-            None => return Err(r.missing("activities")),
+            None => return Err(Error::missing_field("time", "activities")),
         },
     };
+    hold_references(&*tx, Some(&project_uuid), &activity_uuids).await?;
+    // Permissions last: logging time for someone else is for site admins.
     if user.id != caller.id {
-        caller.require(caller.is_admin(), "create time entries for other users")?;
+        caller.require(caller.is_admin(), &action::create_times_for(&user.username))?;
     }
-    hold_references(tx, "time", Some(&project_uuid), &activity_uuids).await?;
     if !caller.is_admin() {
-        let member = is_member(tx, &project_uuid, caller.id).await?;
-        let slug = &new.project_slug;
-        caller.require(member, &format!("create time entries for project {slug}"))?;
+        let member = is_member(&*tx, &project_uuid, caller.id).await?;
+        caller.require(member, &action::create_times_on(&project_slug))?;
     }
     let now = storage::now_millis();
     let row = store::insert_revision(
-        tx,
+        &*tx,
         NewRevision {
             uuid: uuid::Uuid::new_v4().to_string(),
             revision: 1,
             user_id: user.id,
             project_uuid,
-            duration: new.duration,
-            notes: new.notes.clone(),
-            issue_uri: new.issue_uri.clone(),
-            date_worked: new.date_worked,
+            duration,
+            notes: input.notes.value(),
+            issue_uri: input.issue_uri.value(),
+            date_worked,
             created_at: now,
             updated_at: None,
             activity_uuids,
         },
     )
     .await?;
-    one(tx, row, false).await
-}
-
-/// The changes of an update after validation: `None` keeps the field.
-struct TimeChanges {
-    duration: Option<i32>,
-    username: Option<String>,
-    project_slug: Option<String>,
-    date_worked: Option<chrono::NaiveDate>,
-    activity_slugs: Option<Vec<String>>,
-    notes: Field<String>,
-    issue_uri: Field<String>,
+    let view = one(&*tx, row, false).await?;
+    tx.commit().await?;
+    Ok(view)
 }
 
 /// `POST /times/:uuid`: a partial update written as a new revision. Only
@@ -185,109 +131,96 @@ pub async fn update(
     object: &Map<String, Value>,
 ) -> Result<TimeView> {
     let uuid = parse_uuid(uuid)?;
-    let (input, r) = read_input(object)?;
-    let changes = TimeChanges {
-        duration: not_null(&r, "duration", "positive integer", input.duration)?
-            .map(duration_i32)
-            .transpose()?,
-        username: not_null(&r, "user", "string", input.user)?,
-        project_slug: not_null(&r, "project", "slug", input.project)?,
-        date_worked: not_null(&r, "date_worked", "ISO-8601 date", input.date_worked)?,
-        activity_slugs: not_null(&r, "activities", "array of slugs", input.activities)?,
-        notes: input.notes,
-        issue_uri: input.issue_uri,
-    };
-    if changes.activity_slugs.as_ref().is_some_and(Vec::is_empty) {
+    let input = read_input(object, Mode::Update)?;
+    let duration = input.duration.value();
+    let username = input.user.value();
+    let project_slug = input.project.value();
+    let date_worked = input.date_worked.value();
+    let activity_slugs = input.activities.value();
+    if activity_slugs.as_ref().is_some_and(Vec::is_empty) {
         // A time always has at least one activity.
-        return Err(r.missing("activities"));
+        return Err(Error::BadObject(bad_object::empty_array(
+            "time",
+            "activities",
+        )));
     }
-    let (uuid, changes) = (&uuid, &changes);
-    db.write(|tx| async move { update_in(&tx, caller, uuid, changes).await })
-        .await
-}
 
-async fn update_in(
-    tx: &Tx,
-    caller: &Caller,
-    uuid: &str,
-    changes: &TimeChanges,
-) -> Result<TimeView> {
-    let current = store::lock_current(tx, uuid)
+    let tx = db.begin_write().await?;
+    let current = store::lock_current(&*tx, &uuid)
         .await?
         .ok_or(Error::NotFound("time"))?;
-    caller.require(
-        current.user_id == caller.id || caller.is_admin(),
-        "update time entries of other users",
-    )?;
-    let user_id = match &changes.username {
-        Some(name) => resolve_user(tx, name).await?.id,
+    let user_id = match &username {
+        Some(name) => resolve_user(&*tx, name).await?.id,
         None => current.user_id,
     };
-    let project_uuid = match &changes.project_slug {
-        Some(slug) => resolve_project(tx, "time", slug).await?,
+    let project_uuid = match &project_slug {
+        Some(slug) => resolve_project(&*tx, slug).await?,
         None => current.project_uuid.clone(),
     };
-    let current_activities = store::activity_uuids_of(tx, current.id).await?;
-    let activity_uuids = match &changes.activity_slugs {
-        Some(slugs) => resolve_activities(tx, "time", slugs).await?,
+    let current_activities = store::activity_uuids_of(&*tx, current.id).await?;
+    let activity_uuids = match &activity_slugs {
+        Some(slugs) => resolve_activities(&*tx, slugs).await?,
         None => current_activities.clone(),
     };
-    if user_id != current.user_id {
-        caller.require(caller.is_admin(), "change the user of a time")?;
-    }
     let added: Vec<String> = activity_uuids
         .iter()
         .filter(|a| !current_activities.contains(a))
         .cloned()
         .collect();
     let moved = (project_uuid != current.project_uuid).then_some(project_uuid.as_str());
-    hold_references(tx, "time", moved, &added).await?;
+    hold_references(&*tx, moved, &added).await?;
+    // Last, as the reference does: permissions that depend on the time.
+    // Its user or an admin modifies it; only an admin gives it to another.
+    let owner = current.user_id == caller.id && user_id == current.user_id;
+    caller.require(owner || caller.is_admin(), &action::modify_time(&uuid))?;
     if project_uuid != current.project_uuid && !caller.is_admin() {
-        let member = is_member(tx, &project_uuid, user_id).await?;
-        let slug = changes.project_slug.as_deref().unwrap_or_default();
-        caller.require(member, &format!("move time entries to project {slug}"))?;
+        let member = is_member(&*tx, &project_uuid, user_id).await?;
+        let slug = project_slug.as_deref().unwrap_or_default();
+        caller.require(member, &action::create_times_on(slug))?;
     }
-    let keep = |field: &Field<String>, old: &Option<String>| match field {
+    let keep = |field: Field<String>, old: &Option<String>| match field {
         Field::Absent => old.clone(),
         Field::Null => None,
-        Field::Value(v) => Some(v.clone()),
+        Field::Value(v) => Some(v),
     };
     let now = storage::now_millis();
-    store::retire(tx, current.id).await?;
+    store::retire(&*tx, current.id).await?;
     let row = store::insert_revision(
-        tx,
+        &*tx,
         NewRevision {
             uuid: current.uuid.clone(),
             revision: current.revision + 1,
             user_id,
             project_uuid,
-            duration: changes.duration.unwrap_or(current.duration),
-            notes: keep(&changes.notes, &current.notes),
-            issue_uri: keep(&changes.issue_uri, &current.issue_uri),
-            date_worked: changes.date_worked.unwrap_or(current.date_worked),
+            duration: duration.unwrap_or(current.duration),
+            notes: keep(input.notes, &current.notes),
+            issue_uri: keep(input.issue_uri, &current.issue_uri),
+            date_worked: date_worked.unwrap_or(current.date_worked),
             created_at: current.created_at,
             updated_at: Some(now),
             activity_uuids,
         },
     )
     .await?;
-    one(tx, row, false).await
+    let view = one(&*tx, row, false).await?;
+    tx.commit().await?;
+    Ok(view)
 }
 
 /// `DELETE /times/:uuid`: soft-deletes the current revision. Allowed to
 /// the time's user, site managers and site admins.
 pub async fn delete(db: &Db, caller: &Caller, uuid: &str) -> Result<()> {
-    let uuid = &parse_uuid(uuid)?;
-    db.write(|tx| async move {
-        let current = store::lock_current(&tx, uuid)
-            .await?
-            .filter(|t| t.deleted_at.is_none())
-            .ok_or(Error::NotFound("time"))?;
-        caller.require(
-            current.user_id == caller.id || caller.is_manager(),
-            "delete time entries of other users",
-        )?;
-        Ok(store::mark_deleted(&tx, current.id, storage::now_millis()).await?)
-    })
-    .await
+    let uuid = parse_uuid(uuid)?;
+    let tx = db.begin_write().await?;
+    let current = store::lock_current(&*tx, &uuid)
+        .await?
+        .filter(|t| t.deleted_at.is_none())
+        .ok_or(Error::NotFound("time"))?;
+    caller.require(
+        current.user_id == caller.id || caller.is_manager(),
+        &action::delete_time(&uuid),
+    )?;
+    store::mark_deleted(&*tx, current.id, storage::now_millis()).await?;
+    tx.commit().await?;
+    Ok(())
 }

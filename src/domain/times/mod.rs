@@ -16,8 +16,6 @@ mod query;
 mod view;
 
 pub use commands::{create, delete, update};
-pub(crate) use commands::{hold_references, resolve_activities, resolve_project};
-pub(crate) use input::not_null;
 pub use input::FIELDS;
 pub(crate) use query::resolve_filter;
 pub use query::{get, list, TimeQuery};
