@@ -18,6 +18,7 @@ pub mod reports;
 pub mod timer;
 pub mod times;
 pub mod users;
+pub mod views;
 
 use std::sync::Arc;
 
