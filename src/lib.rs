@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod progress;
 pub mod seed;
 pub mod storage;
 pub mod transfer;
