@@ -43,6 +43,7 @@ use crate::http::AppState;
         (name = "activities", description = "Kinds of work (`/v0/activities`)"),
         (name = "projects", description = "Projects and their members (`/v0/projects`)"),
         (name = "times", description = "Time entries (`/v0/times`)"),
+        (name = "timer", description = "The caller's running timer (`/v0/timer`)"),
         (name = "users", description = "Users (`/v0/users`)"),
         (name = "org-roles", description = "Organisation roles (`/v0/users/org-roles`)"),
         (name = "meta", description = "Health and this description"),
