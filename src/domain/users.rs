@@ -63,6 +63,8 @@ const UPDATE_SPECS: [FieldSpec; 10] = [
 
 /// The names of the fields (the OpenAPI object schema lists the same).
 pub const CREATE_FIELDS: &[&str] = &validate::names(&CREATE_SPECS);
+/// The names of the fields of an update.
+pub const UPDATE_FIELDS: &[&str] = &validate::names(&UPDATE_SPECS);
 
 /// A user as the API shows it (never the password).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -450,12 +450,13 @@ mod tests {
     #[test]
     fn object_schemas_match_the_domain_fields() {
         let doc = document();
-        let cases: [(&str, &[&str]); 5] = [
+        let cases: [(&str, &[&str]); 6] = [
             ("ActivityObject", domain::activities::FIELDS),
             ("ProjectObject", domain::projects::FIELDS),
             ("TimeObject", domain::times::FIELDS),
             ("OrgRoleObject", domain::org_roles::FIELDS),
             ("UserObject", domain::users::CREATE_FIELDS),
+            ("UserUpdateObject", domain::users::UPDATE_FIELDS),
         ];
         for (schema, fields) in cases {
             let props = doc["components"]["schemas"][schema]["properties"]
