@@ -71,9 +71,12 @@ impl FromRequestParts<AppState> for Auth {
                     .map(str::to_owned)
             })
             .ok_or_else(|| Error::authentication("Missing credentials"))?;
-        Ok(Auth(
-            caller::authenticate(&state.db, &state.tokens, &token).await?,
-        ))
+        let caller = caller::authenticate(&state.db, &state.tokens, &token).await?;
+        if parts.method != axum::http::Method::GET && parts.method != axum::http::Method::HEAD {
+            // A DELETE: refused to `read` API tokens.
+            caller.require_write()?;
+        }
+        Ok(Auth(caller))
     }
 }
 
@@ -140,6 +143,7 @@ impl FromRequest<AppState> for AuthedObject {
             .or(query_token)
             .ok_or_else(|| Error::authentication("Missing credentials"))?;
         let caller = caller::authenticate(&state.db, &state.tokens, &token).await?;
+        caller.require_write()?;
         let object = match body.remove("object") {
             Some(Value::Object(object)) => object,
             None => {

@@ -2,6 +2,7 @@
 //! resource, each exporting `router()`, merged in `api_router`.
 
 pub mod activities;
+pub mod api_tokens;
 pub mod csv;
 pub mod error;
 pub mod extract;
@@ -50,6 +51,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(projects::router())
         .merge(times::router())
         .merge(timer::router())
+        .merge(api_tokens::router())
         .merge(reports::router())
         .merge(org_roles::router())
         .merge(users::router());
