@@ -3,6 +3,7 @@
 
 pub mod activities;
 pub mod api_tokens;
+pub mod calendar;
 pub mod csv;
 pub mod error;
 pub mod extract;
@@ -52,6 +53,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(times::router())
         .merge(timer::router())
         .merge(api_tokens::router())
+        .merge(calendar::router())
         .merge(reports::router())
         .merge(org_roles::router())
         .merge(users::router());

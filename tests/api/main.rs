@@ -3,6 +3,8 @@
 mod helpers;
 
 mod activities;
+mod api_tokens;
+mod calendar;
 mod foundation;
 mod ldap;
 mod openapi;
