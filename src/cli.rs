@@ -203,22 +203,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for name in &app.applied_migrations {
         tracing::info!(migration = %name, "applied migration");
     }
+    let mut banner = String::new();
     if let Some(password) = &app.initial_root_password {
         // Shown once, on stdout only (never logged).
-        println!("Created the site-admin account 'root' with password: {password}");
-        println!("Log in and change it; it will not be shown again.");
-        let _ = std::io::stdout().flush();
+        banner.push_str(&format!(
+            "Created the site-admin account 'root' with password: {password}\n\
+             Log in and change it; it will not be shown again.\n"
+        ));
     }
     let addr = app.local_addr();
     tracing::info!(%addr, "listening");
-    println!("Listening on http://{addr}");
-    println!("  web app:  http://{addr}/");
-    println!("  API docs: http://{addr}/docs (OpenAPI: http://{addr}/v0/openapi.json)");
+    banner.push_str(&format!(
+        "Listening on http://{addr}\n  web app:  http://{addr}/\n  \
+         API docs: http://{addr}/docs (OpenAPI: http://{addr}/v0/openapi.json)\n"
+    ));
     if let Some(metrics) = app.metrics_addr() {
         tracing::info!(addr = %metrics, "serving metrics");
-        println!("  metrics:  http://{metrics}/metrics");
+        banner.push_str(&format!("  metrics:  http://{metrics}/metrics\n"));
     }
-    let _ = std::io::stdout().flush();
+    // Not println!: a reader that went away (a closed pipe) must not stop the server.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     app.run_until(shutdown_signal()).await
 }
 

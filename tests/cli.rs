@@ -590,3 +590,46 @@ fn metrics_count_requests_by_route_on_their_own_listener_without_personal_data()
     }
     stop(child);
 }
+
+/// The README's "first session" block, run with bash against a fresh
+/// server (curl and python3 as in the README).
+#[test]
+fn readme_first_session() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let marker = "<!-- tested by tests/cli.rs: readme_first_session -->\n```sh\n";
+    let start = readme.find(marker).expect("the marked block") + marker.len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+
+    let dir = tempfile::tempdir().unwrap();
+    let (child, lines) = start_server_with(dir.path(), &[], &dir.path().join("server.log"));
+    let addr = addr_after(&lines, "Listening on");
+    let password = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Created the site-admin account 'root' with password: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let script = block
+        .replace("TS=http://127.0.0.1:8000", &format!("TS=http://{addr}"))
+        .replace("the password the first start printed", &password);
+    assert_ne!(
+        script, block,
+        "the block names the server and password as expected"
+    );
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"revision\":2"), "{stdout}");
+    // The new password works, the old one no longer does.
+    assert!(login_request(&addr, "root", "a long new passphrase").starts_with("HTTP/1.1 200"));
+    assert!(login_request(&addr, "root", &password).starts_with("HTTP/1.1 401"));
+    stop(child);
+}

@@ -3,15 +3,16 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::api_tokens::{self, ApiTokenInfo};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{CreateErrors, DeleteUnusedErrors, Envelope, ListErrors};
+use crate::http::query::Query;
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -72,9 +73,8 @@ pub struct ApiTokenObject {
 }
 
 /// Query parameters of `GET /tokens`.
-#[derive(IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 pub struct TokenListQuery {
     /// Another user's tokens (site admins only).
     user: Option<String>,
@@ -88,9 +88,9 @@ pub struct TokenListQuery {
 async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    params: Params,
+    Query(query): Query<TokenListQuery>,
 ) -> Result<Json<Vec<ApiTokenView>>> {
-    let tokens = api_tokens::list(&state.db, &caller, params.first("user")).await?;
+    let tokens = api_tokens::list(&state.db, &caller, query.user.as_deref()).await?;
     Ok(Json(
         tokens
             .into_iter()

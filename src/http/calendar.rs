@@ -11,10 +11,10 @@ use utoipa_axum::routes;
 
 use crate::domain::times::{self, TimeView};
 use crate::error::Result;
-use crate::http::extract::{Auth, Params};
+use crate::http::extract::Auth;
 use crate::http::openapi::ListErrors;
-use crate::http::pagination::page;
-use crate::http::query::time_query;
+use crate::http::pagination::Paging;
+use crate::http::query::{Query, TimeFilters};
 use crate::http::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -26,7 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// issue URI). Takes the filters and paging of `GET /times`.
 #[utoipa::path(
     get, path = "/times.ics", operation_id = "calendar_times", tag = "times",
-    params(crate::http::times::TimeListQuery),
+    params(TimeFilters, Paging),
     responses(
         (status = 200, description = "An RFC 5545 calendar", content_type = "text/calendar", body = String),
         ListErrors,
@@ -35,10 +35,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn feed(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    params: Params,
+    Query(paging): Query<Paging>,
+    Query(filters): Query<TimeFilters>,
 ) -> Result<Response> {
-    let query = time_query(&params);
-    let page = page(&params, 0)?;
+    let query = filters.into_query(false);
+    // Every matching time unless `skip`/`limit` say otherwise.
+    let page = paging.page(0);
     let listing = times::list(&state.db, &caller, &query, page).await?;
     let body = calendar(&state.config.instance_name, &listing.items);
     let mut response = body.into_response();

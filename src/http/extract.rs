@@ -1,5 +1,6 @@
-//! Extractors: query parameters, the authenticated caller, and POST bodies
-//! (`{"auth": {...}, "object": {...}}`) parsed by our strict JSON reader.
+//! Extractors: the authenticated caller, POST bodies
+//! (`{"auth": {...}, "object": {...}}`) parsed by our strict JSON reader,
+//! and path parameters.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
@@ -7,45 +8,17 @@ use serde_json::{Map, Value};
 
 use crate::domain::{caller, Caller};
 use crate::error::Error;
-use crate::http::AppState;
+use crate::http::{query, AppState};
 
-/// All query parameters in order. Repeatable keys (`user`, `project`, …)
-/// use `all`; single-valued ones use `first` (the first occurrence wins).
-#[derive(Debug, Clone, Default)]
-pub struct Params(pub Vec<(String, String)>);
-
-impl Params {
-    pub fn parse(query: Option<&str>) -> Self {
-        Self(
-            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
-    }
-    pub fn first(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-    /// `include_*` flags: true when present with any value but `false`.
-    pub fn flag(&self, key: &str) -> bool {
-        self.first(key).is_some_and(|v| v != "false")
-    }
+/// The `?token=` of a request (a GET or DELETE's way to send it).
+#[derive(Debug, Default, serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Params {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Params::parse(parts.uri.query()))
-    }
+/// The token of `?token=`, if any (the first one).
+fn query_token(parts: &Parts) -> Result<Option<String>, Error> {
+    query::parse::<TokenQuery>(parts.uri.query()).map(|q| q.token)
 }
 
 /// The token of `Authorization: Bearer T`, if any.
@@ -64,13 +37,11 @@ pub struct Auth(pub Caller);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let token = bearer(parts)
-            .or_else(|| {
-                Params::parse(parts.uri.query())
-                    .first("token")
-                    .map(str::to_owned)
-            })
-            .ok_or_else(|| Error::authentication("Missing credentials"))?;
+        let token = match bearer(parts) {
+            Some(token) => Some(token),
+            None => query_token(parts)?,
+        }
+        .ok_or_else(|| Error::authentication("Missing credentials"))?;
         let caller = caller::authenticate(&state.db, &state.tokens, &token).await?;
         if parts.method != axum::http::Method::GET && parts.method != axum::http::Method::HEAD {
             // A DELETE: refused to `read` API tokens.
@@ -113,9 +84,7 @@ impl FromRequest<AppState> for AuthedObject {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
         let (parts, body) = req.into_parts();
         let header_token = bearer(&parts);
-        let query_token = Params::parse(parts.uri.query())
-            .first("token")
-            .map(str::to_owned);
+        let query_token = query_token(&parts)?;
         let value = read_json(body, state.config.max_body_bytes).await?;
         let Value::Object(mut body) = value else {
             return Err(Error::BadObject(

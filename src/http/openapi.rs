@@ -30,9 +30,10 @@ use crate::http::AppState;
             Every endpoint but `POST /v0/login` needs a token from `POST /v0/login`, sent as \
             `Authorization: Bearer <token>`, as the `token` query parameter, or, on a POST, in \
             the body's `auth` block (`{\"type\": \"token\", \"token\": \"...\"}`). Errors are JSON \
-            objects `{status, error, text}` (plus `values` for some). Lists are in creation \
-            order, paginated with `skip`/`limit`; `X-Total-Count` gives the total and `Link` \
-            the neighbouring pages.",
+            objects `{status, error, text}` (plus `values` for some). Lists are ordered by \
+            last change (`updated_at`, else `created_at`), oldest first (org-roles by \
+            creation), paginated with `skip`/`limit`; `X-Total-Count` gives the total and \
+            `Link` the neighbouring pages.",
         license(name = "Apache-2.0")
     ),
     modifiers(&SecuritySchemes),
