@@ -633,3 +633,29 @@ fn readme_first_session() {
     assert!(login_request(&addr, "root", &password).starts_with("HTTP/1.1 401"));
     stop(child);
 }
+
+/// TIMESYNC_LOG_SQL alone (or --log-sql) logs the statements; `0` or no
+/// value leaves them out.
+#[test]
+fn log_sql_turns_the_statement_log_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr_of = |args: &[&str], env: &[(&str, &str)]| {
+        let out = timesync(dir.path())
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let on = stderr_of(&["migrate"], &[("TIMESYNC_LOG_SQL", "1")]);
+    assert!(on.contains("sqlx::query"), "{on}");
+    let flag = stderr_of(&["migrate", "--log-sql"], &[]);
+    assert!(flag.contains("sqlx::query"), "{flag}");
+    let off = stderr_of(&["migrate"], &[("TIMESYNC_LOG_SQL", "0")]);
+    assert!(!off.contains("sqlx::query"), "{off}");
+}

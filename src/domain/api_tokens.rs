@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::caller::{Credential, Scope};
-use crate::domain::validate::{self, Field, ObjectReader};
+use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
 use crate::domain::Caller;
 use crate::error::{Error, Result};
 use crate::storage::api_tokens::{self as store, ApiTokenRow, NewApiToken};
@@ -32,7 +32,25 @@ use crate::storage::{self, Db};
 pub const PREFIX: &str = "tsk_";
 /// `last_used_at` is written at most this often per token.
 pub const USE_WRITE_INTERVAL_MS: i64 = 60_000;
-const FIELDS: &[&str] = &["name", "expires_at", "scope"];
+/// The object of `POST /tokens`.
+const SPECS: [FieldSpec; 3] = [
+    FieldSpec::new(
+        "name",
+        Kind::Text {
+            max: validate::MAX_NAME_LEN,
+            bytes: false,
+        },
+    )
+    .required(),
+    FieldSpec::new("expires_at", Kind::Date).nullable(),
+    FieldSpec::new(
+        "scope",
+        Kind::Text {
+            max: 16,
+            bytes: false,
+        },
+    ),
+];
 const OBJECT: &str = "token";
 
 /// A token as listed: never the secret.
@@ -65,23 +83,22 @@ pub async fn create(
     if caller.credential != Credential::Login {
         return Err(caller.forbidden("create API tokens with an API token"));
     }
-    let r = ObjectReader::new(OBJECT, object, FIELDS)?;
-    let name = r.required_string("name", validate::MAX_NAME_LEN)?;
-    let scope = match r.string("scope", 16)? {
+    let fields = validate::read(OBJECT, object, &SPECS, Mode::Create)?;
+    let name = fields.string("name").value().unwrap_or_default();
+    let scope = match fields.string("scope") {
         Field::Absent | Field::Null => Scope::Write,
-        Field::Value(s) => Scope::parse(&s).ok_or_else(|| {
-            Error::invalid_field(OBJECT, "scope", "\"read\" or \"write\"", "string")
-        })?,
+        Field::Value(s) => Scope::parse(&s)
+            .ok_or_else(|| Error::invalid_field(OBJECT, "scope", "\"read\" or \"write\"", &s))?,
     };
     let now = storage::now_millis();
-    let expires_at = match r.date("expires_at")? {
+    let expires_at = match fields.date("expires_at") {
         Field::Absent | Field::Null => None,
         Field::Value(date) if date < today(now) => {
             return Err(Error::invalid_field(
                 OBJECT,
                 "expires_at",
                 "ISO-8601 date not in the past",
-                "string",
+                &date.to_string(),
             ))
         }
         Field::Value(date) => Some(end_of(date)),

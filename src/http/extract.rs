@@ -7,6 +7,7 @@ use axum::http::{header, request::Parts};
 use serde_json::{Map, Value};
 
 use crate::domain::{caller, Caller};
+use crate::error::catalogue::{self, authentication};
 use crate::error::Error;
 use crate::http::{query, AppState};
 
@@ -41,7 +42,7 @@ impl FromRequestParts<AppState> for Auth {
             Some(token) => Some(token),
             None => query_token(parts)?,
         }
-        .ok_or_else(|| Error::authentication("Missing credentials"))?;
+        .ok_or_else(|| Error::authentication(authentication::MISSING_CREDENTIALS))?;
         let caller = caller::authenticate(&state.db, &state.tokens, &token).await?;
         if parts.method != axum::http::Method::GET && parts.method != axum::http::Method::HEAD {
             // A DELETE: refused to `read` API tokens.
@@ -71,8 +72,10 @@ async fn read_json(body: axum::body::Body, limit: usize) -> Result<Value, Error>
     crate::http::json::parse(&bytes)
 }
 
-/// An authenticated POST: the caller (from the body's `auth` block, a
-/// bearer header, or `?token=`) and the body's `object`.
+/// An authenticated POST: the caller (from the body's `auth` block or a
+/// bearer header) and the body's `object`. A `?token=` on a POST is not a
+/// credential (DECISIONS.md): tokens in URLs end up in logs, and the
+/// reference ignores it too.
 #[derive(Debug, Clone)]
 pub struct AuthedObject {
     pub caller: Caller,
@@ -84,11 +87,10 @@ impl FromRequest<AppState> for AuthedObject {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
         let (parts, body) = req.into_parts();
         let header_token = bearer(&parts);
-        let query_token = query_token(&parts)?;
         let value = read_json(body, state.config.max_body_bytes).await?;
         let Value::Object(mut body) = value else {
             return Err(Error::BadObject(
-                "The request body must be a JSON object".into(),
+                catalogue::bad_object::BODY_NOT_AN_OBJECT.into(),
             ));
         };
         let body_token = match body.get("auth") {
@@ -96,28 +98,25 @@ impl FromRequest<AppState> for AuthedObject {
             Some(Value::Object(auth)) => match auth.get("type") {
                 Some(Value::String(t)) if t == "token" => match auth.get("token") {
                     Some(Value::String(token)) => Some(token.clone()),
-                    _ => return Err(Error::authentication("Missing credentials")),
+                    _ => return Err(Error::authentication(authentication::MISSING_CREDENTIALS)),
                 },
                 Some(Value::String(t)) => {
-                    return Err(Error::Authentication(format!(
-                        "{t} is not a valid authentication type"
-                    )))
+                    return Err(Error::Authentication(authentication::invalid_type(t)))
                 }
-                _ => return Err(Error::authentication("Authentication type required")),
+                _ => return Err(Error::authentication(authentication::TYPE_REQUIRED)),
             },
-            Some(_) => return Err(Error::authentication("Missing credentials")),
+            Some(_) => return Err(Error::authentication(authentication::MISSING_CREDENTIALS)),
         };
         let token = body_token
             .or(header_token)
-            .or(query_token)
-            .ok_or_else(|| Error::authentication("Missing credentials"))?;
+            .ok_or_else(|| Error::authentication(authentication::MISSING_CREDENTIALS))?;
         let caller = caller::authenticate(&state.db, &state.tokens, &token).await?;
         caller.require_write()?;
         let object = match body.remove("object") {
             Some(Value::Object(object)) => object,
             None => {
                 return Err(Error::BadObject(
-                    "The request body is missing an object".into(),
+                    catalogue::bad_object::BODY_WITHOUT_OBJECT.into(),
                 ))
             }
             Some(other) => {

@@ -78,6 +78,35 @@ pub struct UserObject {
     meta: Option<String>,
 }
 
+/// A user as sent to `POST /users/{username}`: only the fields sent
+/// change; `username` never does, so it is no field here.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UserUpdateObject {
+    #[schema(nullable = false, max_length = 255)]
+    password: Option<String>,
+    #[schema(max_length = 255)]
+    display_name: Option<String>,
+    /// Same as `display_name` (spelled so in the spec's example).
+    #[schema(max_length = 255)]
+    displayname: Option<String>,
+    #[schema(max_length = 255)]
+    email: Option<String>,
+    /// Org-role slugs.
+    #[schema(rename = "org-roles", max_items = 100)]
+    org_roles: Option<Vec<crate::http::openapi::Slug>>,
+    #[schema(nullable = false)]
+    site_spectator: Option<bool>,
+    #[schema(nullable = false)]
+    site_manager: Option<bool>,
+    #[schema(nullable = false)]
+    site_admin: Option<bool>,
+    #[schema(nullable = false)]
+    active: Option<bool>,
+    #[schema(max_length = 65535)]
+    meta: Option<String>,
+}
+
 /// Lists users, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
     get, path = "/users", operation_id = "list_users", tag = "users", params(UserListQuery, Paging),
@@ -134,7 +163,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 #[utoipa::path(
     post, path = "/users/{username}", operation_id = "update_users", tag = "users",
     params(("username" = String, Path, description = "A username", pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)),
-    request_body = Envelope<UserObject>,
+    request_body = Envelope<UserUpdateObject>,
     responses((status = 200, description = "Updated", body = UserView), UpdateErrors)
 )]
 async fn update(

@@ -143,15 +143,15 @@ async fn bad_creations_are_refused_and_write_nothing() {
         (json!({"name": 5}), "Field name of token should be string but was sent as number"),
         (
             json!({"name": "a", "scope": "admin"}),
-            "Field scope of token should be \"read\" or \"write\" but was sent as string",
+            "Field scope of token should be \"read\" or \"write\" but was sent as admin",
         ),
         (
             json!({"name": "a", "expires_at": "2020-01-01"}),
-            "Field expires_at of token should be ISO-8601 date not in the past but was sent as string",
+            "Field expires_at of token should be ISO-8601 date not in the past but was sent as 2020-01-01",
         ),
         (
             json!({"name": "a", "expires_at": "soon"}),
-            "Field expires_at of token should be ISO-8601 date but was sent as string",
+            "Field expires_at of token should be ISO-8601 date but was sent as soon",
         ),
         (json!({"name": "a", "user": "root"}), "token does not have a user field"),
     ];
