@@ -244,6 +244,86 @@ fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
     assert_eq!(a, b);
 }
 
+/// Lines of `stderr` that are progress lines of `task`.
+fn progress_lines(stderr: &[u8], task: &str) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| l.starts_with(&format!("{task}: ")))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn seed_prints_progress_lines_when_not_on_a_terminal_and_quiet_silences_them() {
+    let args = ["seed", "--times", "6000", "--progress-interval", "0.05"];
+    let dir = tempfile::tempdir().unwrap();
+    // Standard error is a pipe here: plain lines, no bar.
+    let out = timesync(dir.path()).args(args).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let lines = progress_lines(&out.stderr, "seed");
+    let counting: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("seed: times: ") && l.contains("/6,000 times ("))
+        .collect();
+    assert!(
+        !counting.is_empty(),
+        "no progress line of the times: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in counting {
+        assert!(line.contains(" times/s, ETA "), "{line}");
+    }
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains('\r'),
+        "a bar was drawn on a pipe"
+    );
+    // The summary is unchanged, alone on standard output.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("Seeded 201 users, 20 activities, 100 projects, 6000 times"));
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+
+    let quiet_dir = tempfile::tempdir().unwrap();
+    let quiet = timesync(quiet_dir.path())
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(quiet.status.success(), "{quiet:?}");
+    assert_eq!(progress_lines(&quiet.stderr, "seed"), Vec::<String>::new());
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout).lines().count(), 2);
+}
+
+#[test]
+fn seed_help_describes_every_option() {
+    let out = timesync(std::path::Path::new("."))
+        .args(["seed", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for (option, text) in [
+        ("--users", "Ordinary users"),
+        ("--projects", "Projects (project1"),
+        ("--activities", "Activities (activity1"),
+        ("--times", "Times, spread over"),
+        ("--seed", "Random seed"),
+        ("--quiet", "Print no progress"),
+    ] {
+        let lines: Vec<&str> = help.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.split_whitespace().any(|word| word == option))
+            .unwrap_or_else(|| panic!("{option} missing: {help}"));
+        // The option's text follows on its line or the next.
+        assert!(
+            lines[at..=at + 1].iter().any(|l| l.contains(text)),
+            "{option} has no text: {help}"
+        );
+    }
+    // The interval is for tests only.
+    assert!(!help.contains("--progress-interval"), "{help}");
+}
+
 /// Starts `serve` on a free port with extra environment, standard error
 /// into `stderr_file`; returns the child and every start-up line printed
 /// up to and including the metrics line (when asked for) or the docs line.
