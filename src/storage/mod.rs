@@ -5,6 +5,7 @@
 //! layers above.
 
 pub mod activities;
+pub mod api_tokens;
 mod counts;
 mod db;
 pub mod entities;
