@@ -15,3 +15,4 @@ pub mod http;
 pub mod seed;
 pub mod storage;
 pub mod transfer;
+pub mod web;

@@ -69,6 +69,7 @@ pub fn api_router(state: AppState) -> Router {
             middleware::REQUEST_ID.clone(),
         ]);
     routes
+        .merge(crate::web::router())
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .with_state(state)

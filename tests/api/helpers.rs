@@ -90,6 +90,7 @@ pub fn test_config(database_url: &str) -> Config {
         max_body_bytes: 1024 * 1024,
         login_failures_per_minute: 1000,
         migrate: true,
+        public_url: None,
     }
 }
 
