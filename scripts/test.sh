@@ -17,19 +17,25 @@ WORK=$(mktemp -d /tmp/timesync-test.XXXXXX); chmod 755 "$WORK"
 log "starting PostgreSQL and MariaDB"
 start_postgres
 start_mariadb
-export TIMESYNC_TEST_REQUIRE_LDAP=1 TIMESYNC_TEST_REQUIRE_ALL_BACKENDS=1
 
 log "building"
 cargo build --all-targets --locked
 
+# Tests needing slapd, a PostgreSQL installation or both database servers
+# are #[ignore]d under plain `cargo test`; here all of that is provided.
+# The cross-backend round trip runs once, in the SQLite pass.
+ROUND_TRIP=transfer::export_round_trips_across_sqlite_postgres_mariadb_sqlite
+
 log "backend: sqlite (unit tests, CLI tests, API tests)"
-TIMESYNC_TEST_BACKEND=sqlite cargo test --locked -- --test-threads=4
+TIMESYNC_TEST_BACKEND=sqlite cargo test --locked -- --test-threads=4 --include-ignored
 
 log "backend: postgres (API tests)"
-TIMESYNC_TEST_BACKEND=postgres cargo test --locked --test api -- --test-threads=4
+TIMESYNC_TEST_BACKEND=postgres cargo test --locked --test api -- --test-threads=4 \
+  --include-ignored --skip "$ROUND_TRIP"
 
 log "backend: mysql (API tests on MariaDB)"
-TIMESYNC_TEST_BACKEND=mysql cargo test --locked --test api -- --test-threads=4
+TIMESYNC_TEST_BACKEND=mysql cargo test --locked --test api -- --test-threads=4 \
+  --include-ignored --skip "$ROUND_TRIP"
 
 log "all backends passed"
 

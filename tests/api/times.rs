@@ -1197,81 +1197,115 @@ async fn concurrent_updates_each_get_the_next_revision() {
 /// either the delete is refused (a current time uses the object) or the
 /// creates that lose the race are refused — never a current time on a
 /// deleted object.
+///
+/// The deletes are sent after 0, 1, … 6 of the creates, in turn, so that
+/// some rounds let a delete win; the rounds go on (up to four turns) until
+/// one did, and a run in which no delete won fails: it would have asserted
+/// nothing. On PostgreSQL and MariaDB the transactions
+/// overlap; on SQLite writers take turns (`Db::begin_write`), so there the
+/// race is only about which transaction goes first — the delete still wins
+/// when it is first, and the creates after it must be refused.
 #[tokio::test]
 async fn deletes_racing_time_creation_never_orphan_a_time() {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     use timesync::storage::entities::time as time_entity;
+    use timesync::storage::entities::time_activity;
+    const CREATES: usize = 6;
     let s = site().await;
     let app = std::sync::Arc::new(s.app);
-    for round in 0..6 {
+    const MAX_ROUNDS: usize = 4 * (CREATES + 1);
+    let mut deletes_won = 0;
+    let mut rounds = 0;
+    while rounds <= CREATES || (deletes_won == 0 && rounds < MAX_ROUNDS) {
+        let round = rounds;
+        rounds += 1;
+        let deletes_after = round % (CREATES + 1);
         let slug = format!("race{round}");
         let project = fixture::project(&app, &[slug.as_str()], None).await;
         fixture::role(&app, &project, "alice", MEMBER).await;
         let act_slug = format!("act{round}");
         let activity = fixture::activity(&app, &act_slug).await;
-        let mut tasks = Vec::new();
-        for i in 0..6 {
+        let mut creates = Vec::new();
+        let mut deletes = Vec::new();
+        for i in 0..CREATES {
+            if i == deletes_after {
+                let project_path = format!("/v0/projects/{slug}");
+                let activity_path = format!("/v0/activities/{act_slug}");
+                for path in [project_path, activity_path] {
+                    let (app, token) = (app.clone(), s.root.clone());
+                    deletes.push(tokio::spawn(async move {
+                        app.delete(&path, &token).await.status
+                    }));
+                }
+            }
             let (app, token) = (app.clone(), s.alice.clone());
-            let obj = time_obj("alice", &slug, &[act_slug.as_str()], "2015-01-01", 60 + i);
-            tasks.push(tokio::spawn(async move {
+            let obj = time_obj(
+                "alice",
+                &slug,
+                &[act_slug.as_str()],
+                "2015-01-01",
+                60 + i as i64,
+            );
+            creates.push(tokio::spawn(async move {
                 app.post("/v0/times", &token, obj).await.status
             }));
         }
-        let (a1, t1) = (app.clone(), s.root.clone());
-        let project_path = format!("/v0/projects/{slug}");
-        tasks.push(tokio::spawn(async move {
-            a1.delete(&project_path, &t1).await.status
-        }));
-        let (a2, t2) = (app.clone(), s.root.clone());
-        let activity_path = format!("/v0/activities/{act_slug}");
-        tasks.push(tokio::spawn(async move {
-            a2.delete(&activity_path, &t2).await.status
-        }));
-        for task in tasks {
-            let status = task.await.unwrap();
-            assert!(
-                [200, 405, 409].contains(&status),
-                "unexpected status {status}"
-            );
-        }
-        let live_times_on = |col: time_entity::Column, uuid: String| {
-            let app = app.clone();
-            async move {
-                time_entity::Entity::find()
-                    .filter(col.eq(uuid))
-                    .filter(time_entity::Column::Newest.eq(true))
-                    .filter(time_entity::Column::DeletedAt.is_null())
-                    .count(app.db.conn())
-                    .await
-                    .unwrap()
+        if deletes.is_empty() {
+            // The last round: the deletes come after every create.
+            for path in [
+                format!("/v0/projects/{slug}"),
+                format!("/v0/activities/{act_slug}"),
+            ] {
+                let (app, token) = (app.clone(), s.root.clone());
+                deletes.push(tokio::spawn(async move {
+                    app.delete(&path, &token).await.status
+                }));
             }
-        };
-        if app
+        }
+        for task in creates {
+            let status = task.await.unwrap();
+            assert!([200, 409].contains(&status), "create: status {status}");
+        }
+        let mut deleted = Vec::new();
+        for task in deletes {
+            let status = task.await.unwrap();
+            assert!([200, 405].contains(&status), "delete: status {status}");
+            deleted.push(status == 200);
+        }
+        let live_times_on_project = time_entity::Entity::find()
+            .filter(time_entity::Column::ProjectUuid.eq(project.clone()))
+            .filter(time_entity::Column::Newest.eq(true))
+            .filter(time_entity::Column::DeletedAt.is_null())
+            .count(app.db.conn())
+            .await
+            .unwrap();
+        let project_status = app
             .get(&format!("/v0/projects/{slug}"), &s.root)
             .await
-            .status
-            == 404
-        {
+            .status;
+        assert_eq!(project_status == 404, deleted[0], "project delete vs. GET");
+        if deleted[0] {
             assert_eq!(
-                live_times_on(time_entity::Column::ProjectUuid, project.clone()).await,
-                0
+                live_times_on_project, 0,
+                "a current time on a deleted project"
             );
         }
-        if app
+        let activity_status = app
             .get(&format!("/v0/activities/{act_slug}"), &s.root)
             .await
-            .status
-            == 404
-        {
-            let on_activity = timesync::storage::entities::time_activity::Entity::find()
-                .filter(
-                    timesync::storage::entities::time_activity::Column::ActivityUuid
-                        .eq(activity.clone()),
-                )
+            .status;
+        assert_eq!(
+            activity_status == 404,
+            deleted[1],
+            "activity delete vs. GET"
+        );
+        if deleted[1] {
+            let links = time_activity::Entity::find()
+                .filter(time_activity::Column::ActivityUuid.eq(activity.clone()))
                 .all(app.db.conn())
                 .await
                 .unwrap();
-            for link in on_activity {
+            for link in links {
                 let row = time_entity::Entity::find_by_id(link.time_id)
                     .one(app.db.conn())
                     .await
@@ -1283,5 +1317,13 @@ async fn deletes_racing_time_creation_never_orphan_a_time() {
                 );
             }
         }
+        if deleted.contains(&true) {
+            deletes_won += 1;
+        }
     }
+    eprintln!("a delete won {deletes_won} of {rounds} rounds");
+    assert!(
+        deletes_won >= 1,
+        "no delete won in {rounds} rounds: the race was never tested"
+    );
 }

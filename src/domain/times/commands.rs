@@ -1,0 +1,243 @@
+//! Writing times: create, update (a new revision) and soft delete, with
+//! the references a time holds and who may write it.
+
+use sea_orm::ConnectionTrait;
+use serde_json::{Map, Value};
+
+use super::input::{duration_i32, not_null, parse_uuid, read_input, required};
+use super::view::{one, TimeView};
+use crate::domain::validate::{is_username, Field};
+use crate::domain::Caller;
+use crate::error::{Error, Result};
+use crate::storage::times::{self as store, NewRevision};
+use crate::storage::{self, Db};
+
+/// The user a time is for: an existing, undeleted user, or 409.
+async fn resolve_user(
+    conn: &impl ConnectionTrait,
+    name: &str,
+) -> Result<crate::storage::users::UserRow> {
+    let invalid = || Error::InvalidForeignKey {
+        object: "time",
+        key: "user",
+    };
+    if !is_username(name) {
+        return Err(invalid());
+    }
+    storage::users::find_by_username(conn, name)
+        .await?
+        .filter(|u| u.deleted_at.is_none())
+        .ok_or_else(invalid)
+}
+
+async fn resolve_project(conn: &impl ConnectionTrait, slug: &str) -> Result<String> {
+    store::project_uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
+        .await?
+        .remove(slug)
+        .ok_or(Error::InvalidForeignKey {
+            object: "time",
+            key: "project",
+        })
+}
+
+async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Result<Vec<String>> {
+    let found = store::activity_uuids_by_slugs(conn, slugs).await?;
+    slugs
+        .iter()
+        .map(|s| {
+            found.get(s).cloned().ok_or(Error::InvalidForeignKey {
+                object: "time",
+                key: "activities",
+            })
+        })
+        .collect()
+}
+
+/// Keeps the project and activities a write newly points a time at from
+/// being deleted under it (see `store::hold_references`); one already
+/// deleted is an invalid reference. References a time already had need no
+/// hold: a delete sees the time's current revision and refuses.
+async fn hold_references(
+    conn: &impl ConnectionTrait,
+    project_uuid: Option<&str>,
+    activity_uuids: &[String],
+) -> Result<()> {
+    match store::hold_references(conn, project_uuid, activity_uuids).await? {
+        (true, true) => Ok(()),
+        (false, _) => Err(Error::InvalidForeignKey {
+            object: "time",
+            key: "project",
+        }),
+        (true, false) => Err(Error::InvalidForeignKey {
+            object: "time",
+            key: "activities",
+        }),
+    }
+}
+
+/// Whether `user_id` is a member of the project.
+async fn is_member(conn: &impl ConnectionTrait, project_uuid: &str, user_id: i64) -> Result<bool> {
+    Ok(store::project_role(conn, project_uuid, user_id)
+        .await?
+        .is_some_and(|r| r.member))
+}
+
+/// `POST /times`: validates and stores a new time (revision 1).
+pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<TimeView> {
+    let (input, r) = read_input(object)?;
+    let duration = duration_i32(required(&r, "duration", input.duration)?)?;
+    let username = required(&r, "user", input.user)?;
+    let project_slug = required(&r, "project", input.project)?;
+    let date_worked = required(&r, "date_worked", input.date_worked)?;
+    let activity_slugs = input.activities.value().filter(|a| !a.is_empty());
+
+    let tx = db.begin_write().await?;
+    let user = resolve_user(&*tx, &username).await?;
+    let project_uuid = resolve_project(&*tx, &project_slug).await?;
+    let activity_uuids = match activity_slugs {
+        Some(slugs) => resolve_activities(&*tx, &slugs).await?,
+        None => match store::default_activity(&*tx, &project_uuid).await? {
+            Some(default) => vec![default],
+            None => return Err(r.missing("activities")),
+        },
+    };
+    if user.id != caller.id {
+        caller.require(caller.is_admin(), "create time entries for other users")?;
+    }
+    hold_references(&*tx, Some(&project_uuid), &activity_uuids).await?;
+    if !caller.is_admin() {
+        let member = is_member(&*tx, &project_uuid, caller.id).await?;
+        caller.require(
+            member,
+            &format!("create time entries for project {project_slug}"),
+        )?;
+    }
+    let now = storage::now_millis();
+    let row = store::insert_revision(
+        &*tx,
+        NewRevision {
+            uuid: uuid::Uuid::new_v4().to_string(),
+            revision: 1,
+            user_id: user.id,
+            project_uuid,
+            duration,
+            notes: input.notes.value(),
+            issue_uri: input.issue_uri.value(),
+            date_worked,
+            created_at: now,
+            updated_at: None,
+            activity_uuids,
+        },
+    )
+    .await?;
+    let view = one(&*tx, row, false).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// `POST /times/:uuid`: a partial update written as a new revision. Only
+/// the time's user or a site admin may update it; only an admin may change
+/// its user; moving it to another project needs the time's user to be a
+/// member there (admins excepted). Updating a deleted time un-deletes it.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    uuid: &str,
+    object: &Map<String, Value>,
+) -> Result<TimeView> {
+    let uuid = parse_uuid(uuid)?;
+    let (input, r) = read_input(object)?;
+    let duration = not_null(&r, "duration", "positive integer", input.duration)?
+        .map(duration_i32)
+        .transpose()?;
+    let username = not_null(&r, "user", "string", input.user)?;
+    let project_slug = not_null(&r, "project", "slug", input.project)?;
+    let date_worked = not_null(&r, "date_worked", "ISO-8601 date", input.date_worked)?;
+    let activity_slugs = not_null(&r, "activities", "array of slugs", input.activities)?;
+    if activity_slugs.as_ref().is_some_and(Vec::is_empty) {
+        // A time always has at least one activity.
+        return Err(r.missing("activities"));
+    }
+
+    let tx = db.begin_write().await?;
+    let current = store::lock_current(&*tx, &uuid)
+        .await?
+        .ok_or(Error::NotFound("time"))?;
+    caller.require(
+        current.user_id == caller.id || caller.is_admin(),
+        "update time entries of other users",
+    )?;
+    let user_id = match &username {
+        Some(name) => resolve_user(&*tx, name).await?.id,
+        None => current.user_id,
+    };
+    let project_uuid = match &project_slug {
+        Some(slug) => resolve_project(&*tx, slug).await?,
+        None => current.project_uuid.clone(),
+    };
+    let current_activities = store::activity_uuids_of(&*tx, current.id).await?;
+    let activity_uuids = match &activity_slugs {
+        Some(slugs) => resolve_activities(&*tx, slugs).await?,
+        None => current_activities.clone(),
+    };
+    if user_id != current.user_id {
+        caller.require(caller.is_admin(), "change the user of a time")?;
+    }
+    let added: Vec<String> = activity_uuids
+        .iter()
+        .filter(|a| !current_activities.contains(a))
+        .cloned()
+        .collect();
+    let moved = (project_uuid != current.project_uuid).then_some(project_uuid.as_str());
+    hold_references(&*tx, moved, &added).await?;
+    if project_uuid != current.project_uuid && !caller.is_admin() {
+        let member = is_member(&*tx, &project_uuid, user_id).await?;
+        let slug = project_slug.as_deref().unwrap_or_default();
+        caller.require(member, &format!("move time entries to project {slug}"))?;
+    }
+    let keep = |field: Field<String>, old: &Option<String>| match field {
+        Field::Absent => old.clone(),
+        Field::Null => None,
+        Field::Value(v) => Some(v),
+    };
+    let now = storage::now_millis();
+    store::retire(&*tx, current.id).await?;
+    let row = store::insert_revision(
+        &*tx,
+        NewRevision {
+            uuid: current.uuid.clone(),
+            revision: current.revision + 1,
+            user_id,
+            project_uuid,
+            duration: duration.unwrap_or(current.duration),
+            notes: keep(input.notes, &current.notes),
+            issue_uri: keep(input.issue_uri, &current.issue_uri),
+            date_worked: date_worked.unwrap_or(current.date_worked),
+            created_at: current.created_at,
+            updated_at: Some(now),
+            activity_uuids,
+        },
+    )
+    .await?;
+    let view = one(&*tx, row, false).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// `DELETE /times/:uuid`: soft-deletes the current revision. Allowed to
+/// the time's user, site managers and site admins.
+pub async fn delete(db: &Db, caller: &Caller, uuid: &str) -> Result<()> {
+    let uuid = parse_uuid(uuid)?;
+    let tx = db.begin_write().await?;
+    let current = store::lock_current(&*tx, &uuid)
+        .await?
+        .filter(|t| t.deleted_at.is_none())
+        .ok_or(Error::NotFound("time"))?;
+    caller.require(
+        current.user_id == caller.id || caller.is_manager(),
+        "delete time entries of other users",
+    )?;
+    store::mark_deleted(&*tx, current.id, storage::now_millis()).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! Reading times: `GET /times` (filters resolved to ids, visibility in
+//! SQL) and `GET /times/:uuid`.
+
+use std::collections::HashMap;
+
+use sea_orm::ConnectionTrait;
+
+use super::input::parse_uuid;
+use super::view::{one, render, TimeView};
+use crate::domain::validate::{self, is_slug, is_username, parse_date};
+use crate::domain::{Caller, Listing, Page};
+use crate::error::{Error, Result};
+use crate::storage::times::{self as store, TimeFilter};
+use crate::storage::{self, Db};
+
+/// The raw filter values of `GET /times` (validated here).
+#[derive(Debug, Clone, Default)]
+pub struct TimeQuery {
+    pub users: Vec<String>,
+    pub projects: Vec<String>,
+    pub activities: Vec<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub include_deleted: bool,
+    pub include_revisions: bool,
+}
+
+/// `GET /times`: the page of times the caller may see that match `query`.
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    query: &TimeQuery,
+    page: Page,
+) -> Result<Listing<TimeView>> {
+    list_on(db.conn(), Some(db.counts()), caller, query, page).await
+}
+
+/// `list` on any connection (the query-count test wraps it), with the
+/// server's count cache or without one.
+async fn list_on(
+    conn: &impl ConnectionTrait,
+    counts: Option<&storage::CountCache>,
+    caller: &Caller,
+    query: &TimeQuery,
+    page: Page,
+) -> Result<Listing<TimeView>> {
+    let filter = resolve_filter(conn, caller, query).await?;
+    let total = match counts {
+        Some(cache) => {
+            let key = format!("times {filter:?}");
+            cache
+                .get_or_count(key, || store::count(conn, &filter))
+                .await?
+        }
+        None => store::count(conn, &filter).await?,
+    };
+    let rows = store::page(conn, &filter, page).await?;
+    let items = render(conn, rows, query.include_revisions).await?;
+    Ok(Listing { items, total })
+}
+
+/// Turns the query's names into ids, refusing malformed or unknown values
+/// with `Bad query value`.
+pub(crate) async fn resolve_filter(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    query: &TimeQuery,
+) -> Result<TimeFilter> {
+    let date = |key: &str, value: &Option<String>| -> Result<_> {
+        value
+            .as_deref()
+            .map(|v| parse_date(v).ok_or_else(|| Error::bad_query(key, v)))
+            .transpose()
+    };
+    let start = date("start", &query.start)?;
+    let end = date("end", &query.end)?;
+    if let (Some(s), Some(e)) = (start, end) {
+        if s > e {
+            return Err(Error::bad_query(
+                "start",
+                query.start.as_deref().unwrap_or(""),
+            ));
+        }
+    }
+    for (key, values, valid) in [
+        ("user", &query.users, is_username as fn(&str) -> bool),
+        ("project", &query.projects, is_slug),
+        ("activity", &query.activities, is_slug),
+    ] {
+        if let Some(bad) = values.iter().find(|v| !valid(v)) {
+            return Err(Error::bad_query(key, bad));
+        }
+    }
+
+    let user_ids = if query.users.is_empty() {
+        None
+    } else {
+        let found = store::users_by_names(conn, &query.users).await?;
+        let by_key: HashMap<String, i64> = found
+            .iter()
+            .map(|u| (u.username_key.clone(), u.id))
+            .collect();
+        let mut ids = Vec::new();
+        for name in &query.users {
+            let id = by_key
+                .get(&validate::username_key(name))
+                .ok_or_else(|| Error::bad_query("user", name))?;
+            ids.push(*id);
+        }
+        Some(ids)
+    };
+    let project_uuids = if query.projects.is_empty() {
+        None
+    } else {
+        let found = store::project_uuids_by_slugs(conn, &query.projects).await?;
+        Some(all_found("project", &query.projects, &found)?)
+    };
+    let activity_uuids = if query.activities.is_empty() {
+        None
+    } else {
+        let found = store::activity_uuids_by_slugs(conn, &query.activities).await?;
+        Some(all_found("activity", &query.activities, &found)?)
+    };
+    Ok(TimeFilter {
+        user_ids,
+        project_uuids,
+        activity_uuids,
+        start,
+        end,
+        include_deleted: query.include_deleted,
+        visible_to: (!caller.sees_all_times()).then_some(caller.id),
+    })
+}
+
+/// The uuid of each slug, or `Bad query value` for the first unknown one.
+fn all_found(key: &str, slugs: &[String], found: &HashMap<String, String>) -> Result<Vec<String>> {
+    slugs
+        .iter()
+        .map(|s| {
+            found
+                .get(s)
+                .cloned()
+                .ok_or_else(|| Error::bad_query(key, s))
+        })
+        .collect()
+}
+
+/// `GET /times/:uuid`.
+pub async fn get(
+    db: &Db,
+    caller: &Caller,
+    uuid: &str,
+    include_deleted: bool,
+    include_revisions: bool,
+) -> Result<TimeView> {
+    let uuid = parse_uuid(uuid)?;
+    let conn = db.conn();
+    let row = store::find_current(conn, &uuid)
+        .await?
+        .ok_or(Error::NotFound("time"))?;
+    let visible = caller.sees_all_times()
+        || row.user_id == caller.id
+        || store::project_role(conn, &row.project_uuid, caller.id)
+            .await?
+            .is_some_and(|r| r.spectator || r.manager);
+    caller.require(visible, "view this time")?;
+    if row.deleted_at.is_some() && !include_deleted {
+        return Err(Error::NotFound("time"));
+    }
+    one(conn, row, include_revisions).await
+}
+
+#[cfg(test)]
+mod tests {
+    //! A list page must cost the same number of queries whatever its size
+    //! (no query per time): counted through a wrapper connection.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use sea_orm::{
+        ActiveValue::Set, DatabaseConnection, DbBackend, DbErr, EntityTrait, ExecResult,
+        QueryResult, Statement,
+    };
+    use sea_orm_migration::async_trait::async_trait;
+
+    use super::*;
+    use crate::storage::entities::{activity, project, project_slug, project_user};
+    use crate::storage::times::NewRevision;
+    use crate::storage::users::{self, NewUser};
+
+    /// Delegates to a real connection, counting the statements sent.
+    struct Counting<'a> {
+        inner: &'a DatabaseConnection,
+        queries: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ConnectionTrait for Counting<'_> {
+        fn get_database_backend(&self) -> DbBackend {
+            self.inner.get_database_backend()
+        }
+        async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.execute_raw(stmt).await
+        }
+        async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.execute_unprepared(sql).await
+        }
+        async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.query_one_raw(stmt).await
+        }
+        async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.query_all_raw(stmt).await
+        }
+    }
+
+    /// A database with `n` times (two activities and two revisions each)
+    /// spread over `n` users and `n` projects; returns it and a plain
+    /// caller who spectates every project.
+    async fn database_with_times(dir: &std::path::Path, n: usize) -> (Db, Caller) {
+        let url = format!("sqlite://{}", dir.join("t.sqlite3").display());
+        let db = Db::connect(&url.parse().unwrap()).await.unwrap();
+        db.migrate().await.unwrap();
+        let conn = db.conn();
+        let now = storage::now_millis();
+        let viewer = users::insert(
+            conn,
+            NewUser {
+                username: "viewer".into(),
+                active: true,
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let mut activity_uuids = Vec::new();
+        for slug in ["dev", "docs"] {
+            let uuid = uuid::Uuid::new_v4().to_string();
+            activity::Entity::insert(activity::ActiveModel {
+                uuid: Set(uuid.clone()),
+                revision: Set(1),
+                newest: Set(true),
+                name: Set(slug.into()),
+                slug: Set(Some(slug.into())),
+                live_slug: Set(Some(slug.into())),
+                created_at: Set(now),
+                sort_at: Set(now),
+                ..Default::default()
+            })
+            .exec(conn)
+            .await
+            .unwrap();
+            activity_uuids.push(uuid);
+        }
+        for i in 0..n {
+            let user = users::insert(
+                conn,
+                NewUser {
+                    username: format!("user{i}"),
+                    active: true,
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .unwrap();
+            let project_uuid = uuid::Uuid::new_v4().to_string();
+            project::Entity::insert(project::ActiveModel {
+                uuid: Set(project_uuid.clone()),
+                revision: Set(1),
+                newest: Set(true),
+                name: Set(format!("p{i}")),
+                created_at: Set(now),
+                sort_at: Set(now),
+                ..Default::default()
+            })
+            .exec(conn)
+            .await
+            .unwrap();
+            project_slug::Entity::insert(project_slug::ActiveModel {
+                slug: Set(format!("p{i}")),
+                project_uuid: Set(project_uuid.clone()),
+            })
+            .exec_without_returning(conn)
+            .await
+            .unwrap();
+            project_user::Entity::insert(project_user::ActiveModel {
+                project_uuid: Set(project_uuid.clone()),
+                user_id: Set(viewer.id),
+                member: Set(false),
+                spectator: Set(true),
+                manager: Set(false),
+            })
+            .exec_without_returning(conn)
+            .await
+            .unwrap();
+            let base = NewRevision {
+                uuid: uuid::Uuid::new_v4().to_string(),
+                revision: 1,
+                user_id: user.id,
+                project_uuid,
+                duration: 60,
+                notes: None,
+                issue_uri: None,
+                date_worked: chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap(),
+                created_at: now,
+                updated_at: None,
+                activity_uuids: activity_uuids.clone(),
+            };
+            let first = store::insert_revision(conn, base.clone()).await.unwrap();
+            store::retire(conn, first.id).await.unwrap();
+            let second = NewRevision {
+                revision: 2,
+                duration: 90,
+                updated_at: Some(now + 1),
+                ..base
+            };
+            store::insert_revision(conn, second).await.unwrap();
+        }
+        let caller = Caller {
+            id: viewer.id,
+            username: "viewer".into(),
+            site_spectator: false,
+            site_manager: false,
+            site_admin: false,
+        };
+        (db, caller)
+    }
+
+    /// Queries spent listing every time with revisions and filters.
+    async fn queries_for(n: usize) -> usize {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, caller) = database_with_times(dir.path(), n).await;
+        let counting = Counting {
+            inner: db.conn(),
+            queries: AtomicUsize::new(0),
+        };
+        let query = TimeQuery {
+            activities: vec!["dev".into()],
+            start: Some("2014-12-31".into()),
+            include_revisions: true,
+            ..Default::default()
+        };
+        let listing = list_on(&counting, None, &caller, &query, Page::default())
+            .await
+            .unwrap();
+        assert_eq!(listing.items.len(), n);
+        assert_eq!(listing.total, n as u64);
+        for item in &listing.items {
+            assert_eq!(item.activities, vec!["dev", "docs"]);
+            assert_eq!(item.project.len(), 1);
+            assert!(item.user.starts_with("user"));
+            let parents = item.parents.as_ref().unwrap();
+            assert_eq!(parents.len(), 1);
+            assert_eq!(parents[0].activities, vec!["dev", "docs"]);
+        }
+        counting.queries.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn list_query_count_does_not_grow_with_the_page() {
+        let small = queries_for(2).await;
+        let large = queries_for(60).await;
+        assert_eq!(small, large);
+        // activity lookup, count, page, parents, users, project slugs,
+        // time activities, activity slugs.
+        assert_eq!(small, 8);
+    }
+}
