@@ -22,6 +22,10 @@ use timesync::http::AppState;
 
 const PASSWORD: &str = "correct horse battery";
 
+/// One browser at a time: the tests run in parallel with the rest of the
+/// suite on few cores, and Chromium is heavy.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The server on a fresh SQLite database, with people and projects.
 struct Site {
     base: String,
@@ -48,6 +52,7 @@ impl Site {
             default_limit: 0,
             max_body_bytes: 1024 * 1024,
             login_failures_per_minute: 1000,
+            metrics_bind: None,
             migrate: true,
             public_url: None,
         };
@@ -87,12 +92,18 @@ impl Site {
         ] {
             let mut user = object(json!({"username": name, "password": PASSWORD}));
             user.extend(object(flags));
-            users::create(&self.state.db, &root, &user).await.expect("user");
+            users::create(&self.state.db, &root, &user)
+                .await
+                .expect("user");
         }
         for (name, slug) in [("Development", "dev"), ("Documentation", "docs")] {
-            activities::create(&self.state.db, &root, &object(json!({"name": name, "slug": slug})))
-                .await
-                .expect("activity");
+            activities::create(
+                &self.state.db,
+                &root,
+                &object(json!({"name": name, "slug": slug})),
+            )
+            .await
+            .expect("activity");
         }
         projects::create(
             &self.state.db,
@@ -237,13 +248,21 @@ impl Browser {
 
     /// Saves a screenshot of the page as `<test>-<name>.png`.
     async fn shot(&self, name: &str) {
+        // From the top of the page (a redirect may have jumped to an anchor).
+        let _ = self
+            .client
+            .execute("window.scrollTo(0, 0)", Vec::new())
+            .await;
         let png = self.client.screenshot().await.expect("screenshot");
-        std::fs::write(self.shots.join(format!("{}-{name}.png", self.test)), png).expect("save screenshot");
+        std::fs::write(self.shots.join(format!("{}-{name}.png", self.test)), png)
+            .expect("save screenshot");
     }
 
     async fn text(&self, css: &str) -> String {
         self.client
-            .wait_for_find(Locator::Css(css))
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("{css}: {e}"))
             .text()
@@ -251,8 +270,30 @@ impl Browser {
             .expect("text")
     }
 
+    /// Waits until the element `css` exists and its text contains `text`
+    /// (after a navigation the old page may still be shown for a moment).
+    async fn wait_until_text(&self, css: &str, text: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if t.contains(text) {
+                        return t;
+                    }
+                    last = t;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never contained {text:?}; last: {last:?}");
+    }
+
     async fn count(&self, css: &str) -> usize {
-        self.client.find_all(Locator::Css(css)).await.expect("find").len()
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find")
+            .len()
     }
 
     /// Types `value` into the input labelled `label` (found through its `<label for>`).
@@ -266,7 +307,9 @@ impl Browser {
         let xpath = format!("//label[normalize-space()='{label}']");
         let label_el = self
             .client
-            .wait_for_find(Locator::XPath(&xpath))
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(&xpath))
             .await
             .unwrap_or_else(|e| panic!("no label {label}: {e}"));
         let id = label_el.attr("for").await.unwrap().expect("label has for");
@@ -279,7 +322,9 @@ impl Browser {
     async fn click_button(&self, text: &str) {
         let xpath = format!("//button[normalize-space()='{text}'] | //a[normalize-space()='{text}'] | //summary[normalize-space()='{text}']");
         self.client
-            .wait_for_find(Locator::XPath(&xpath))
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(&xpath))
             .await
             .unwrap_or_else(|e| panic!("no button {text}: {e}"))
             .click()
@@ -293,13 +338,20 @@ impl Browser {
         self.fill("Password", PASSWORD).await;
         self.click_button("Sign in").await;
         self.client
-            .wait_for_find(Locator::XPath("//button[normalize-space()='Sign out']"))
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath("//button[normalize-space()='Sign out']"))
             .await
             .expect("signed in");
     }
 
     async fn path(&self) -> String {
-        self.client.current_url().await.expect("url").path().to_owned()
+        self.client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .to_owned()
     }
 
     async fn close(mut self) {
@@ -312,6 +364,7 @@ impl Browser {
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver; scripts/test.sh runs it"]
 async fn a_day_of_work_in_the_browser() {
+    let _one = ONE_BROWSER.lock().await;
     let site = Site::start().await;
     let b = Browser::start("journey").await;
 
@@ -322,7 +375,8 @@ async fn a_day_of_work_in_the_browser() {
     b.fill("Username", "alice").await;
     b.fill("Password", "wrong password").await;
     b.click_button("Sign in").await;
-    assert!(b.text("[role=alert]").await.contains("Incorrect username or password"));
+    b.wait_until_text("[role=alert]", "Incorrect username or password")
+        .await;
     b.sign_in(&site, "alice").await;
     assert_eq!(b.path().await, "/");
     assert!(b.text("h1").await.contains("My week"));
@@ -334,15 +388,22 @@ async fn a_day_of_work_in_the_browser() {
         .await
         .unwrap();
     assert_eq!(selected.len(), 1);
-    assert_eq!(selected[0].attr("value").await.unwrap().as_deref(), Some("dev"));
+    assert_eq!(
+        selected[0].attr("value").await.unwrap().as_deref(),
+        Some("dev")
+    );
 
     // A duration the form does not understand is explained next to the field.
     b.fill("Duration", "soon").await;
     b.click_button("Add").await;
-    let error = b.text("#duration-error").await;
-    assert!(error.contains("not a duration"), "{error}");
+    b.wait_until_text("#duration-error", "not a duration").await;
     assert_eq!(
-        b.labelled("Duration").await.attr("aria-invalid").await.unwrap().as_deref(),
+        b.labelled("Duration")
+            .await
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("true")
     );
     assert!(site.times_of("alice").await.is_empty());
@@ -352,9 +413,11 @@ async fn a_day_of_work_in_the_browser() {
     b.fill("Notes", "Reviewed the login patch").await;
     b.fill("Issue URI", "https://example.org/issues/7").await;
     b.click_button("Add").await;
-    let total = b.text("#week-total").await;
-    assert!(total.contains("1:30"), "{total}");
-    assert!(b.text("table.entries").await.contains("Reviewed the login patch"));
+    b.wait_until_text("#week-total", "1:30").await;
+    assert!(b
+        .text("table.entries")
+        .await
+        .contains("Reviewed the login patch"));
     let stored = site.times_of("alice").await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].duration, 5400);
@@ -363,31 +426,55 @@ async fn a_day_of_work_in_the_browser() {
 
     // Edit it: 1.5h becomes 2:15.
     b.click_button("Edit entry gwm 1:30").await;
-    assert!(b.text("h1").await.contains("Edit entry"));
+    b.wait_until_text("h1", "Edit entry").await;
     b.fill("Duration", "2:15").await;
     b.shot("edit").await;
     b.click_button("Save").await;
-    assert!(b.text("#week-total").await.contains("2:15"));
+    b.wait_until_text("#week-total", "2:15").await;
     assert_eq!(site.times_of("alice").await[0].duration, 8100);
 
     // Delete it (confirming the question).
     b.click_button("Delete entry gwm 2:15").await;
     b.client.accept_alert().await.expect("confirm delete");
-    b.client
-        .wait_for(|c| {
-            let c = c.clone();
-            async move {
-                Ok(c.find(Locator::Css("#week-total")).await?.text().await?.contains("0:00"))
-            }
-        })
+    b.wait_until_text("#week-total", "0:00").await;
+    assert!(site.times_of("alice").await.is_empty());
+
+    // Start a timer: it ticks, survives leaving the page, and stopping it
+    // saves a time.
+    b.labelled("Timer project")
+        .await
+        .select_by_value("gwm")
         .await
         .unwrap();
-    assert!(site.times_of("alice").await.is_empty());
+    b.fill("What are you working on?", "Triage").await;
+    b.click_button("Start timer").await;
+    let first = b.wait_until_text("#timer-elapsed", ":").await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let later = b.text("#timer-elapsed").await;
+    assert_ne!(first, later, "the elapsed time ticks");
+    b.shot("timer").await;
+    let running = timesync::domain::timers::current(&site.state.db, &site.caller("alice").await)
+        .await
+        .unwrap()
+        .expect("the timer runs on the server");
+    assert_eq!(running.project, "gwm");
+    b.goto(&site.url("/projects")).await;
+    b.goto(&site.url("/")).await;
+    b.wait_until_text("#timer", "Triage").await;
+    b.click_button("Stop timer").await;
+    b.wait_until_text("#timer", "Start timer").await;
+    let saved = site.times_of("alice").await;
+    assert_eq!(saved.len(), 1);
+    assert!(saved[0].duration >= 2, "{}", saved[0].duration);
+    assert_eq!(saved[0].notes.as_deref(), Some("Triage"));
+    times::delete(&site.state.db, &site.caller("alice").await, &saved[0].uuid)
+        .await
+        .unwrap();
 
     // Sign out, then a site manager creates a project.
     b.click_button("Sign out").await;
+    b.wait_until_text("[role=status]", "signed out").await;
     assert_eq!(b.path().await, "/login");
-    assert!(b.text("[role=status]").await.contains("signed out"));
     b.goto(&site.url("/")).await;
     assert_eq!(b.path().await, "/login", "the session is gone");
 
@@ -403,14 +490,14 @@ async fn a_day_of_work_in_the_browser() {
         .unwrap();
     b.shot("projects-new").await;
     b.click_button("Create project").await;
-    assert!(b.text("h1").await.contains("Timesync Web"));
+    b.wait_until_text("h1", "Timesync Web").await;
     let manager = b.caller_project(&site, "tsweb").await;
     assert_eq!(manager.name, "Timesync Web");
     assert_eq!(manager.default_activity.as_deref(), Some("docs"));
     // ...and makes alice a member.
     b.fill("Add user", "alice").await;
     b.click_button("Save members").await;
-    assert!(b.text("#members").await.contains("alice"));
+    b.wait_until_text("#members", "alice").await;
     b.shot("project").await;
     let members = b.caller_project(&site, "tsweb").await.users.unwrap();
     assert!(members.get("alice").is_some_and(|r| r.member && !r.manager));
@@ -426,9 +513,12 @@ async fn a_day_of_work_in_the_browser() {
     }
     b.goto(&site.url("/reports")).await;
     b.click_button("Run report").await;
-    let table = b.text("#report-table").await;
+    let table = b.wait_until_text("#report-table", "gwm").await;
     assert!(table.contains("gwm") && table.contains("1:00"), "{table}");
-    assert!(table.contains("timesync-web tsweb") && table.contains("0:45"), "{table}");
+    assert!(
+        table.contains("timesync-web tsweb") && table.contains("0:45"),
+        "{table}"
+    );
     assert!(b.text("#report-total").await.contains("1:45"));
     assert_eq!(b.count("svg.chart rect.bar").await, 2);
     b.shot("reports").await;
@@ -446,6 +536,7 @@ async fn a_day_of_work_in_the_browser() {
     b.goto(&site.url("/profile")).await;
     b.shot("profile").await;
     b.click_button("Sign out").await;
+    b.wait_until_text("h1", "Sign in").await;
     assert_eq!(b.path().await, "/login");
     b.close().await;
 }
@@ -454,7 +545,9 @@ impl Browser {
     /// The project `slug` as the domain sees it.
     async fn caller_project(&self, site: &Site, slug: &str) -> projects::ProjectView {
         let _ = ProjectQuery::default();
-        projects::get(&site.state.db, slug, false).await.expect("project")
+        projects::get(&site.state.db, slug, false)
+            .await
+            .expect("project")
     }
 }
 
@@ -478,6 +571,7 @@ async fn wait_for_file(dir: &Path, name: &str) -> String {
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver; scripts/test.sh runs it"]
 async fn a_forged_cross_site_post_is_refused() {
+    let _one = ONE_BROWSER.lock().await;
     let site = Site::start().await;
     // The attacker's page: another origin (same host, other port, so the
     // SameSite=Lax cookie does go along) with a form posting to our site.
@@ -501,17 +595,19 @@ async fn a_forged_cross_site_post_is_refused() {
     b.sign_in(&site, "alice").await;
     b.goto(&evil_url).await;
     b.click_button("Win a prize").await;
-    let refused = b.text("h1").await;
-    assert_eq!(refused, "Form refused");
+    b.wait_until_text("h1", "Form refused").await;
     b.shot("refused").await;
-    assert!(site.times_of("alice").await.is_empty(), "nothing was written");
+    assert!(
+        site.times_of("alice").await.is_empty(),
+        "nothing was written"
+    );
 
     // The same form from our own page goes through (the check is not
     // refusing everything).
     b.goto(&site.url("/")).await;
     b.fill("Duration", "8h").await;
     b.click_button("Add").await;
-    assert!(b.text("#week-total").await.contains("8:00"));
+    b.wait_until_text("#week-total", "8:00").await;
     assert_eq!(site.times_of("alice").await.len(), 1);
     b.close().await;
 }
@@ -519,6 +615,7 @@ async fn a_forged_cross_site_post_is_refused() {
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver; scripts/test.sh runs it"]
 async fn a_spectator_sees_but_cannot_change() {
+    let _one = ONE_BROWSER.lock().await;
     let site = Site::start().await;
     let alice = site.caller("alice").await;
     let object = json!({"duration": 3600, "user": "alice", "project": "gwm",
@@ -530,10 +627,17 @@ async fn a_spectator_sees_but_cannot_change() {
     let b = Browser::start("spectator").await;
     b.sign_in(&site, "sam").await;
     b.goto(&site.url("/?user=alice")).await;
-    assert!(b.text("table.entries").await.contains("Pairing"), "sam sees alice's time");
+    assert!(
+        b.text("table.entries").await.contains("Pairing"),
+        "sam sees alice's time"
+    );
     assert_eq!(b.count("a[href^='/entries/']").await, 0, "no Edit");
     assert_eq!(b.count("form[action$='/delete']").await, 0, "no Delete");
-    assert_eq!(b.count("form[action='/entries']").await, 0, "no add form for others");
+    assert_eq!(
+        b.count("form[action='/entries']").await,
+        0,
+        "no add form for others"
+    );
     b.shot("week-of-alice").await;
 
     b.goto(&site.url("/projects")).await;

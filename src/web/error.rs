@@ -49,8 +49,8 @@ pub fn plain_words(error: &Error) -> String {
         Error::InvalidUsername(name) => {
             format!("{name} cannot be a username: use letters, digits and - . _ ~ only.")
         }
-        Error::MethodNotAllowed { object, .. } => {
-            format!("This {object} still has time entries, so it cannot be deleted.")
+        Error::InUse { object } => {
+            format!("This {object} is still in use (by time entries or a running timer), so it cannot be deleted.")
         }
         Error::TooManyRequests(seconds) => {
             format!("Too many failed sign-ins. Try again in {seconds} seconds.")
@@ -82,7 +82,7 @@ fn status_of(error: &Error) -> StatusCode {
             StatusCode::CONFLICT
         }
         Error::InvalidForeignKey { .. } => StatusCode::CONFLICT,
-        Error::MethodNotAllowed { .. } => StatusCode::CONFLICT,
+        Error::InUse { .. } => StatusCode::CONFLICT,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::projects::ProjectQuery;
 use crate::domain::times::{TimeQuery, TimeView};
-use crate::domain::{activities, projects, times, validate, Caller, Page};
+use crate::domain::{activities, projects, timers, times, validate, Caller, Page};
 use crate::error::Error;
 use crate::http::AppState;
 use crate::web::error::{plain_words, WebResult};
@@ -27,6 +27,35 @@ pub fn router() -> Router<AppState> {
         .route("/entries", post(add))
         .route("/entries/{uuid}", get(edit).post(save))
         .route("/entries/{uuid}/delete", post(delete))
+        .route("/timer/start", post(start_timer))
+        .route("/timer/stop", post(stop_timer))
+        .route("/timer/discard", post(discard_timer))
+}
+
+/// The caller's running timer, as the week page shows it.
+pub struct TimerView {
+    pub project: String,
+    pub activities: String,
+    pub notes: String,
+    /// Whole seconds at rendering; the script counts on from there.
+    pub elapsed_seconds: i64,
+    pub elapsed: String,
+    pub started: String,
+}
+
+fn timer_view(timer: timers::RunningTimer) -> TimerView {
+    let started = chrono::DateTime::parse_from_rfc3339(&timer.started_at)
+        .map(|t| t.format("%H:%M UTC, %-d %b").to_string())
+        .unwrap_or(timer.started_at);
+    let s = timer.elapsed.max(0);
+    TimerView {
+        project: timer.project,
+        activities: timer.activities.join(", "),
+        notes: timer.notes.unwrap_or_default(),
+        elapsed_seconds: s,
+        elapsed: format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60),
+        started,
+    }
 }
 
 /// One choice of a `<select>`.
@@ -113,6 +142,8 @@ struct WeekPage {
     form: EntryForm,
     projects: Vec<Choice>,
     activities: Vec<Choice>,
+    timer: Option<TimerView>,
+    timer_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -177,7 +208,18 @@ async fn week_page(
     session: &Session,
     monday: NaiveDate,
     user: Option<&str>,
+    form: EntryForm,
+) -> WebResult {
+    week_page_with(state, session, monday, user, form, None).await
+}
+
+async fn week_page_with(
+    state: &AppState,
+    session: &Session,
+    monday: NaiveDate,
+    user: Option<&str>,
     mut form: EntryForm,
+    timer_error: Option<String>,
 ) -> WebResult {
     let caller = &session.caller;
     let user = user
@@ -223,6 +265,11 @@ async fn week_page(
     } else {
         (Vec::new(), Vec::new())
     };
+    let timer = if own {
+        timers::current(&state.db, caller).await?.map(timer_view)
+    } else {
+        None
+    };
     let other = (!own).then_some(user.as_str());
     let page = WeekPage {
         chrome: Chrome::new(session, if own { "week" } else { "" }),
@@ -243,8 +290,10 @@ async fn week_page(
         form,
         projects,
         activities,
+        timer,
+        timer_error,
     };
-    Ok(if page.form.errors.any() {
+    Ok(if page.form.errors.any() || page.timer_error.is_some() {
         super::invalid(session, &page)
     } else {
         super::page(session, &page)
@@ -568,4 +617,86 @@ async fn delete(
     times::delete(&state.db, &session.caller, &uuid).await?;
     let monday = monday_of(validate::parse_date(&time.date_worked).unwrap_or_else(today));
     Ok(super::see_other(&session, &format!("/?week={monday}")))
+}
+
+/// Shows the week again with what was wrong with a timer action.
+async fn timer_refused(state: &AppState, session: &Session, error: Error) -> WebResult {
+    if !form_error(&error) {
+        return Err(error.into());
+    }
+    let form = EntryForm {
+        date: today().to_string(),
+        ..EntryForm::default()
+    };
+    let message = match &error {
+        Error::BadObject(text) if text.contains("activities") => {
+            "Choose an activity: this project has no default activity.".to_owned()
+        }
+        other => plain_words(other),
+    };
+    week_page_with(
+        state,
+        session,
+        monday_of(today()),
+        None,
+        form,
+        Some(message),
+    )
+    .await
+}
+
+async fn start_timer(
+    State(state): State<AppState>,
+    session: Session,
+    form: CheckedForm,
+) -> WebResult {
+    let mut object = Map::new();
+    let project = form.get("timer_project");
+    if project.is_empty() {
+        let missing = Error::BadObject("Choose a project for the timer".into());
+        return timer_refused(&state, &session, missing).await;
+    }
+    object.insert("project".into(), project.into());
+    let activities = form.all("timer_activities");
+    if !activities.is_empty() {
+        object.insert("activities".into(), activities.into());
+    }
+    let notes = form.get("timer_notes");
+    if !notes.is_empty() {
+        object.insert("notes".into(), notes.into());
+    }
+    match timers::start(&state.db, &session.caller, &object).await {
+        Ok(_) => Ok(super::see_other(&session, "/#timer")),
+        Err(e) => timer_refused(&state, &session, e).await,
+    }
+}
+
+async fn stop_timer(
+    State(state): State<AppState>,
+    session: Session,
+    _form: CheckedForm,
+) -> WebResult {
+    match timers::stop(&state.db, &session.caller, &Map::new()).await {
+        Ok(time) => {
+            let monday = monday_of(validate::parse_date(&time.date_worked).unwrap_or_else(today));
+            Ok(super::see_other(
+                &session,
+                &format!("/?week={monday}#day-{}", time.date_worked),
+            ))
+        }
+        // Stopped elsewhere (another tab or device) in the meantime.
+        Err(Error::NotFound(_)) => Ok(super::see_other(&session, "/")),
+        Err(e) => timer_refused(&state, &session, e).await,
+    }
+}
+
+async fn discard_timer(
+    State(state): State<AppState>,
+    session: Session,
+    _form: CheckedForm,
+) -> WebResult {
+    match timers::discard(&state.db, &session.caller).await {
+        Ok(()) | Err(Error::NotFound(_)) => Ok(super::see_other(&session, "/")),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -7,14 +7,15 @@ function pad(n) {
   return String(n).padStart(2, "0");
 }
 
-// A running timer: <output data-started-ms="…"> shows h:mm:ss since then.
+// A running timer: <output data-elapsed="seconds at rendering"> counts on
+// in h:mm:ss (from the page's load, so the device's clock does not matter).
 function tickTimers() {
-  const outputs = document.querySelectorAll("output[data-started-ms]");
+  const outputs = document.querySelectorAll("output[data-elapsed]");
   if (outputs.length === 0) return;
-  const offset = Date.now() - Number(document.body.dataset.serverNowMs || Date.now());
+  const loaded = Date.now();
   const tick = () => {
     for (const out of outputs) {
-      const elapsed = Math.max(0, Math.floor((Date.now() - offset - Number(out.dataset.startedMs)) / 1000));
+      const elapsed = Number(out.dataset.elapsed) + Math.floor((Date.now() - loaded) / 1000);
       const h = Math.floor(elapsed / 3600);
       out.textContent = h + ":" + pad(Math.floor(elapsed / 60) % 60) + ":" + pad(elapsed % 60);
     }
@@ -35,7 +36,9 @@ function defaultActivities() {
       if (touched) return;
       const chosen = project.selectedOptions[0];
       const slug = chosen ? chosen.dataset.defaultActivity : "";
-      for (const option of activities.options) option.selected = option.value === slug && slug !== "";
+      if (activities.multiple) {
+        for (const option of activities.options) option.selected = option.value === slug && slug !== "";
+      }
     });
   }
 }
