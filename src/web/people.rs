@@ -151,7 +151,7 @@ async fn create(State(state): State<AppState>, session: Session, form: CheckedFo
     };
     let message = if !validate::is_username(&person.username) {
         "Enter a username of letters, digits and - . _ ~ (at most 64).".to_owned()
-    } else if !person.email.is_empty() && !users::is_email(&person.email) {
+    } else if !person.email.is_empty() && !validate::is_email(&person.email) {
         "Enter an email address like name@example.org, or leave it empty.".to_owned()
     } else {
         let text = |v: &str| if v.is_empty() { Value::Null } else { v.into() };
@@ -295,7 +295,7 @@ async fn save_profile(
     form: CheckedForm,
 ) -> WebResult {
     let email = form.get("email");
-    if !email.is_empty() && !users::is_email(email) {
+    if !email.is_empty() && !validate::is_email(email) {
         let message = "Enter an email address like name@example.org, or leave it empty.";
         return profile_page(&state, &session, Some(message.into()), None, None).await;
     }
