@@ -1,6 +1,8 @@
-//! Building and running the server: `Application::build` opens the
-//! database, migrates, resolves the token key and binds the port (0 picks a
-//! free one, which tests use), so callers and tests run the real thing.
+//! Building and running the server: `Application::build` checks and opens
+//! the database (locking a SQLite file against a second server), migrates,
+//! resolves the token key and binds the port (0 picks a free one, which
+//! tests use) and, when asked, the metrics port, so callers and tests run
+//! the real thing.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,17 +17,25 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+use metrics_exporter_prometheus::PrometheusHandle;
+
 use crate::config::Config;
 use crate::domain::accounts;
 use crate::domain::throttle::LoginThrottle;
 use crate::domain::tokens::Tokens;
 use crate::http::middleware::HEADER_READ_TIMEOUT;
 use crate::http::{api_router, AppState};
+use crate::monitoring;
+use crate::preflight::{self, SqliteServeLock};
 use crate::storage::{settings, Db};
 
 pub struct Application {
     listener: TcpListener,
+    /// The separate `/metrics` listener, when metrics are on.
+    metrics: Option<(TcpListener, PrometheusHandle)>,
     state: AppState,
+    /// Held while serving a SQLite file.
+    _sqlite_lock: Option<SqliteServeLock>,
     /// Password of the `root` account created on first run, to show once.
     pub initial_root_password: Option<String>,
     /// Migrations applied by this start.
@@ -34,7 +44,12 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        preflight::check_database(&config.database_url).await?;
         let db = Db::connect(&config.database_url).await?;
+        let sqlite_lock = match preflight::sqlite_file(&config.database_url)? {
+            Some(file) if config.database_url.is_sqlite() => Some(SqliteServeLock::acquire(&file)?),
+            _ => None,
+        };
         let applied_migrations = if config.migrate {
             db.migrate().await?
         } else {
@@ -63,6 +78,15 @@ impl Application {
         let listener = TcpListener::bind((config.bind, config.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
+        let metrics = match config.metrics_bind {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!("cannot listen on {addr} (TIMESYNC_METRICS_BIND) for metrics")
+                })?;
+                Some((listener, monitoring::install()?))
+            }
+            None => None,
+        };
         let state = AppState {
             db,
             tokens,
@@ -71,7 +95,9 @@ impl Application {
         };
         Ok(Self {
             listener,
+            metrics,
             state,
+            _sqlite_lock: sqlite_lock,
             initial_root_password,
             applied_migrations,
         })
@@ -81,6 +107,13 @@ impl Application {
         self.listener
             .local_addr()
             .expect("bound listener has an address")
+    }
+
+    /// Address of the metrics listener, when metrics are on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .map(|(l, _)| l.local_addr().expect("bound listener has an address"))
     }
 
     pub fn state(&self) -> &AppState {
@@ -94,8 +127,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let db = self.state.db.clone();
+        // Dropped (so aborted) when serving ends.
+        let mut metrics = tokio::task::JoinSet::new();
+        if let Some((listener, handle)) = self.metrics {
+            metrics.spawn(monitoring::serve(listener, handle, db.clone()));
+        }
         let app = api_router(self.state);
         serve(self.listener, app, shutdown).await;
+        drop(metrics);
         db.close().await;
         Ok(())
     }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{shutdown_signal, Application};
-use crate::config::{Config, DatabaseArgs, ServeArgs};
+use crate::config::{Config, DatabaseArgs, DatabaseUrl, LogArgs, ServeArgs};
 use crate::domain::accounts;
 use crate::storage::Db;
 use crate::transfer;
@@ -20,8 +20,78 @@ use crate::transfer;
     about = "TimeSync time-tracking API server"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub log: LogArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Parses the command line (with the environment and `.env` behind the
+/// flags). On a bad value that came from the environment, the message names
+/// the variable rather than the flag the user never typed.
+pub fn parse() -> Result<Cli, ExitCode> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let parsed = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|m| Cli::from_arg_matches(&m));
+    parsed.map_err(|e| {
+        if let Some(message) = env_value_error(&command, &e) {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+        let _ = e.print();
+        ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+    })
+}
+
+/// `invalid PORT: …` when the rejected value is the one the environment
+/// variable behind the flag holds (and the flag itself was not given).
+fn env_value_error(command: &clap::Command, e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        return None;
+    }
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let flag = text(ContextKind::InvalidArg)?;
+    let value = text(ContextKind::InvalidValue)?;
+    let long = flag
+        .split_whitespace()
+        .next()?
+        .strip_prefix("--")?
+        .to_owned();
+    let typed =
+        std::env::args().any(|a| a == format!("--{long}") || a.starts_with(&format!("--{long}=")));
+    let variable = all_args(command)
+        .find(|a| a.get_long() == Some(long.as_str()))?
+        .get_env()?
+        .to_str()?
+        .to_owned();
+    if typed || std::env::var(&variable).ok()? != value {
+        return None;
+    }
+    let reason = std::error::Error::source(e)
+        .map(|s| format!(": {s}"))
+        .or_else(|| {
+            let valid = e.get(ContextKind::ValidValue)?;
+            Some(format!(" (expected one of {valid})"))
+        })
+        .unwrap_or_default();
+    Some(format!("invalid {variable} '{value}'{reason}"))
+}
+
+fn all_args(command: &clap::Command) -> Box<dyn Iterator<Item = &clap::Arg> + '_> {
+    Box::new(
+        command
+            .get_arguments()
+            .chain(command.get_subcommands().flat_map(all_args)),
+    )
 }
 
 #[derive(Subcommand, Debug)]
@@ -101,10 +171,29 @@ pub async fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: drivers often
+/// repeat their cause in their own message.
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// Opens the database of a command after checking that it can be reached.
+async fn open(url: &DatabaseUrl) -> anyhow::Result<Db> {
+    crate::preflight::check_database(url).await?;
+    Db::connect(url).await
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -114,21 +203,35 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for name in &app.applied_migrations {
         tracing::info!(migration = %name, "applied migration");
     }
+    let mut banner = String::new();
     if let Some(password) = &app.initial_root_password {
         // Shown once, on stdout only (never logged).
-        println!("Created the site-admin account 'root' with password: {password}");
-        println!("Log in and change it; it will not be shown again.");
-        let _ = std::io::stdout().flush();
+        banner.push_str(&format!(
+            "Created the site-admin account 'root' with password: {password}\n\
+             Log in and change it; it will not be shown again.\n"
+        ));
     }
     let addr = app.local_addr();
     tracing::info!(%addr, "listening");
-    println!("Listening on http://{addr}");
-    let _ = std::io::stdout().flush();
+    banner.push_str(&format!(
+        "Listening on http://{addr}\n  web app:  http://{addr}/\n  \
+         API docs: http://{addr}/docs (OpenAPI: http://{addr}/v0/openapi.json)\n"
+    ));
+    if let Some(metrics) = app.metrics_addr() {
+        tracing::info!(addr = %metrics, "serving metrics");
+        banner.push_str(&format!("  metrics:  http://{metrics}/metrics\n"));
+    }
+    // Not println!: a reader that went away (a closed pipe) must not stop the server.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     app.run_until(shutdown_signal()).await
 }
 
 async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
-    let db = Db::connect(&args.database_url).await?;
+    let db = open(&args.database_url).await?;
     let applied = db.migrate().await?;
     if applied.is_empty() {
         println!("The database schema is up to date.");
@@ -163,7 +266,7 @@ async fn create_account(args: CreateAccountArgs) -> anyhow::Result<()> {
         }
         None => prompt("Password: ")?,
     };
-    let db = Db::connect(&args.database.database_url).await?;
+    let db = open(&args.database.database_url).await?;
     db.migrate().await?;
     let result = accounts::create_site_admin(&db, &username, &password).await;
     db.close().await;
@@ -173,7 +276,7 @@ async fn create_account(args: CreateAccountArgs) -> anyhow::Result<()> {
 }
 
 async fn seed(args: SeedCommandArgs) -> anyhow::Result<()> {
-    let db = Db::connect(&args.database.database_url).await?;
+    let db = open(&args.database.database_url).await?;
     db.migrate().await?;
     let started = std::time::Instant::now();
     let result = crate::seed::seed(&db, &args.seed).await;
@@ -196,7 +299,7 @@ async fn seed(args: SeedCommandArgs) -> anyhow::Result<()> {
 }
 
 async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let db = Db::connect(&args.database.database_url).await?;
+    let db = open(&args.database.database_url).await?;
     let result = match &args.output {
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -241,7 +344,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot open {}", args.file.display()))?,
         )
     };
-    let db = Db::connect(&args.database.database_url).await?;
+    let db = open(&args.database.database_url).await?;
     let result = async {
         db.migrate().await?;
         transfer::import::import(&db, input).await
@@ -255,7 +358,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 async fn import_node(args: ImportNodeArgs) -> anyhow::Result<()> {
-    let db = Db::connect(&args.database.database_url).await?;
+    let db = open(&args.database.database_url).await?;
     let result = async {
         db.migrate().await?;
         transfer::node::import_node(&db, &args.from).await

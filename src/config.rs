@@ -4,7 +4,7 @@
 //! `.env` file in the working directory (loaded by `main` before parsing).
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::Args;
@@ -156,9 +156,42 @@ pub struct ServeArgs {
     /// Failed logins per minute, per username and per client address, before 429.
     #[arg(long, env = "TIMESYNC_LOGIN_FAILURES_PER_MINUTE", default_value_t = 10)]
     pub login_failures_per_minute: u32,
+    /// Address of a separate listener serving Prometheus metrics at
+    /// /metrics, e.g. 127.0.0.1:9100 (off when unset).
+    #[arg(long, env = "TIMESYNC_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// Skip applying migrations at start-up.
     #[arg(long)]
     pub no_migrate: bool,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event (coloured on a terminal).
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging settings, accepted by every subcommand.
+#[derive(Args, Clone, Debug, Default)]
+pub struct LogArgs {
+    /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `warn,timesync=debug`.
+    #[arg(long = "log", env = "TIMESYNC_LOG", global = true)]
+    pub filter: Option<String>,
+    /// Log line format.
+    #[arg(long, env = "TIMESYNC_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+    /// Log every SQL statement with its duration (statements only, no bound values).
+    #[arg(
+        long,
+        env = "TIMESYNC_LOG_SQL",
+        global = true,
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub log_sql: bool,
 }
 
 /// LDAP settings, present when LDAP is configured.
@@ -186,6 +219,8 @@ pub struct Config {
     pub default_limit: u64,
     pub max_body_bytes: usize,
     pub login_failures_per_minute: u32,
+    /// Where `/metrics` is served; `None`: metrics are off.
+    pub metrics_bind: Option<SocketAddr>,
     pub migrate: bool,
 }
 
@@ -269,6 +304,7 @@ impl Config {
             default_limit: args.default_limit,
             max_body_bytes: args.max_body_bytes,
             login_failures_per_minute: args.login_failures_per_minute,
+            metrics_bind: args.metrics_bind,
             migrate: !args.no_migrate,
         })
     }

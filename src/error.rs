@@ -44,12 +44,10 @@ pub enum Error {
     /// 401 `Authorization failure`: `${user} is not authorized to ${action}`.
     #[error("{user} is not authorized to {action}")]
     Authorization { user: String, action: String },
-    /// 405 `Method not allowed`, with the methods for the `Allow` header.
+    /// 405 `Method not allowed`: the object cannot be deleted while other
+    /// objects still refer to it (HTTP names the methods left in `Allow`).
     #[error("The method specified is not allowed for the {object} identified")]
-    MethodNotAllowed {
-        object: &'static str,
-        allow: &'static str,
-    },
+    InUse { object: &'static str },
     /// 400 `Bad query value`.
     #[error("Parameter {key} contained invalid value {value}")]
     BadQueryValue { key: String, value: String },

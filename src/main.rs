@@ -1,18 +1,29 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use tracing_subscriber::EnvFilter;
-
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     // A `.env` file fills in what the real environment does not set.
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("TIMESYNC_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    timesync::cli::run(timesync::cli::Cli::parse()).await
+    let cli = match timesync::cli::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    if let Err(e) = timesync::telemetry::init_logging(&cli.log) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    // Storage reads TIMESYNC_LOG_SQL when it opens the pool; the flag sets
+    // it here, before any other thread exists.
+    if cli.log.log_sql {
+        std::env::set_var("TIMESYNC_LOG_SQL", "1");
+    } else {
+        std::env::remove_var("TIMESYNC_LOG_SQL");
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(timesync::cli::run(cli))
 }

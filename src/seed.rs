@@ -75,6 +75,11 @@ fn uuid(rng: &mut StdRng) -> String {
         .to_string()
 }
 
+/// Every seeded time lies in the two years before this fixed instant
+/// (2026-01-01T00:00:00Z), so the same seed gives the same data whenever
+/// it runs.
+const EPOCH: i64 = 1_767_225_600_000;
+
 /// Fills `db`, which must hold no users yet.
 pub async fn seed(db: &Db, args: &SeedArgs) -> anyhow::Result<SeedReport> {
     ensure!(
@@ -86,14 +91,51 @@ pub async fn seed(db: &Db, args: &SeedArgs) -> anyhow::Result<SeedReport> {
         "users, projects and activities must be at least 1"
     );
     let mut rng = StdRng::seed_from_u64(args.seed);
-    // Every seeded time lies in the two years before this fixed instant, so
-    // the same seed gives the same data whenever it runs.
-    let epoch: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
     let user_hash = passwords::hash("password".into()).await?;
     let admin_hash = passwords::hash(args.admin_password.clone()).await?;
     let tx = db.begin_write().await?;
+    insert_batches(&*tx, users(args.users, admin_hash, user_hash))
+        .await
+        .context("inserting users")?;
+    let (activity_rows, activity_uuids) = activities(args.activities, &mut rng);
+    insert_batches(&*tx, activity_rows)
+        .await
+        .context("inserting activities")?;
+    let projects = Projects::generate(args, &activity_uuids, &mut rng);
+    insert_batches(&*tx, projects.rows)
+        .await
+        .context("inserting projects")?;
+    insert_batches(&*tx, projects.slugs)
+        .await
+        .context("inserting project slugs")?;
+    insert_batches(&*tx, projects.roles)
+        .await
+        .context("inserting project roles")?;
+    let world = World {
+        activity_uuids,
+        project_uuids: projects.uuids,
+        members_of: projects.members_of,
+    };
+    let mut report = SeedReport {
+        users: args.users + 1,
+        activities: args.activities,
+        projects: args.projects,
+        ..Default::default()
+    };
+    report.time_revisions = insert_times(&*tx, &world, args.times, &mut rng).await?;
+    report.times = args.times;
+    storage::reset_id_sequences(&*tx)
+        .await
+        .context("moving id sequences on")?;
+    tx.commit().await?;
+    storage::analyze(db.conn())
+        .await
+        .context("gathering statistics")?;
+    Ok(report)
+}
 
-    // Users: admin is id 1, user{i} is id i + 1.
+/// The site admin `admin` (id 1) and `user{i}` (id i + 1).
+fn users(count: usize, admin_hash: String, user_hash: String) -> Vec<user::ActiveModel> {
     let mut users = vec![user::ActiveModel {
         id: Set(1),
         username: Set("admin".into()),
@@ -106,11 +148,11 @@ pub async fn seed(db: &Db, args: &SeedArgs) -> anyhow::Result<SeedReport> {
         site_admin: Set(true),
         active: Set(true),
         meta: Set(None),
-        created_at: Set(epoch - 800 * DAY_MS),
-        updated_at: Set(Some(epoch - 800 * DAY_MS)),
+        created_at: Set(EPOCH - 800 * DAY_MS),
+        updated_at: Set(Some(EPOCH - 800 * DAY_MS)),
         deleted_at: Set(None),
     }];
-    for i in 1..=args.users {
+    for i in 1..=count {
         let name = format!("user{i}");
         users.push(user::ActiveModel {
             id: Set(i as i64 + 1),
@@ -124,205 +166,215 @@ pub async fn seed(db: &Db, args: &SeedArgs) -> anyhow::Result<SeedReport> {
             site_admin: Set(false),
             active: Set(true),
             meta: Set(None),
-            created_at: Set(epoch - 790 * DAY_MS),
-            updated_at: Set(Some(epoch - 790 * DAY_MS)),
+            created_at: Set(EPOCH - 790 * DAY_MS),
+            updated_at: Set(Some(EPOCH - 790 * DAY_MS)),
             deleted_at: Set(None),
         });
     }
-    insert_batches(&*tx, users)
-        .await
-        .context("inserting users")?;
+    users
+}
 
-    // Activities; every tenth was renamed once (two revisions).
-    let mut activity_uuids = Vec::with_capacity(args.activities);
-    let mut activity_rows = Vec::new();
-    let mut next_id = 1i64;
-    for i in 1..=args.activities {
-        let uuid = uuid(&mut rng);
+/// `activity{i}`, every tenth renamed once (two revisions); the rows and
+/// the activities' uuids.
+fn activities(count: usize, rng: &mut StdRng) -> (Vec<activity::ActiveModel>, Vec<String>) {
+    let mut uuids = Vec::with_capacity(count);
+    let mut rows = Vec::new();
+    for i in 1..=count {
+        let uuid = uuid(rng);
         let slug = format!("activity{i}");
-        let created = epoch - 780 * DAY_MS + i as i64 * 1000;
+        let created = EPOCH - 780 * DAY_MS + i as i64 * 1000;
         let renamed = i % 10 == 0;
-        if renamed {
-            activity_rows.push(activity::ActiveModel {
-                id: Set(next_id),
+        let row = |revision: i32, name: String, updated: Option<i64>| activity::ActiveModel {
+            id: Set(rows.len() as i64 + revision as i64),
+            uuid: Set(uuid.clone()),
+            revision: Set(revision),
+            newest: Set(revision == if renamed { 2 } else { 1 }),
+            name: Set(name),
+            slug: Set(Some(slug.clone())),
+            live_slug: Set(None),
+            created_at: Set(created),
+            updated_at: Set(updated),
+            deleted_at: Set(None),
+            sort_at: Set(updated.unwrap_or(created)),
+        };
+        let mut current = if renamed {
+            let old = row(1, format!("Old activity {i}"), None);
+            let current = row(2, format!("Activity {i}"), Some(created + 10 * DAY_MS));
+            rows.push(old);
+            current
+        } else {
+            row(1, format!("Activity {i}"), None)
+        };
+        current.live_slug = Set(Some(slug.clone()));
+        rows.push(current);
+        uuids.push(uuid);
+    }
+    (rows, uuids)
+}
+
+/// Projects with 1–3 slugs, a default activity on every other one, and
+/// roles: one manager, 5–20 members (two of them spectators too).
+struct Projects {
+    rows: Vec<project::ActiveModel>,
+    slugs: Vec<project_slug::ActiveModel>,
+    roles: Vec<project_user::ActiveModel>,
+    uuids: Vec<String>,
+    /// User ids of each project's members, in project order.
+    members_of: Vec<Vec<i64>>,
+}
+
+impl Projects {
+    fn generate(args: &SeedArgs, activity_uuids: &[String], rng: &mut StdRng) -> Projects {
+        let mut projects = Projects {
+            rows: Vec::with_capacity(args.projects),
+            slugs: Vec::new(),
+            roles: Vec::new(),
+            uuids: Vec::with_capacity(args.projects),
+            members_of: Vec::with_capacity(args.projects),
+        };
+        for i in 1..=args.projects {
+            let uuid = uuid(rng);
+            let created = EPOCH - 770 * DAY_MS + i as i64 * 1000;
+            projects.rows.push(project::ActiveModel {
+                id: Set(i as i64),
                 uuid: Set(uuid.clone()),
                 revision: Set(1),
-                newest: Set(false),
-                name: Set(format!("Old activity {i}")),
-                slug: Set(Some(slug.clone())),
-                live_slug: Set(None),
+                newest: Set(true),
+                name: Set(format!("Project {i}")),
+                uri: Set(Some(format!("https://code.example.org/project{i}"))),
+                default_activity: Set((i % 2 == 0)
+                    .then(|| activity_uuids[rng.random_range(0..activity_uuids.len())].clone())),
                 created_at: Set(created),
                 updated_at: Set(None),
                 deleted_at: Set(None),
                 sort_at: Set(created),
             });
-            next_id += 1;
-        }
-        let updated = renamed.then_some(created + 10 * DAY_MS);
-        activity_rows.push(activity::ActiveModel {
-            id: Set(next_id),
-            uuid: Set(uuid.clone()),
-            revision: Set(if renamed { 2 } else { 1 }),
-            newest: Set(true),
-            name: Set(format!("Activity {i}")),
-            slug: Set(Some(slug.clone())),
-            live_slug: Set(Some(slug)),
-            created_at: Set(created),
-            updated_at: Set(updated),
-            deleted_at: Set(None),
-            sort_at: Set(updated.unwrap_or(created)),
-        });
-        next_id += 1;
-        activity_uuids.push(uuid);
-    }
-    insert_batches(&*tx, activity_rows)
-        .await
-        .context("inserting activities")?;
-
-    // Projects with 1–3 slugs, a default activity on half of them, and
-    // roles: one manager, 5–20 members, two spectators.
-    let mut project_rows = Vec::new();
-    let mut slug_rows = Vec::new();
-    let mut role_rows = Vec::new();
-    let mut members_of: Vec<Vec<i64>> = Vec::with_capacity(args.projects);
-    let mut project_uuids = Vec::with_capacity(args.projects);
-    for i in 1..=args.projects {
-        let uuid = uuid(&mut rng);
-        let created = epoch - 770 * DAY_MS + i as i64 * 1000;
-        project_rows.push(project::ActiveModel {
-            id: Set(i as i64),
-            uuid: Set(uuid.clone()),
-            revision: Set(1),
-            newest: Set(true),
-            name: Set(format!("Project {i}")),
-            uri: Set(Some(format!("https://code.example.org/project{i}"))),
-            default_activity: Set((i % 2 == 0)
-                .then(|| activity_uuids[rng.random_range(0..activity_uuids.len())].clone())),
-            created_at: Set(created),
-            updated_at: Set(None),
-            deleted_at: Set(None),
-            sort_at: Set(created),
-        });
-        for s in 0..(1 + i % 3) {
-            let slug = if s == 0 {
-                format!("project{i}")
-            } else {
-                format!("p{i}-alias{s}")
-            };
-            slug_rows.push(project_slug::ActiveModel {
-                slug: Set(slug),
-                project_uuid: Set(uuid.clone()),
-            });
-        }
-        let member_count = rng.random_range(5..=20).min(args.users);
-        let mut chosen = BTreeSet::new();
-        while chosen.len() < member_count {
-            chosen.insert(rng.random_range(1..=args.users) as i64 + 1);
-        }
-        let chosen: Vec<i64> = chosen.into_iter().collect();
-        for (k, &user_id) in chosen.iter().enumerate() {
-            role_rows.push(project_user::ActiveModel {
-                project_uuid: Set(uuid.clone()),
-                user_id: Set(user_id),
-                member: Set(true),
-                spectator: Set(k == 1 || k == 2),
-                manager: Set(k == 0),
-            });
-        }
-        members_of.push(chosen);
-        project_uuids.push(uuid);
-    }
-    insert_batches(&*tx, project_rows)
-        .await
-        .context("inserting projects")?;
-    insert_batches(&*tx, slug_rows)
-        .await
-        .context("inserting project slugs")?;
-    insert_batches(&*tx, role_rows)
-        .await
-        .context("inserting project roles")?;
-
-    // Times: 5% were edited once (two revisions), 2% are deleted.
-    let mut report = SeedReport {
-        users: args.users + 1,
-        activities: args.activities,
-        projects: args.projects,
-        ..Default::default()
-    };
-    let mut row_id = 0i64;
-    let mut time_rows = Vec::with_capacity(BATCH * 2);
-    let mut link_rows = Vec::with_capacity(BATCH * 4);
-    for i in 0..args.times {
-        let p = rng.random_range(0..args.projects);
-        let members = &members_of[p];
-        let user_id = members[rng.random_range(0..members.len())];
-        let n_acts = rng.random_range(1..=3usize).min(activity_uuids.len());
-        let mut acts = BTreeSet::new();
-        while acts.len() < n_acts {
-            acts.insert(rng.random_range(0..activity_uuids.len()));
-        }
-        let day = rng.random_range(1..730i64);
-        let date = chrono::DateTime::from_timestamp_millis(epoch - day * DAY_MS)
-            .expect("in range")
-            .date_naive();
-        let created = epoch - day * DAY_MS + rng.random_range(0..DAY_MS);
-        let duration = rng.random_range(1..=32) * 900;
-        let uuid = uuid(&mut rng);
-        let edited = i % 20 == 7;
-        let deleted = i % 50 == 3;
-        let revisions = if edited { 2 } else { 1 };
-        for revision in 1..=revisions {
-            row_id += 1;
-            let newest = revision == revisions;
-            let updated = (revision > 1).then_some(created + DAY_MS);
-            time_rows.push(time::ActiveModel {
-                id: Set(row_id),
-                uuid: Set(uuid.clone()),
-                revision: Set(revision),
-                newest: Set(newest),
-                user_id: Set(user_id),
-                project_uuid: Set(project_uuids[p].clone()),
-                duration: Set(duration + (revision - 1) * 600),
-                notes: Set(Some(format!("Seeded time {i}, revision {revision}"))),
-                issue_uri: Set(
-                    (i % 3 == 0).then(|| format!("https://code.example.org/issues/{}", i % 997))
-                ),
-                date_worked: Set(date),
-                created_at: Set(created),
-                updated_at: Set(updated),
-                deleted_at: Set((newest && deleted).then_some(created + 2 * DAY_MS)),
-                sort_at: Set(updated.unwrap_or(created)),
-            });
-            for &a in &acts {
-                link_rows.push(time_activity::ActiveModel {
-                    time_id: Set(row_id),
-                    activity_uuid: Set(activity_uuids[a].clone()),
+            for s in 0..(1 + i % 3) {
+                let slug = match s {
+                    0 => format!("project{i}"),
+                    _ => format!("p{i}-alias{s}"),
+                };
+                projects.slugs.push(project_slug::ActiveModel {
+                    slug: Set(slug),
+                    project_uuid: Set(uuid.clone()),
                 });
             }
-            report.time_revisions += 1;
+            let members = members(args.users, rng);
+            for (k, &user_id) in members.iter().enumerate() {
+                projects.roles.push(project_user::ActiveModel {
+                    project_uuid: Set(uuid.clone()),
+                    user_id: Set(user_id),
+                    member: Set(true),
+                    spectator: Set(k == 1 || k == 2),
+                    manager: Set(k == 0),
+                });
+            }
+            projects.members_of.push(members);
+            projects.uuids.push(uuid);
         }
-        report.times += 1;
-        if time_rows.len() >= BATCH {
-            insert_batches(&*tx, std::mem::take(&mut time_rows))
+        projects
+    }
+}
+
+/// 5–20 distinct user ids (at most every user), ascending.
+fn members(users: usize, rng: &mut StdRng) -> Vec<i64> {
+    let count = rng.random_range(5..=20).min(users);
+    let mut chosen = BTreeSet::new();
+    while chosen.len() < count {
+        chosen.insert(rng.random_range(1..=users) as i64 + 1);
+    }
+    chosen.into_iter().collect()
+}
+
+/// What the times refer to.
+struct World {
+    activity_uuids: Vec<String>,
+    project_uuids: Vec<String>,
+    members_of: Vec<Vec<i64>>,
+}
+
+/// Generates and inserts `count` times batch by batch; returns the number
+/// of time rows (revisions) written.
+async fn insert_times(
+    tx: &impl ConnectionTrait,
+    world: &World,
+    count: usize,
+    rng: &mut StdRng,
+) -> anyhow::Result<usize> {
+    let mut time_rows = Vec::with_capacity(BATCH * 2);
+    let mut link_rows = Vec::with_capacity(BATCH * 4);
+    let mut revisions = 0;
+    for i in 0..count {
+        revisions += time(i, world, rng, &mut time_rows, &mut link_rows, revisions);
+        if time_rows.len() >= BATCH || i + 1 == count {
+            insert_batches(tx, std::mem::take(&mut time_rows))
                 .await
                 .context("inserting times")?;
-            insert_batches(&*tx, std::mem::take(&mut link_rows))
+            insert_batches(tx, std::mem::take(&mut link_rows))
                 .await
                 .context("inserting time activities")?;
         }
     }
-    insert_batches(&*tx, time_rows)
-        .await
-        .context("inserting times")?;
-    insert_batches(&*tx, link_rows)
-        .await
-        .context("inserting time activities")?;
-    storage::reset_id_sequences(&*tx)
-        .await
-        .context("moving id sequences on")?;
-    tx.commit().await?;
-    storage::analyze(db.conn())
-        .await
-        .context("gathering statistics")?;
-    Ok(report)
+    Ok(revisions)
+}
+
+/// Time number `i` with 1–3 activities: 5% were edited once (two
+/// revisions), 2% are deleted. Pushes its rows (ids after `rows_before`)
+/// and links; returns its number of revisions.
+fn time(
+    i: usize,
+    world: &World,
+    rng: &mut StdRng,
+    time_rows: &mut Vec<time::ActiveModel>,
+    link_rows: &mut Vec<time_activity::ActiveModel>,
+    rows_before: usize,
+) -> usize {
+    let p = rng.random_range(0..world.project_uuids.len());
+    let members = &world.members_of[p];
+    let user_id = members[rng.random_range(0..members.len())];
+    let activity_count = world.activity_uuids.len();
+    let n_acts = rng.random_range(1..=3usize).min(activity_count);
+    let mut acts = BTreeSet::new();
+    while acts.len() < n_acts {
+        acts.insert(rng.random_range(0..activity_count));
+    }
+    let day = rng.random_range(1..730i64);
+    let date = chrono::DateTime::from_timestamp_millis(EPOCH - day * DAY_MS)
+        .expect("in range")
+        .date_naive();
+    let created = EPOCH - day * DAY_MS + rng.random_range(0..DAY_MS);
+    let duration = rng.random_range(1..=32) * 900;
+    let uuid = uuid(rng);
+    let revisions = if i % 20 == 7 { 2 } else { 1 };
+    let deleted = i % 50 == 3;
+    for revision in 1..=revisions {
+        let row_id = (rows_before + revision as usize) as i64;
+        let newest = revision == revisions;
+        let updated = (revision > 1).then_some(created + DAY_MS);
+        time_rows.push(time::ActiveModel {
+            id: Set(row_id),
+            uuid: Set(uuid.clone()),
+            revision: Set(revision),
+            newest: Set(newest),
+            user_id: Set(user_id),
+            project_uuid: Set(world.project_uuids[p].clone()),
+            duration: Set(duration + (revision - 1) * 600),
+            notes: Set(Some(format!("Seeded time {i}, revision {revision}"))),
+            issue_uri: Set(i
+                .is_multiple_of(3)
+                .then(|| format!("https://code.example.org/issues/{}", i % 997))),
+            date_worked: Set(date),
+            created_at: Set(created),
+            updated_at: Set(updated),
+            deleted_at: Set((newest && deleted).then_some(created + 2 * DAY_MS)),
+            sort_at: Set(updated.unwrap_or(created)),
+        });
+        for &a in &acts {
+            link_rows.push(time_activity::ActiveModel {
+                time_id: Set(row_id),
+                activity_uuid: Set(world.activity_uuids[a].clone()),
+            });
+        }
+    }
+    revisions as usize
 }

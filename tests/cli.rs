@@ -243,3 +243,393 @@ fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
     assert_eq!(a.len(), 63);
     assert_eq!(a, b);
 }
+
+/// Starts `serve` on a free port with extra environment, standard error
+/// into `stderr_file`; returns the child and every start-up line printed
+/// up to and including the metrics line (when asked for) or the docs line.
+#[allow(clippy::zombie_processes)]
+fn start_server_with(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    stderr_file: &std::path::Path,
+) -> (std::process::Child, Vec<String>) {
+    let mut cmd = timesync(dir);
+    cmd.args(["serve", "--port", "0"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(stderr_file).unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let wants_metrics = env.iter().any(|(k, _)| *k == "TIMESYNC_METRICS_BIND");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    loop {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = child.kill();
+            panic!(
+                "server stopped early: {seen:?}\n{}",
+                std::fs::read_to_string(stderr_file).unwrap_or_default()
+            );
+        };
+        seen.push(line.clone());
+        let last = if wants_metrics {
+            "  metrics:"
+        } else {
+            "  API docs:"
+        };
+        if line.starts_with(last) {
+            return (child, seen);
+        }
+    }
+}
+
+/// The `http://ADDR` a start-up line names after `prefix`.
+fn addr_after(lines: &[String], prefix: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {lines:?}"));
+    let url = line[prefix.len()..].trim();
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    rest.split('/').next().unwrap().to_owned()
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn get(addr: &str, path: &str, extra_headers: &str) -> String {
+    http(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra_headers}Connection: close\r\n\r\n"),
+    )
+}
+
+fn login_request(addr: &str, username: &str, password: &str) -> String {
+    let body = format!(
+        r#"{{"auth":{{"type":"password","username":"{username}","password":"{password}"}}}}"#
+    );
+    http(
+        addr,
+        &format!(
+            "POST /v0/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn start_up_names_the_web_app_and_the_docs_and_a_second_sqlite_serve_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, lines) = start_server_with(dir.path(), &[], &dir.path().join("first.log"));
+    let addr = addr_after(&lines, "Listening on");
+    assert_eq!(addr_after(&lines, "  web app:"), addr);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("http://{addr}/docs"))),
+        "{lines:?}"
+    );
+    assert!(get(&addr, "/docs", "").starts_with("HTTP/1.1 200"));
+
+    let second = timesync(dir.path())
+        .args(["serve", "--port", "0"])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("another `timesync serve` is already using the SQLite database"),
+        "{err}"
+    );
+    assert!(err.contains("ts.sqlite3"), "{err}");
+    // Other commands still work on the file while it is served.
+    let export = timesync(dir.path()).arg("export").output().unwrap();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    stop(child);
+    // Once the first is gone, the file can be served again.
+    let (child, _) = start_server_with(dir.path(), &[], &dir.path().join("again.log"));
+    stop(child);
+}
+
+#[test]
+fn bad_values_from_the_environment_or_dotenv_name_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value, expected) in [
+        ("PORT", "eighty", "invalid PORT 'eighty': invalid digit"),
+        ("BIND", "localhost:80", "invalid BIND 'localhost:80'"),
+        (
+            "TIMESYNC_METRICS_BIND",
+            "9100",
+            "invalid TIMESYNC_METRICS_BIND '9100'",
+        ),
+        (
+            "TIMESYNC_LOG_FORMAT",
+            "xml",
+            "invalid TIMESYNC_LOG_FORMAT 'xml'",
+        ),
+        ("TIMESYNC_LOG", "info,=x=", "invalid TIMESYNC_LOG"),
+    ] {
+        let out = timesync(dir.path())
+            .arg("serve")
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{var}={value} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{var}: {err}");
+        assert!(!err.contains("--"), "{var}: names a flag: {err}");
+    }
+    // The same from a .env file.
+    std::fs::write(dir.path().join(".env"), "PORT=eighty\n").unwrap();
+    let out = timesync(dir.path()).arg("serve").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid PORT 'eighty'"), "{err}");
+    // A typed flag is still reported as the flag.
+    let out = timesync(dir.path())
+        .args(["serve", "--port", "ninety"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--port"), "{err}");
+}
+
+#[test]
+fn unusable_database_urls_say_once_what_is_wrong_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    // A free port: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = format!("postgres://ts:secretpw@127.0.0.1:{port}/ts");
+    for (url, expected) in [
+        (
+            "sqlite:///nonexistent/dir/x.db",
+            "mkdir -p /nonexistent/dir",
+        ),
+        ("sqlite://", "names no database file"),
+        (refused.as_str(), "Connection refused"),
+    ] {
+        for command in ["serve", "migrate"] {
+            let started = Instant::now();
+            let out = timesync(dir.path())
+                .arg(command)
+                .env("DATABASE_URL", url)
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{command} {url}");
+            assert!(started.elapsed() < Duration::from_secs(8), "{url}: slow");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(err.matches(expected).count(), 1, "{command} {url}: {err}");
+            assert!(!err.contains("secretpw"), "{err}");
+            let errors = err.lines().filter(|l| l.starts_with("error:")).count();
+            assert_eq!(errors, 1, "one error line: {err}");
+        }
+    }
+    assert!(!dir.path().join("ts.sqlite3").exists());
+}
+
+#[test]
+fn json_logs_parse_line_by_line_and_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let (child, lines) = start_server_with(dir.path(), &[("TIMESYNC_LOG_FORMAT", "json")], &log);
+    let addr = addr_after(&lines, "Listening on");
+    let answer = get(
+        &addr,
+        "/v0/projects/some-project?token=not-a-token",
+        "X-Request-Id: trace-me-42\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    stop(child);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut access = None;
+    for line in text.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        if v["request_id"] == "trace-me-42" && v["message"] == "served" {
+            access = Some(v);
+        }
+    }
+    let access = access.unwrap_or_else(|| panic!("no access line: {text}"));
+    assert_eq!(access["route"], "/v0/projects/{slug}", "{access}");
+    assert_eq!(access["status"], 401);
+    let latency = access["latency_ms"].as_f64().unwrap();
+    assert_eq!(
+        latency,
+        (latency * 10.0).round() / 10.0,
+        "rounded: {latency}"
+    );
+    assert!(!text.contains("not-a-token"), "the query is never logged");
+}
+
+#[test]
+fn human_logs_carry_no_colour_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let (child, lines) = start_server_with(dir.path(), &[], &log);
+    let addr = addr_after(&lines, "Listening on");
+    get(&addr, "/healthz", "");
+    stop(child);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("served"), "{text}");
+    assert!(!text.contains('\u{1b}'), "ANSI codes in a file: {text:?}");
+    let latency = text
+        .split("latency_ms=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no latency: {text}"));
+    let decimals = latency.split('.').nth(1).map_or(0, str::len);
+    assert!(decimals <= 1, "latency_ms={latency}");
+}
+
+/// The value of the sample `name{labels}` in a Prometheus text page (0 when absent).
+fn sample(page: &str, name_and_labels: &str) -> f64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+#[test]
+fn metrics_count_requests_by_route_on_their_own_listener_without_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, lines) = start_server_with(
+        dir.path(),
+        &[("TIMESYNC_METRICS_BIND", "127.0.0.1:0")],
+        &dir.path().join("server.log"),
+    );
+    let api = addr_after(&lines, "Listening on");
+    let metrics = addr_after(&lines, "  metrics:");
+    assert_ne!(api, metrics);
+    let password = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Created the site-admin account 'root' with password: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let scrape = || {
+        let answer = get(&metrics, "/metrics", "");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        answer
+    };
+    // Not on the API's address.
+    assert!(get(&api, "/metrics", "").starts_with("HTTP/1.1 404"));
+    let before = scrape();
+
+    let ok = login_request(&api, "root", &password);
+    let token = ok
+        .split("\"token\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    login_request(&api, "secretperson", "hunter2-password");
+    for name in ["alice-private", "bob-private"] {
+        get(&api, &format!("/v0/users/{name}?token={token}"), "");
+    }
+    get(&api, "/no/such/route/carol-private", "");
+    let after = scrape();
+
+    let users =
+        r#"timesync_http_requests_total{route="/v0/users/{username}",method="GET",status="404"}"#;
+    assert_eq!(
+        sample(&after, users) - sample(&before, users),
+        2.0,
+        "{after}"
+    );
+    let logins = |outcome: &str| format!(r#"timesync_logins_total{{outcome="{outcome}"}}"#);
+    assert_eq!(sample(&after, &logins("success")), 1.0, "{after}");
+    assert_eq!(sample(&after, &logins("failure")), 1.0, "{after}");
+    let unmatched = r#"timesync_http_requests_total{route="unmatched",method="GET",status="404"}"#;
+    assert!(sample(&after, unmatched) >= 1.0, "{after}");
+    let bucket = r#"timesync_http_request_duration_seconds_count{route="/v0/login",method="POST"}"#;
+    assert_eq!(sample(&after, bucket), 2.0, "{after}");
+    // In flight: this scrape is not an API request, so none.
+    assert_eq!(sample(&after, "timesync_http_requests_in_flight"), 0.0);
+    assert!(
+        sample(&after, "timesync_db_pool_connections") >= 1.0,
+        "{after}"
+    );
+    assert!(
+        after.contains("timesync_db_pool_idle_connections "),
+        "{after}"
+    );
+    assert!(
+        sample(&after, "process_start_time_seconds") > 1.7e9,
+        "{after}"
+    );
+    assert!(after.contains(&format!(
+        "timesync_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    )));
+    for private in [
+        "secretperson",
+        "hunter2",
+        "alice-private",
+        "bob-private",
+        "carol-private",
+        token,
+        password.as_str(),
+    ] {
+        assert!(!after.contains(private), "{private} in the metrics");
+    }
+    stop(child);
+}
+
+/// The README's "first session" block, run with bash against a fresh
+/// server (curl and python3 as in the README).
+#[test]
+fn readme_first_session() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let marker = "<!-- tested by tests/cli.rs: readme_first_session -->\n```sh\n";
+    let start = readme.find(marker).expect("the marked block") + marker.len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+
+    let dir = tempfile::tempdir().unwrap();
+    let (child, lines) = start_server_with(dir.path(), &[], &dir.path().join("server.log"));
+    let addr = addr_after(&lines, "Listening on");
+    let password = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Created the site-admin account 'root' with password: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let script = block
+        .replace("TS=http://127.0.0.1:8000", &format!("TS=http://{addr}"))
+        .replace("the password the first start printed", &password);
+    assert_ne!(
+        script, block,
+        "the block names the server and password as expected"
+    );
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"revision\":2"), "{stdout}");
+    // The new password works, the old one no longer does.
+    assert!(login_request(&addr, "root", "a long new passphrase").starts_with("HTTP/1.1 200"));
+    assert!(login_request(&addr, "root", &password).starts_with("HTTP/1.1 401"));
+    stop(child);
+}

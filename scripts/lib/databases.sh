@@ -16,6 +16,7 @@ install_missing() {
   command -v ldapsearch >/dev/null || missing+=(ldap-utils)
   command -v openssl >/dev/null || missing+=(openssl) # certificates of the LDAP TLS test
   command -v curl >/dev/null || missing+=(curl) # scripts/fuzz.sh
+  command -v systemd-analyze >/dev/null || missing+=(systemd) # tests/deploy.rs checks deploy/*
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3 python3-venv) # schemathesis
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then

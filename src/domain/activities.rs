@@ -223,12 +223,11 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
     with_retries(|| async {
         let tx = db.begin_write().await?;
         let current = lock_by_slug(&tx, slug, &uuid).await?;
-        if store::used_by_current_time(&*tx, &uuid).await? {
-            return Err(Error::MethodNotAllowed {
-                object: OBJECT,
-                allow: "GET, POST",
-            }
-            .into());
+        // A running timer counts as a use (issue 16: refuse, like a time).
+        if store::used_by_current_time(&*tx, &uuid).await?
+            || storage::timers::uses_activity(&*tx, &uuid).await?
+        {
+            return Err(Error::InUse { object: OBJECT }.into());
         }
         store::soft_delete(&*tx, current.id, storage::now_millis()).await?;
         tx.commit().await?;

@@ -11,6 +11,7 @@ pub mod passwords;
 pub mod projects;
 pub mod reports;
 pub mod throttle;
+pub mod timers;
 pub mod times;
 pub mod tokens;
 pub mod users;

@@ -161,10 +161,7 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         .await?
         .ok_or(Error::NotFound(OBJECT))?;
     if storage::org_roles::held_by_live_user(&*tx, row.id).await? {
-        return Err(Error::MethodNotAllowed {
-            object: OBJECT,
-            allow: "GET, POST",
-        });
+        return Err(Error::InUse { object: OBJECT });
     }
     storage::org_roles::delete(&*tx, row.id).await?;
     tx.commit().await?;

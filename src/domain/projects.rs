@@ -522,12 +522,11 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
         let tx = db.begin_write().await?;
         let current = lock_by_slug(&tx, slug, &uuid).await?;
         require_project_manager(&*tx, caller, &uuid, "delete this project").await?;
-        if store::used_by_current_time(&*tx, &uuid).await? {
-            return Err(Error::MethodNotAllowed {
-                object: OBJECT,
-                allow: "GET, POST",
-            }
-            .into());
+        // A running timer counts as a use (issue 16: refuse, like a time).
+        if store::used_by_current_time(&*tx, &uuid).await?
+            || storage::timers::uses_project(&*tx, &uuid).await?
+        {
+            return Err(Error::InUse { object: OBJECT }.into());
         }
         store::soft_delete(&*tx, &uuid, current.id, storage::now_millis()).await?;
         tx.commit().await?;

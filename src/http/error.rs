@@ -7,6 +7,9 @@ use serde_json::json;
 use crate::error::Error;
 use crate::http::middleware::current_request_id;
 
+/// The methods an object still in use accepts.
+const IN_USE_ALLOW: &str = "GET, POST";
+
 impl Error {
     /// HTTP status and the spec's error name.
     pub fn status_and_name(&self) -> (StatusCode, &'static str) {
@@ -22,9 +25,7 @@ impl Error {
             Error::SlugsExist(_) => (StatusCode::CONFLICT, "Slugs already exist"),
             Error::NameExists(_) => (StatusCode::CONFLICT, "Slug already exists"),
             Error::Authorization { .. } => (StatusCode::UNAUTHORIZED, "Authorization failure"),
-            Error::MethodNotAllowed { .. } => {
-                (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
-            }
+            Error::InUse { .. } => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
             Error::BadQueryValue { .. } => (StatusCode::BAD_REQUEST, "Bad query value"),
             Error::UsernameExists(_) => (StatusCode::CONFLICT, "Username already exists"),
             Error::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
@@ -72,8 +73,9 @@ impl IntoResponse for Error {
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
-            Error::MethodNotAllowed { allow, .. } => {
-                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            Error::InUse { .. } => {
+                // An object in use can still be read and updated, not deleted.
+                headers.insert(header::ALLOW, HeaderValue::from_static(IN_USE_ALLOW));
             }
             Error::TooManyRequests(secs) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));

@@ -1,14 +1,16 @@
-//! Cross-cutting layers: request ids, access log, security headers, and
+//! Cross-cutting layers: request ids, access log and request metrics,
+//! security headers, and
 //! JSON bodies for the 404/405 answers the router makes itself.
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::error::Error;
+use crate::monitoring;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -47,14 +49,20 @@ fn request_id_of(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// Gives each request an id, logs it (method, path, status, latency — never
-/// the query string, which may hold a token) and sets the response headers
-/// every API answer carries.
+/// Gives each request an id, logs it (method, route template, path, status,
+/// latency — never the query string, which may hold a token), counts it in
+/// the metrics, and sets the response headers every API answer carries.
 pub async fn request_context(req: Request, next: Next) -> Response {
     let id = request_id_of(&req);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    // The template (`/v0/times/{uuid}`), set by the router for matched routes.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     let started = std::time::Instant::now();
+    let in_flight = monitoring::enabled().then(monitoring::InFlight::start);
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let query_len = req.uri().query().map_or(0, str::len);
     let handle = async move {
@@ -71,19 +79,25 @@ pub async fn request_context(req: Request, next: Next) -> Response {
         }
     };
     let mut response = CURRENT_REQUEST_ID
-        .scope(
-            id.clone(),
-            tracing::Instrument::instrument(handle, span.clone()),
-        )
+        .scope(id.clone(), tracing::Instrument::instrument(handle, span))
         .await;
     let status = response.status();
-    span.in_scope(|| {
-        tracing::info!(
-            status = status.as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1e3,
-            "served"
-        );
-    });
+    let elapsed = started.elapsed();
+    drop(in_flight);
+    if monitoring::enabled() {
+        monitoring::record_request(route.as_deref(), &method, status.as_u16(), elapsed);
+    }
+    // The access line carries everything itself (not only through the
+    // span), so each JSON line stands alone.
+    tracing::info!(
+        request_id = %id,
+        %method,
+        route = route.as_deref().unwrap_or(monitoring::UNMATCHED_ROUTE),
+        %path,
+        status = status.as_u16(),
+        latency_ms = round_ms(elapsed),
+        "served"
+    );
     let headers = response.headers_mut();
     if headers
         .get(header::CONTENT_TYPE)
@@ -109,6 +123,11 @@ pub async fn request_context(req: Request, next: Next) -> Response {
         ));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
+}
+
+/// Milliseconds with one decimal (`77.8`), enough for a log line.
+fn round_ms(elapsed: std::time::Duration) -> f64 {
+    (elapsed.as_secs_f64() * 1e4).round() / 10.0
 }
 
 /// 404 `Object not found` for unknown routes.

@@ -13,7 +13,9 @@ pub mod openapi;
 pub mod org_roles;
 pub mod pagination;
 pub mod projects;
+pub mod query;
 pub mod reports;
+pub mod timer;
 pub mod times;
 pub mod users;
 
@@ -47,6 +49,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(activities::router())
         .merge(projects::router())
         .merge(times::router())
+        .merge(timer::router())
         .merge(reports::router())
         .merge(org_roles::router())
         .merge(users::router());

@@ -43,6 +43,7 @@ use crate::http::AppState;
         (name = "activities", description = "Kinds of work (`/v0/activities`)"),
         (name = "projects", description = "Projects and their members (`/v0/projects`)"),
         (name = "times", description = "Time entries (`/v0/times`)"),
+        (name = "timer", description = "The caller's running timer (`/v0/timer`)"),
         (name = "users", description = "Users (`/v0/users`)"),
         (name = "org-roles", description = "Organisation roles (`/v0/users/org-roles`)"),
         (name = "meta", description = "Health and this description"),
@@ -324,10 +325,7 @@ mod tests {
             Error::SlugsExist(vec!["a".into(), "b".into()]),
             Error::NameExists("x".into()),
             Error::unauthorized("x", "y"),
-            Error::MethodNotAllowed {
-                object: "x",
-                allow: "GET",
-            },
+            Error::InUse { object: "x" },
             Error::bad_query("x", "y"),
             Error::UsernameExists("x".into()),
             Error::TooManyRequests(1),
@@ -345,7 +343,7 @@ mod tests {
                 | Error::SlugsExist(_)
                 | Error::NameExists(_)
                 | Error::Authorization { .. }
-                | Error::MethodNotAllowed { .. }
+                | Error::InUse { .. }
                 | Error::BadQueryValue { .. }
                 | Error::UsernameExists(_)
                 | Error::TooManyRequests(_)

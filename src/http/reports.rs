@@ -1,6 +1,6 @@
-//! `/v0/reports/summary`, and the CSV export of `/v0/times`.
+//! `/v0/reports/summary`.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -9,14 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::reports::{self, GroupKey, KeyValue, Summary, TimeExport};
-use crate::domain::times::{TimeQuery, TimeView};
-use crate::domain::{Caller, Page};
+use crate::domain::reports::{self, GroupKey, KeyValue, Summary};
 use crate::error::Result;
 use crate::http::extract::{Auth, Params};
 use crate::http::openapi::ListErrors;
-use crate::http::pagination::page;
-use crate::http::times::time_query;
+use crate::http::query::{time_query, ListFormat};
 use crate::http::{csv, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -47,7 +44,7 @@ pub struct SummaryQuery {
     include_deleted: Option<bool>,
     /// `csv` answers RFC 4180 CSV (as does `Accept: text/csv`); `json` forces JSON.
     #[param(inline)]
-    format: Option<crate::http::times::ListFormat>,
+    format: Option<ListFormat>,
 }
 
 /// The summary as sent.
@@ -126,196 +123,4 @@ fn summary_csv(summary: &Summary) -> String {
         csv::push_record(&mut out, fields.iter().map(String::as_str));
     }
     out
-}
-
-/// Columns of the times CSV.
-const TIME_COLUMNS: [&str; 12] = [
-    "uuid",
-    "revision",
-    "user",
-    "project",
-    "activities",
-    "duration",
-    "date_worked",
-    "notes",
-    "issue_uri",
-    "created_at",
-    "updated_at",
-    "deleted_at",
-];
-
-fn push_time(out: &mut String, t: &TimeView) {
-    let revision = t.revision.to_string();
-    let duration = t.duration.to_string();
-    let project = t.project.join(" ");
-    let activities = t.activities.join(" ");
-    let opt = |v: &Option<String>| v.as_deref().unwrap_or("").to_owned();
-    let (notes, issue_uri, updated_at, deleted_at) = (
-        opt(&t.notes),
-        opt(&t.issue_uri),
-        opt(&t.updated_at),
-        opt(&t.deleted_at),
-    );
-    csv::push_record(
-        out,
-        [
-            t.uuid.as_str(),
-            &revision,
-            &t.user,
-            &project,
-            &activities,
-            &duration,
-            &t.date_worked,
-            &notes,
-            &issue_uri,
-            &t.created_at,
-            &updated_at,
-            &deleted_at,
-        ],
-    );
-}
-
-/// How long a client may leave an export chunk unread before the export
-/// is abandoned (the request timeout covers only the start of a stream).
-const CHUNK_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// How a streamed list of times is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimesEncoding {
-    /// RFC 4180 with a header row; one record per time, its current
-    /// revision (`include_revisions` does not apply).
-    Csv,
-    /// The JSON array of `GET /times`, parents included on request.
-    Json,
-}
-
-impl TimesEncoding {
-    fn start(self) -> String {
-        match self {
-            TimesEncoding::Csv => {
-                let mut header = String::new();
-                csv::push_record(&mut header, TIME_COLUMNS);
-                header
-            }
-            TimesEncoding::Json => "[".to_owned(),
-        }
-    }
-
-    fn push(self, out: &mut String, time: &TimeView, first: bool) {
-        match self {
-            TimesEncoding::Csv => push_time(out, time),
-            TimesEncoding::Json => {
-                if !first {
-                    out.push(',');
-                }
-                // A view always serialises (strings, numbers, options).
-                if let Ok(json) = serde_json::to_string(time) {
-                    out.push_str(&json);
-                }
-            }
-        }
-    }
-
-    fn end(self) -> &'static str {
-        match self {
-            TimesEncoding::Csv => "",
-            TimesEncoding::Json => "]",
-        }
-    }
-}
-
-/// A streamed list of times and its count before skip/limit.
-pub struct TimeStream {
-    pub body: Body,
-    pub total: u64,
-}
-
-/// `GET /times` streamed one batch at a time, so memory does not grow with
-/// the list: every matching time within `page`, in list order, from one
-/// consistent snapshot.
-///
-/// Bad filters are refused (as JSON) before the stream starts. The batches
-/// are read by a task of their own that hands them over through a channel
-/// of one chunk: a client that hangs up (or stops reading for
-/// `CHUNK_SEND_TIMEOUT`) makes it stop between two queries and end its read
-/// transaction cleanly, rather than having a query cancelled mid-flight. A
-/// database error mid-stream is logged and cuts the response short.
-pub async fn stream_times(
-    state: &AppState,
-    caller: &Caller,
-    query: &TimeQuery,
-    page: Page,
-    encoding: TimesEncoding,
-) -> Result<TimeStream> {
-    let with_parents = encoding == TimesEncoding::Json && query.include_revisions;
-    let export = reports::export_times(&state.db, caller, query, page, with_parents).await?;
-    let total = export.total().await?;
-    let request_id = crate::http::middleware::current_request_id();
-    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(1);
-    tokio::spawn(produce_times(export, encoding, sender, request_id));
-    let body = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
-    });
-    Ok(TimeStream {
-        body: Body::from_stream(body),
-        total,
-    })
-}
-
-/// `GET /times` as CSV: every matching time (the default page size does
-/// not apply; explicit `skip`/`limit` do).
-pub async fn times_csv(
-    state: &AppState,
-    caller: &Caller,
-    query: &TimeQuery,
-    params: &Params,
-) -> Result<Response> {
-    let page = page(params, 0)?;
-    let stream = stream_times(state, caller, query, page, TimesEncoding::Csv).await?;
-    Ok(csv::response(stream.body, "times.csv"))
-}
-
-/// Writes the start, each batch of `export`, and the end to `sender` until
-/// the export ends, fails, or the client goes away.
-async fn produce_times(
-    mut export: TimeExport,
-    encoding: TimesEncoding,
-    sender: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
-    request_id: String,
-) {
-    let send = |chunk: std::io::Result<Bytes>| {
-        let sender = sender.clone();
-        async move {
-            matches!(
-                tokio::time::timeout(CHUNK_SEND_TIMEOUT, sender.send(chunk)).await,
-                Ok(Ok(()))
-            )
-        }
-    };
-    let mut open = send(Ok(Bytes::from(encoding.start()))).await;
-    let mut first = true;
-    while open {
-        match export.next_batch().await {
-            Ok(Some(batch)) => {
-                let mut out = String::with_capacity(batch.len() * 300);
-                for time in &batch {
-                    encoding.push(&mut out, time, first);
-                    first = false;
-                }
-                open = send(Ok(Bytes::from(out))).await;
-            }
-            Ok(None) => {
-                send(Ok(Bytes::from_static(encoding.end().as_bytes()))).await;
-                break;
-            }
-            Err(e) => {
-                tracing::error!(request_id, error = %e, "streaming times failed mid-stream");
-                send(Err(std::io::Error::other("export failed"))).await;
-                break;
-            }
-        }
-    }
-    if let Err(e) = export.finish().await {
-        tracing::warn!(request_id, error = %e, "ending an export's read transaction");
-    }
 }

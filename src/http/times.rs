@@ -5,18 +5,21 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa::{IntoParams, ToSchema};
+
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::times::{self, TimeQuery, TimeView};
+use crate::domain::times::{self, TimeView};
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
 use crate::http::pagination::{list_response, page, streamed_list_response};
-use crate::http::reports::TimesEncoding;
-use crate::http::{csv, middleware, reports, AppState};
+use crate::http::query::{time_query, ListFormat};
+use crate::http::{csv, middleware, AppState};
+
+mod stream;
 
 /// Pages larger than this (or no limit) are streamed.
 const STREAM_ABOVE: u64 = 1_000;
@@ -57,15 +60,6 @@ pub struct TimeListQuery {
     /// `csv` answers RFC 4180 CSV (as does `Accept: text/csv`); `json` forces JSON.
     #[param(inline)]
     format: Option<ListFormat>,
-}
-
-/// The answer format of a list that can answer CSV.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)] // documents what `csv::wanted` reads
-pub enum ListFormat {
-    Json,
-    Csv,
 }
 
 /// Query parameters of `GET /times/{uuid}`.
@@ -129,13 +123,16 @@ async fn list(
 ) -> Result<Response> {
     let query = time_query(&params);
     if csv::wanted(&params, &headers)? {
-        return reports::times_csv(&state, &caller, &query, &params).await;
+        // Every matching time: the default page size does not apply to
+        // CSV, an explicit `skip`/`limit` does.
+        let page = page(&params, 0)?;
+        let stream = stream::times(&state, &caller, &query, page, stream::Encoding::Csv).await?;
+        return Ok(csv::response(stream.body, "times.csv"));
     }
     let page = page(&params, state.config.default_limit)?;
     if page.limit.is_none_or(|limit| limit > STREAM_ABOVE) {
         // Large lists are streamed in batches rather than built in memory.
-        let stream =
-            reports::stream_times(&state, &caller, &query, page, TimesEncoding::Json).await?;
+        let stream = stream::times(&state, &caller, &query, page, stream::Encoding::Json).await?;
         return Ok(streamed_list_response(
             &uri,
             stream.body,
@@ -145,20 +142,6 @@ async fn list(
     }
     let listing = times::list(&state.db, &caller, &query, page).await?;
     Ok(list_response(&uri, &listing.items, listing.total, page))
-}
-
-/// The filters of `GET /times` as sent (shared with reports).
-pub(crate) fn time_query(params: &Params) -> TimeQuery {
-    let owned = |key: &str| params.all(key).into_iter().map(str::to_owned).collect();
-    TimeQuery {
-        users: owned("user"),
-        projects: owned("project"),
-        activities: owned("activity"),
-        start: params.first("start").map(str::to_owned),
-        end: params.first("end").map(str::to_owned),
-        include_deleted: params.flag("include_deleted"),
-        include_revisions: params.flag("include_revisions"),
-    }
 }
 
 /// One of the times.

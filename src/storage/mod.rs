@@ -9,6 +9,7 @@ pub mod org_roles;
 pub mod projects;
 pub mod reports;
 pub mod settings;
+pub mod timers;
 pub mod times;
 pub mod users;
 

@@ -42,8 +42,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::{anyhow, bail, Context};
 use futures::TryStreamExt;
 use sea_orm::{
-    DatabaseBackend, DatabaseConnection, EntityTrait, Iterable, ModelTrait, QueryResult, Statement,
-    StreamTrait, Value,
+    DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait, Iterable, ModelTrait,
+    QueryResult, Statement, StreamTrait, Value,
 };
 use uuid::Uuid;
 
@@ -142,365 +142,15 @@ pub async fn import_node(db: &Db, from: &str) -> anyhow::Result<Counts> {
 async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
     let tx = db.begin_write().await?;
     super::ensure_empty(&*tx).await?;
-    let mut counts = Counts::default();
-    let reader = Reader { source };
-
-    // users
-    let mut user_ids = HashSet::new();
-    let mut username_keys = HashSet::new();
-    let mut batch = BatchInsert::new(Table::Users);
-    let mut rows = reader
-        .rows(
-            "users",
-            &[
-                "id",
-                "username",
-                "password",
-                "display_name",
-                "email",
-                "site_spectator",
-                "site_manager",
-                "site_admin",
-                "active",
-                "created_at",
-                "updated_at",
-                "deleted_at",
-                "meta",
-            ],
-        )
-        .await?;
-    while let Some(row) = rows.next().await? {
-        let username = row.text_max("username", IDENT)?;
-        let key = username_key(&username);
-        if !username_keys.insert(key.clone()) {
-            return Err(row.error(format!(
-                "username {username} differs from another user's only in letter case"
-            )));
-        }
-        let model = user::Model {
-            id: row.id,
-            username,
-            username_key: key,
-            password: row.opt_text_max("password", NAME)?,
-            display_name: row.opt_text_max("display_name", NAME)?,
-            email: row.opt_text_max("email", NAME)?,
-            site_spectator: row.flag("site_spectator", false)?,
-            site_manager: row.flag("site_manager", false)?,
-            site_admin: row.flag("site_admin", false)?,
-            active: row.flag("active", true)?,
-            meta: row.opt_text_max("meta", Limit::Long)?,
-            created_at: row.millis("created_at")?,
-            updated_at: row.opt_millis("updated_at")?,
-            deleted_at: row.opt_millis("deleted_at")?,
-        };
-        user_ids.insert(model.id);
-        batch.push(&*tx, values(&model)).await?;
-    }
-    batch.flush(&*tx).await?;
-    counts.users = batch.count;
-    drop(rows);
-
-    // activities
-    let mut activity_uuids: HashMap<i64, Uuid> = HashMap::new();
-    let mut activity_objects = Revisions::default();
-    let mut live_slugs = HashSet::new();
-    let mut batch = BatchInsert::new(Table::Activities);
-    let mut rows = reader
-        .rows(
-            "activities",
-            &[
-                "id",
-                "name",
-                "slug",
-                "created_at",
-                "updated_at",
-                "deleted_at",
-                "uuid",
-                "revision",
-                "newest",
-            ],
-        )
-        .await?;
-    while let Some(row) = rows.next().await? {
-        let RevisionColumns {
-            uuid,
-            revision,
-            newest,
-            deleted_at,
-        } = activity_objects.read(&row)?;
-        let slug = row.opt_text_max("slug", IDENT)?;
-        let live_slug = if newest && deleted_at.is_none() {
-            slug.clone()
-        } else {
-            None
-        };
-        if let Some(live) = &live_slug {
-            if !live_slugs.insert(live.clone()) {
-                return Err(row.error(format!("slug {live} belongs to another activity too")));
-            }
-        }
-        let created_at = row.millis("created_at")?;
-        let updated_at = row.opt_millis("updated_at")?;
-        let model = activity::Model {
-            id: row.id,
-            uuid: text(uuid),
-            revision,
-            newest,
-            name: row.text_max("name", NAME)?,
-            slug,
-            live_slug,
-            created_at,
-            updated_at,
-            deleted_at,
-            sort_at: updated_at.unwrap_or(created_at),
-        };
-        activity_uuids.insert(row.id, uuid);
-        batch.push(&*tx, values(&model)).await?;
-    }
-    drop(rows);
-    batch.flush(&*tx).await?;
-    activity_objects.check("activities")?;
-    counts.activities = activity_objects.objects();
-    counts.activity_revisions = batch.count;
-    let activity_uuid_set: HashSet<Uuid> = activity_uuids.values().copied().collect();
-
-    // projects
-    let mut project_uuids: HashMap<i64, Uuid> = HashMap::new();
-    let mut project_objects = Revisions::default();
-    let mut batch = BatchInsert::new(Table::Projects);
-    let mut rows = reader
-        .rows(
-            "projects",
-            &[
-                "id",
-                "name",
-                "uri",
-                "default_activity",
-                "created_at",
-                "updated_at",
-                "deleted_at",
-                "uuid",
-                "revision",
-                "newest",
-            ],
-        )
-        .await?;
-    while let Some(row) = rows.next().await? {
-        let RevisionColumns {
-            uuid,
-            revision,
-            newest,
-            deleted_at,
-        } = project_objects.read(&row)?;
-        let default_activity = match row.opt_uuid("default_activity")? {
-            None => None,
-            Some(uuid) => {
-                if !activity_uuid_set.contains(&uuid) {
-                    return Err(row.error(format!("default_activity {uuid} is not an activity")));
-                }
-                Some(text(uuid))
-            }
-        };
-        let created_at = row.millis("created_at")?;
-        let updated_at = row.opt_millis("updated_at")?;
-        let model = project::Model {
-            id: row.id,
-            uuid: text(uuid),
-            revision,
-            newest,
-            name: row.text_max("name", NAME)?,
-            uri: row.opt_text_max("uri", URI)?,
-            default_activity,
-            created_at,
-            updated_at,
-            deleted_at,
-            sort_at: updated_at.unwrap_or(created_at),
-        };
-        project_uuids.insert(row.id, uuid);
-        batch.push(&*tx, values(&model)).await?;
-    }
-    drop(rows);
-    batch.flush(&*tx).await?;
-    project_objects.check("projects")?;
-    counts.projects = project_objects.objects();
-    counts.project_revisions = batch.count;
-
-    // projectslugs → project_slugs (of live projects only)
-    let mut batch = BatchInsert::new(Table::ProjectSlugs);
-    let mut rows = reader
-        .rows("projectslugs", &["id", "name", "project"])
-        .await?;
-    while let Some(row) = rows.next().await? {
-        let project_uuid = row.reference("project", "projects", &project_uuids)?;
-        if project_objects.is_deleted(project_uuid) {
-            continue;
-        }
-        let model = project_slug::Model {
-            slug: row.text_max("name", IDENT)?,
-            project_uuid: text(project_uuid),
-        };
-        batch.push(&*tx, values(&model)).await?;
-    }
-    drop(rows);
-    batch.flush(&*tx).await?;
-    counts.project_slugs = batch.count;
-
-    // userroles → project_users, merged per (project, user)
-    let mut roles: BTreeMap<(Uuid, i64), [bool; 3]> = BTreeMap::new();
-    let mut rows = reader
-        .rows(
-            "userroles",
-            &["id", "project", "user", "manager", "member", "spectator"],
-        )
-        .await?;
-    while let Some(row) = rows.next().await? {
-        let project_uuid = row.reference("project", "projects", &project_uuids)?;
-        let user_id = row.int("user")?;
-        if !user_ids.contains(&user_id) {
-            return Err(row.error(format!("user {user_id} is not a row of users")));
-        }
-        let granted = [
-            row.flag("member", false)?,
-            row.flag("spectator", false)?,
-            row.flag("manager", false)?,
-        ];
-        let held = roles.entry((project_uuid, user_id)).or_insert([false; 3]);
-        for (h, g) in held.iter_mut().zip(granted) {
-            *h |= g;
-        }
-    }
-    drop(rows);
-    let mut batch = BatchInsert::new(Table::ProjectUsers);
-    for ((project_uuid, user_id), [member, spectator, manager]) in roles {
-        let model = project_user::Model {
-            project_uuid: text(project_uuid),
-            user_id,
-            member,
-            spectator,
-            manager,
-        };
-        batch.push(&*tx, values(&model)).await?;
-    }
-    batch.flush(&*tx).await?;
-    counts.project_roles = batch.count;
-
-    // times
-    let project_uuid_set: HashSet<Uuid> = project_uuids.values().copied().collect();
-    let mut time_objects = Revisions::default();
-    // uuid → its revision rows (revision, row id), for the activity links.
-    let mut time_rows: HashMap<Uuid, Vec<(i32, i64)>> = HashMap::new();
-    let mut time_ids = HashSet::new();
-    let mut batch = BatchInsert::new(Table::Times);
-    let mut rows = reader
-        .rows(
-            "times",
-            &[
-                "id",
-                "duration",
-                "user",
-                "project",
-                "notes",
-                "issue_uri",
-                "date_worked",
-                "created_at",
-                "updated_at",
-                "deleted_at",
-                "uuid",
-                "revision",
-                "newest",
-            ],
-        )
-        .await?;
-    while let Some(row) = rows.next().await? {
-        let RevisionColumns {
-            uuid,
-            revision,
-            newest,
-            deleted_at,
-        } = time_objects.read(&row)?;
-        let user_id = row.int("user")?;
-        if !user_ids.contains(&user_id) {
-            return Err(row.error(format!("user {user_id} is not a row of users")));
-        }
-        let project_uuid = row.uuid("project")?;
-        if !project_uuid_set.contains(&project_uuid) {
-            return Err(row.error(format!("project {project_uuid} is not a project")));
-        }
-        let duration = i32::try_from(row.int("duration")?)
-            .map_err(|_| row.error("duration is out of range".into()))?;
-        let date_worked = chrono::DateTime::from_timestamp_millis(row.millis("date_worked")?)
-            .ok_or_else(|| row.error("date_worked is not a valid instant".into()))?
-            .date_naive();
-        let created_at = row.millis("created_at")?;
-        let updated_at = row.opt_millis("updated_at")?;
-        let model = time::Model {
-            id: row.id,
-            uuid: text(uuid),
-            revision,
-            newest,
-            user_id,
-            project_uuid: text(project_uuid),
-            duration,
-            notes: row.opt_text_max("notes", Limit::Long)?,
-            issue_uri: row.opt_text_max("issue_uri", URI)?,
-            date_worked,
-            created_at,
-            updated_at,
-            deleted_at,
-            sort_at: updated_at.unwrap_or(created_at),
-        };
-        time_ids.insert(row.id);
-        time_rows.entry(uuid).or_default().push((revision, row.id));
-        batch.push(&*tx, values(&model)).await?;
-    }
-    drop(rows);
-    batch.flush(&*tx).await?;
-    time_objects.check("times")?;
-    counts.times = time_objects.objects();
-    counts.time_revisions = batch.count;
-
-    // timesactivities → time_activities per revision row
-    // Time row id → its activities (few each: a Vec, without duplicates).
-    let mut linked: HashMap<i64, Vec<Uuid>> = HashMap::new();
-    let mut rows = reader
-        .rows("timesactivities", &["id", "time", "activity"])
-        .await?;
-    while let Some(row) = rows.next().await? {
-        let time_id = row.int("time")?;
-        if !time_ids.contains(&time_id) {
-            return Err(row.error(format!("time {time_id} is not a row of times")));
-        }
-        let activity_uuid = row.reference("activity", "activities", &activity_uuids)?;
-        let activities = linked.entry(time_id).or_default();
-        if !activities.contains(&activity_uuid) {
-            activities.push(activity_uuid);
-        }
-    }
-    drop(rows);
-    let mut links: Vec<(i64, Uuid)> = Vec::new();
-    for revisions in time_rows.values_mut() {
-        revisions.sort_unstable();
-        let first_linked = revisions.iter().find_map(|(_, id)| linked.get(id));
-        let mut carried = first_linked;
-        for (_, id) in revisions.iter() {
-            if let Some(own) = linked.get(id) {
-                carried = Some(own);
-            }
-            for activity_uuid in carried.into_iter().flatten() {
-                links.push((*id, *activity_uuid));
-            }
-        }
-    }
-    links.sort_unstable();
-    let mut batch = BatchInsert::new(Table::TimeActivities);
-    for (time_id, activity_uuid) in links {
-        batch
-            .push(&*tx, vec![time_id.into(), text(activity_uuid).into()])
-            .await?;
-    }
-    batch.flush(&*tx).await?;
-    counts.time_activities = batch.count;
-
+    let mut import = NodeImport::new(&tx, Reader { source });
+    import.users().await?;
+    import.activities().await?;
+    import.projects().await?;
+    import.project_slugs().await?;
+    import.project_roles().await?;
+    import.times().await?;
+    import.time_activities().await?;
+    let counts = import.counts;
     crate::storage::reset_id_sequences(&*tx)
         .await
         .context("moving the id sequences past the imported rows")?;
@@ -509,6 +159,389 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
         .await
         .context("gathering statistics")?;
     Ok(counts)
+}
+
+/// The source columns each step reads.
+const USER_COLUMNS: &[&str] = &[
+    "id",
+    "username",
+    "password",
+    "display_name",
+    "email",
+    "site_spectator",
+    "site_manager",
+    "site_admin",
+    "active",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "meta",
+];
+const ACTIVITY_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "slug",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "uuid",
+    "revision",
+    "newest",
+];
+const PROJECT_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "uri",
+    "default_activity",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "uuid",
+    "revision",
+    "newest",
+];
+const ROLE_COLUMNS: &[&str] = &["id", "project", "user", "manager", "member", "spectator"];
+const TIME_COLUMNS: &[&str] = &[
+    "id",
+    "duration",
+    "user",
+    "project",
+    "notes",
+    "issue_uri",
+    "date_worked",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "uuid",
+    "revision",
+    "newest",
+];
+
+/// One import, one step per source table in foreign-key order. The steps
+/// share the target transaction, the source, the counts, and what earlier
+/// tables resolved for the references of later ones.
+struct NodeImport<'a> {
+    tx: &'a DatabaseTransaction,
+    reader: Reader<'a>,
+    counts: Counts,
+    /// Row ids of `users`.
+    user_ids: HashSet<i64>,
+    /// Activity objects, and the object uuid of each activity row id.
+    activities: Revisions,
+    activity_uuids: HashMap<i64, Uuid>,
+    /// Project objects, and the object uuid of each project row id.
+    projects: Revisions,
+    project_uuids: HashMap<i64, Uuid>,
+    /// Time uuid → its revision rows (revision, row id), for the links.
+    time_rows: HashMap<Uuid, Vec<(i32, i64)>>,
+    /// Row ids of `times`.
+    time_ids: HashSet<i64>,
+}
+
+impl<'a> NodeImport<'a> {
+    fn new(tx: &'a DatabaseTransaction, reader: Reader<'a>) -> Self {
+        Self {
+            tx,
+            reader,
+            counts: Counts::default(),
+            user_ids: HashSet::new(),
+            activities: Revisions::default(),
+            activity_uuids: HashMap::new(),
+            projects: Revisions::default(),
+            project_uuids: HashMap::new(),
+            time_rows: HashMap::new(),
+            time_ids: HashSet::new(),
+        }
+    }
+
+    /// `users`: usernames distinct in any letter case.
+    async fn users(&mut self) -> anyhow::Result<()> {
+        let mut username_keys = HashSet::new();
+        let mut batch = BatchInsert::new(Table::Users);
+        let mut rows = self.reader.rows("users", USER_COLUMNS).await?;
+        while let Some(row) = rows.next().await? {
+            let username = row.text_max("username", IDENT)?;
+            let key = username_key(&username);
+            if !username_keys.insert(key.clone()) {
+                return Err(row.error(format!(
+                    "username {username} differs from another user's only in letter case"
+                )));
+            }
+            let model = user::Model {
+                id: row.id,
+                username,
+                username_key: key,
+                password: row.opt_text_max("password", NAME)?,
+                display_name: row.opt_text_max("display_name", NAME)?,
+                email: row.opt_text_max("email", NAME)?,
+                site_spectator: row.flag("site_spectator", false)?,
+                site_manager: row.flag("site_manager", false)?,
+                site_admin: row.flag("site_admin", false)?,
+                active: row.flag("active", true)?,
+                meta: row.opt_text_max("meta", Limit::Long)?,
+                created_at: row.millis("created_at")?,
+                updated_at: row.opt_millis("updated_at")?,
+                deleted_at: row.opt_millis("deleted_at")?,
+            };
+            self.user_ids.insert(model.id);
+            batch.push(self.tx, values(&model)).await?;
+        }
+        batch.flush(self.tx).await?;
+        self.counts.users = batch.count;
+        Ok(())
+    }
+
+    /// `activities`: `live_slug` for the current, undeleted row only, and
+    /// no two live activities on one slug.
+    async fn activities(&mut self) -> anyhow::Result<()> {
+        let mut live_slugs = HashSet::new();
+        let mut batch = BatchInsert::new(Table::Activities);
+        let mut rows = self.reader.rows("activities", ACTIVITY_COLUMNS).await?;
+        while let Some(row) = rows.next().await? {
+            let RevisionColumns {
+                uuid,
+                revision,
+                newest,
+                deleted_at,
+            } = self.activities.read(&row)?;
+            let slug = row.opt_text_max("slug", IDENT)?;
+            let live_slug = if newest && deleted_at.is_none() {
+                slug.clone()
+            } else {
+                None
+            };
+            if let Some(live) = &live_slug {
+                if !live_slugs.insert(live.clone()) {
+                    return Err(row.error(format!("slug {live} belongs to another activity too")));
+                }
+            }
+            let created_at = row.millis("created_at")?;
+            let updated_at = row.opt_millis("updated_at")?;
+            let model = activity::Model {
+                id: row.id,
+                uuid: text(uuid),
+                revision,
+                newest,
+                name: row.text_max("name", NAME)?,
+                slug,
+                live_slug,
+                created_at,
+                updated_at,
+                deleted_at,
+                sort_at: updated_at.unwrap_or(created_at),
+            };
+            self.activity_uuids.insert(row.id, uuid);
+            batch.push(self.tx, values(&model)).await?;
+        }
+        batch.flush(self.tx).await?;
+        self.activities.check("activities")?;
+        self.counts.activities = self.activities.objects();
+        self.counts.activity_revisions = batch.count;
+        Ok(())
+    }
+
+    /// `projects`: a default activity must be an activity.
+    async fn projects(&mut self) -> anyhow::Result<()> {
+        let mut batch = BatchInsert::new(Table::Projects);
+        let mut rows = self.reader.rows("projects", PROJECT_COLUMNS).await?;
+        while let Some(row) = rows.next().await? {
+            let RevisionColumns {
+                uuid,
+                revision,
+                newest,
+                deleted_at,
+            } = self.projects.read(&row)?;
+            let default_activity = match row.opt_uuid("default_activity")? {
+                None => None,
+                Some(uuid) if self.activities.contains(uuid) => Some(text(uuid)),
+                Some(uuid) => {
+                    return Err(row.error(format!("default_activity {uuid} is not an activity")))
+                }
+            };
+            let created_at = row.millis("created_at")?;
+            let updated_at = row.opt_millis("updated_at")?;
+            let model = project::Model {
+                id: row.id,
+                uuid: text(uuid),
+                revision,
+                newest,
+                name: row.text_max("name", NAME)?,
+                uri: row.opt_text_max("uri", URI)?,
+                default_activity,
+                created_at,
+                updated_at,
+                deleted_at,
+                sort_at: updated_at.unwrap_or(created_at),
+            };
+            self.project_uuids.insert(row.id, uuid);
+            batch.push(self.tx, values(&model)).await?;
+        }
+        batch.flush(self.tx).await?;
+        self.projects.check("projects")?;
+        self.counts.projects = self.projects.objects();
+        self.counts.project_revisions = batch.count;
+        Ok(())
+    }
+
+    /// `projectslugs` → `project_slugs`, of live projects only.
+    async fn project_slugs(&mut self) -> anyhow::Result<()> {
+        let mut batch = BatchInsert::new(Table::ProjectSlugs);
+        let columns = &["id", "name", "project"];
+        let mut rows = self.reader.rows("projectslugs", columns).await?;
+        while let Some(row) = rows.next().await? {
+            let project_uuid = row.reference("project", "projects", &self.project_uuids)?;
+            if self.projects.is_deleted(project_uuid) {
+                continue;
+            }
+            let model = project_slug::Model {
+                slug: row.text_max("name", IDENT)?,
+                project_uuid: text(project_uuid),
+            };
+            batch.push(self.tx, values(&model)).await?;
+        }
+        batch.flush(self.tx).await?;
+        self.counts.project_slugs = batch.count;
+        Ok(())
+    }
+
+    /// `userroles` → `project_users`, merged per (project, user): each role
+    /// held if any row grants it.
+    async fn project_roles(&mut self) -> anyhow::Result<()> {
+        let mut roles: BTreeMap<(Uuid, i64), [bool; 3]> = BTreeMap::new();
+        let mut rows = self.reader.rows("userroles", ROLE_COLUMNS).await?;
+        while let Some(row) = rows.next().await? {
+            let project_uuid = row.reference("project", "projects", &self.project_uuids)?;
+            let user_id = self.user(&row)?;
+            let granted = [
+                row.flag("member", false)?,
+                row.flag("spectator", false)?,
+                row.flag("manager", false)?,
+            ];
+            let held = roles.entry((project_uuid, user_id)).or_insert([false; 3]);
+            for (h, g) in held.iter_mut().zip(granted) {
+                *h |= g;
+            }
+        }
+        let mut batch = BatchInsert::new(Table::ProjectUsers);
+        for ((project_uuid, user_id), [member, spectator, manager]) in roles {
+            let model = project_user::Model {
+                project_uuid: text(project_uuid),
+                user_id,
+                member,
+                spectator,
+                manager,
+            };
+            batch.push(self.tx, values(&model)).await?;
+        }
+        batch.flush(self.tx).await?;
+        self.counts.project_roles = batch.count;
+        Ok(())
+    }
+
+    /// The `user` column of `row`: a row id of `users`.
+    fn user(&self, row: &SourceRow) -> anyhow::Result<i64> {
+        let user_id = row.int("user")?;
+        if !self.user_ids.contains(&user_id) {
+            return Err(row.error(format!("user {user_id} is not a row of users")));
+        }
+        Ok(user_id)
+    }
+
+    /// `times`: milliseconds to this schema's columns; `date_worked`
+    /// becomes the UTC date of its instant.
+    async fn times(&mut self) -> anyhow::Result<()> {
+        let mut times = Revisions::default();
+        let mut batch = BatchInsert::new(Table::Times);
+        let mut rows = self.reader.rows("times", TIME_COLUMNS).await?;
+        while let Some(row) = rows.next().await? {
+            let RevisionColumns {
+                uuid,
+                revision,
+                newest,
+                deleted_at,
+            } = times.read(&row)?;
+            let user_id = self.user(&row)?;
+            let project_uuid = row.uuid("project")?;
+            if !self.projects.contains(project_uuid) {
+                return Err(row.error(format!("project {project_uuid} is not a project")));
+            }
+            let duration = i32::try_from(row.int("duration")?)
+                .map_err(|_| row.error("duration is out of range".into()))?;
+            let date_worked = chrono::DateTime::from_timestamp_millis(row.millis("date_worked")?)
+                .ok_or_else(|| row.error("date_worked is not a valid instant".into()))?
+                .date_naive();
+            let created_at = row.millis("created_at")?;
+            let updated_at = row.opt_millis("updated_at")?;
+            let model = time::Model {
+                id: row.id,
+                uuid: text(uuid),
+                revision,
+                newest,
+                user_id,
+                project_uuid: text(project_uuid),
+                duration,
+                notes: row.opt_text_max("notes", Limit::Long)?,
+                issue_uri: row.opt_text_max("issue_uri", URI)?,
+                date_worked,
+                created_at,
+                updated_at,
+                deleted_at,
+                sort_at: updated_at.unwrap_or(created_at),
+            };
+            self.time_ids.insert(row.id);
+            self.time_rows
+                .entry(uuid)
+                .or_default()
+                .push((revision, row.id));
+            batch.push(self.tx, values(&model)).await?;
+        }
+        batch.flush(self.tx).await?;
+        times.check("times")?;
+        self.counts.times = times.objects();
+        self.counts.time_revisions = batch.count;
+        Ok(())
+    }
+
+    /// `timesactivities` → `time_activities` of every revision row: a row
+    /// the reference links nothing to carries the closest earlier linked
+    /// revision's activities (the first linked one's before it).
+    async fn time_activities(&mut self) -> anyhow::Result<()> {
+        // Time row id → its activities (few each: a Vec, without duplicates).
+        let mut linked: HashMap<i64, Vec<Uuid>> = HashMap::new();
+        let columns = &["id", "time", "activity"];
+        let mut rows = self.reader.rows("timesactivities", columns).await?;
+        while let Some(row) = rows.next().await? {
+            let time_id = row.int("time")?;
+            if !self.time_ids.contains(&time_id) {
+                return Err(row.error(format!("time {time_id} is not a row of times")));
+            }
+            let activity_uuid = row.reference("activity", "activities", &self.activity_uuids)?;
+            let activities = linked.entry(time_id).or_default();
+            if !activities.contains(&activity_uuid) {
+                activities.push(activity_uuid);
+            }
+        }
+        let mut links: Vec<(i64, Uuid)> = Vec::new();
+        for revisions in self.time_rows.values_mut() {
+            revisions.sort_unstable();
+            let mut carried = revisions.iter().find_map(|(_, id)| linked.get(id));
+            for (_, id) in revisions.iter() {
+                if let Some(own) = linked.get(id) {
+                    carried = Some(own);
+                }
+                links.extend(carried.into_iter().flatten().map(|a| (*id, *a)));
+            }
+        }
+        links.sort_unstable();
+        let mut batch = BatchInsert::new(Table::TimeActivities);
+        for (time_id, activity_uuid) in links {
+            let row = vec![time_id.into(), text(activity_uuid).into()];
+            batch.push(self.tx, row).await?;
+        }
+        batch.flush(self.tx).await?;
+        self.counts.time_activities = batch.count;
+        Ok(())
+    }
 }
 
 /// A uuid as this schema stores it: lower-case, hyphenated.
@@ -579,6 +612,10 @@ impl Revisions {
         self.objects.len() as u64
     }
 
+    fn contains(&self, uuid: Uuid) -> bool {
+        self.objects.contains_key(&uuid)
+    }
+
     fn is_deleted(&self, uuid: Uuid) -> bool {
         self.objects.get(&uuid).is_some_and(|(_, deleted)| *deleted)
     }
@@ -589,8 +626,8 @@ struct Reader<'a> {
     source: &'a DatabaseConnection,
 }
 
-impl Reader<'_> {
-    async fn rows(&self, table: &'static str, columns: &[&str]) -> anyhow::Result<SourceRows<'_>> {
+impl<'a> Reader<'a> {
+    async fn rows(&self, table: &'static str, columns: &[&str]) -> anyhow::Result<SourceRows<'a>> {
         let backend = self.source.get_database_backend();
         let quote = |name: &str| match backend {
             DatabaseBackend::MySql => format!("`{name}`"),

@@ -89,6 +89,7 @@ pub fn test_config(database_url: &str) -> Config {
         default_limit: 0,
         max_body_bytes: 1024 * 1024,
         login_failures_per_minute: 1000,
+        metrics_bind: None,
         migrate: true,
     }
 }

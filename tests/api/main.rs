@@ -10,6 +10,7 @@ mod org_roles;
 mod projects;
 mod reports;
 mod slapd;
+mod timers;
 mod times;
 mod transfer;
 mod users;

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
 mod m20261122_000002_lookup_indexes;
+mod m20261201_000001_timers_and_api_tokens;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_lookup_indexes::Migration),
+            Box::new(m20261201_000001_timers_and_api_tokens::Migration),
         ]
     }
 }

@@ -1,0 +1,400 @@
+//! Running timers (issue 16): one per user, kept in the database so that
+//! they survive restarts and are shared by every instance. Starting,
+//! editing and stopping check what `POST /times` checks (the caller must
+//! be a member of the project, site admins excepted; the project and
+//! activities must exist); stopping turns the timer into a time entry in
+//! the same transaction that removes it, so two concurrent stops make
+//! exactly one time.
+//!
+//! Every write locks the caller's user row first (`store::lock_owner`):
+//! the operations of one user's timer are serialised on every backend.
+//! Deleting a project or activity a timer uses is refused (405), as for
+//! one a time uses (`activities::delete`, `projects::delete`).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::ConnectionTrait;
+use serde_json::{Map, Value};
+
+use crate::domain::times::{self, TimeView};
+use crate::domain::validate::{self, Field, ObjectReader};
+use crate::domain::{with_retries, Caller, WriteError};
+use crate::error::{Error, Result};
+use crate::storage::timers::{self as store, TimerFields, TimerRow};
+use crate::storage::times::{self as time_store, NewRevision};
+use crate::storage::{self, Db, WriteTx};
+
+/// Fields of the object of `POST /timer/start` and `POST /timer`.
+const TIMER_FIELDS: &[&str] = &["project", "activities", "notes", "issue_uri"];
+/// Fields of the object of `POST /timer/stop` (overrides of the new time).
+const STOP_FIELDS: &[&str] = &["date_worked", "notes", "issue_uri"];
+
+/// A running timer as shown to its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningTimer {
+    /// RFC 3339, UTC, milliseconds.
+    pub started_at: String,
+    /// Whole seconds since it started.
+    pub elapsed: i64,
+    /// The project's current slug (the first in order when it has several).
+    pub project: String,
+    /// The activities' current slugs, sorted.
+    pub activities: Vec<String>,
+    pub notes: Option<String>,
+    pub issue_uri: Option<String>,
+}
+
+/// `GET /timer`: the caller's running timer, if any.
+pub async fn current(db: &Db, caller: &Caller) -> Result<Option<RunningTimer>> {
+    match store::find(db.conn(), caller.id).await? {
+        Some((row, activities)) => Ok(Some(view(db.conn(), &row, &activities).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `POST /timer/start`: starts a timer for the caller; a timer already
+/// running is stopped first and its time saved (as Toggl does).
+pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<RunningTimer> {
+    let input = read_timer(object)?;
+    let r = ObjectReader::new("timer", object, TIMER_FIELDS)?;
+    let project_slug = input
+        .project
+        .clone()
+        .value()
+        .ok_or_else(|| r.missing("project"))?;
+    let activity_slugs = input.activities.clone().value().filter(|a| !a.is_empty());
+    retrying(|| async {
+        let tx = db.begin_write().await?;
+        store::lock_owner(&*tx, caller.id).await?;
+        if let Some((running, activities)) = store::find(&*tx, caller.id).await? {
+            save_time(&tx, caller, &running, activities, &StopInput::NONE).await?;
+            store::remove(&*tx, caller.id).await?;
+        }
+        let project_uuid = resolve_project(&*tx, &project_slug).await?;
+        let activity_uuids = match &activity_slugs {
+            Some(slugs) => resolve_activities(&*tx, slugs).await?,
+            None => default_activities(&*tx, &project_uuid, &r).await?,
+        };
+        hold_references(&*tx, "timer", &project_uuid, &activity_uuids).await?;
+        require_member(&*tx, caller, &project_uuid, &project_slug).await?;
+        let fields = TimerFields {
+            project_uuid,
+            activity_uuids,
+            notes: input.notes.clone().value(),
+            issue_uri: input.issue_uri.clone().value(),
+            started_at: storage::now_millis(),
+        };
+        store::insert(&*tx, caller.id, fields).await?;
+        let shown = shown(&tx, caller).await?;
+        tx.commit().await?;
+        Ok(shown)
+    })
+    .await
+}
+
+/// `POST /timer`: changes the fields sent of the running timer (404 when
+/// none runs). Its start stays.
+pub async fn edit(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<RunningTimer> {
+    let input = read_timer(object)?;
+    let r = ObjectReader::new("timer", object, TIMER_FIELDS)?;
+    let project_slug = not_null(&r, "project", "slug", input.project.clone())?;
+    let activity_slugs = not_null(&r, "activities", "array of slugs", input.activities.clone())?;
+    retrying(|| async {
+        let tx = db.begin_write().await?;
+        store::lock_owner(&*tx, caller.id).await?;
+        let (running, current_activities) = store::find(&*tx, caller.id)
+            .await?
+            .ok_or(Error::NotFound("timer"))?;
+        let project_uuid = match &project_slug {
+            Some(slug) => resolve_project(&*tx, slug).await?,
+            None => running.project_uuid.clone(),
+        };
+        let activity_uuids = match &activity_slugs {
+            Some(slugs) if !slugs.is_empty() => resolve_activities(&*tx, slugs).await?,
+            Some(_) => default_activities(&*tx, &project_uuid, &r).await?,
+            None => current_activities,
+        };
+        hold_references(&*tx, "timer", &project_uuid, &activity_uuids).await?;
+        if let Some(slug) = &project_slug {
+            require_member(&*tx, caller, &project_uuid, slug).await?;
+        }
+        let fields = TimerFields {
+            project_uuid,
+            activity_uuids,
+            notes: keep(input.notes.clone(), &running.notes),
+            issue_uri: keep(input.issue_uri.clone(), &running.issue_uri),
+            started_at: running.started_at,
+        };
+        store::update(&*tx, caller.id, fields).await?;
+        let shown = shown(&tx, caller).await?;
+        tx.commit().await?;
+        Ok(shown)
+    })
+    .await
+}
+
+/// `POST /timer/stop`: turns the running timer into a time entry of the
+/// caller (`duration` = whole seconds elapsed, `date_worked` = the UTC
+/// date it started, unless the object overrides it, `notes` or
+/// `issue_uri`) and removes it, in one transaction; 404 when none runs.
+pub async fn stop(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<TimeView> {
+    let r = ObjectReader::new("time", object, STOP_FIELDS)?;
+    let overrides = StopInput {
+        date_worked: not_null(&r, "date_worked", "ISO-8601 date", r.date("date_worked")?)?,
+        notes: r.string("notes", validate::MAX_TEXT_LEN)?,
+        issue_uri: r.uri("issue_uri")?,
+    };
+    retrying(|| async {
+        let tx = db.begin_write().await?;
+        store::lock_owner(&*tx, caller.id).await?;
+        let (running, activities) = store::find(&*tx, caller.id)
+            .await?
+            .ok_or(Error::NotFound("timer"))?;
+        let time = save_time(&tx, caller, &running, activities, &overrides).await?;
+        if !store::remove(&*tx, caller.id).await? {
+            // Only reachable without the owner lock; never save twice.
+            return Err(Error::NotFound("timer").into());
+        }
+        tx.commit().await?;
+        Ok(time)
+    })
+    .await
+}
+
+/// `DELETE /timer`: discards the running timer; 404 when none runs.
+pub async fn discard(db: &Db, caller: &Caller) -> Result<()> {
+    retrying(|| async {
+        let tx = db.begin_write().await?;
+        store::lock_owner(&*tx, caller.id).await?;
+        if !store::remove(&*tx, caller.id).await? {
+            return Err(Error::NotFound("timer").into());
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Runs a write transaction again while it loses deadlocks.
+async fn retrying<T, F, Fut>(attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, WriteError>>,
+{
+    match with_retries(attempt).await {
+        Ok(v) => Ok(v),
+        Err(WriteError::Rule(e)) => Err(e),
+        Err(WriteError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// The fields of a timer object after type checks.
+struct TimerInput {
+    project: Field<String>,
+    activities: Field<Vec<String>>,
+    notes: Field<String>,
+    issue_uri: Field<String>,
+}
+
+fn read_timer(object: &Map<String, Value>) -> Result<TimerInput> {
+    let r = ObjectReader::new("timer", object, TIMER_FIELDS)?;
+    Ok(TimerInput {
+        project: r.slug("project")?,
+        activities: r.slugs("activities")?,
+        notes: r.string("notes", validate::MAX_TEXT_LEN)?,
+        issue_uri: r.uri("issue_uri")?,
+    })
+}
+
+/// What a stop may override of the new time.
+struct StopInput {
+    date_worked: Option<chrono::NaiveDate>,
+    notes: Field<String>,
+    issue_uri: Field<String>,
+}
+
+impl StopInput {
+    /// Nothing overridden (a timer stopped by starting another).
+    const NONE: StopInput = StopInput {
+        date_worked: None,
+        notes: Field::Absent,
+        issue_uri: Field::Absent,
+    };
+}
+
+/// A field that may be left out but never set to null.
+fn not_null<T>(
+    r: &ObjectReader<'_>,
+    field: &str,
+    expected: &str,
+    value: Field<T>,
+) -> Result<Option<T>> {
+    match value {
+        Field::Absent => Ok(None),
+        Field::Null => Err(r.invalid(field, expected, &Value::Null)),
+        Field::Value(v) => Ok(Some(v)),
+    }
+}
+
+/// The value sent, or the current one when the field was left out.
+fn keep(field: Field<String>, current: &Option<String>) -> Option<String> {
+    match field {
+        Field::Absent => current.clone(),
+        Field::Null => None,
+        Field::Value(v) => Some(v),
+    }
+}
+
+async fn resolve_project(conn: &impl ConnectionTrait, slug: &str) -> Result<String> {
+    time_store::project_uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
+        .await?
+        .remove(slug)
+        .ok_or(Error::InvalidForeignKey {
+            object: "timer",
+            key: "project",
+        })
+}
+
+async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Result<Vec<String>> {
+    let found = time_store::activity_uuids_by_slugs(conn, slugs).await?;
+    slugs
+        .iter()
+        .map(|s| {
+            found.get(s).cloned().ok_or(Error::InvalidForeignKey {
+                object: "timer",
+                key: "activities",
+            })
+        })
+        .collect()
+}
+
+/// The project's default activity, or `The timer is missing a activities`.
+async fn default_activities(
+    conn: &impl ConnectionTrait,
+    project_uuid: &str,
+    r: &ObjectReader<'_>,
+) -> Result<Vec<String>> {
+    match time_store::default_activity(conn, project_uuid).await? {
+        Some(default) => Ok(vec![default]),
+        None => Err(r.missing("activities")),
+    }
+}
+
+/// Holds the project and activities against a concurrent delete (as a
+/// time write does); one already deleted is an invalid reference.
+async fn hold_references(
+    conn: &impl ConnectionTrait,
+    object: &'static str,
+    project_uuid: &str,
+    activity_uuids: &[String],
+) -> Result<()> {
+    match time_store::hold_references(conn, Some(project_uuid), activity_uuids).await? {
+        (true, true) => Ok(()),
+        (false, _) => Err(Error::InvalidForeignKey {
+            object,
+            key: "project",
+        }),
+        (true, false) => Err(Error::InvalidForeignKey {
+            object,
+            key: "activities",
+        }),
+    }
+}
+
+/// Only members of a project (and site admins) track time on it.
+async fn require_member(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    project_uuid: &str,
+    slug: &str,
+) -> Result<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    let member = time_store::project_role(conn, project_uuid, caller.id)
+        .await?
+        .is_some_and(|r| r.member);
+    caller.require(member, &format!("create time entries for project {slug}"))
+}
+
+/// Writes the time entry of a stopping timer (revision 1, the caller's).
+async fn save_time(
+    tx: &WriteTx,
+    caller: &Caller,
+    running: &TimerRow,
+    activity_uuids: Vec<String>,
+    overrides: &StopInput,
+) -> Result<TimeView> {
+    let now = storage::now_millis();
+    let elapsed = (now - running.started_at).max(0) / 1000;
+    let duration = i32::try_from(elapsed.min(validate::MAX_DURATION)).unwrap_or(i32::MAX);
+    let date_worked = match overrides.date_worked {
+        Some(date) => date,
+        None => started(running.started_at).date_naive(),
+    };
+    hold_references(&**tx, "time", &running.project_uuid, &activity_uuids).await?;
+    let slug = time_store::project_slugs(&**tx, std::slice::from_ref(&running.project_uuid))
+        .await?
+        .remove(&running.project_uuid)
+        .and_then(|s| s.into_iter().next())
+        .unwrap_or_default();
+    require_member(&**tx, caller, &running.project_uuid, &slug).await?;
+    let row = time_store::insert_revision(
+        &**tx,
+        NewRevision {
+            uuid: uuid::Uuid::new_v4().to_string(),
+            revision: 1,
+            user_id: caller.id,
+            project_uuid: running.project_uuid.clone(),
+            duration,
+            notes: keep(overrides.notes.clone(), &running.notes),
+            issue_uri: keep(overrides.issue_uri.clone(), &running.issue_uri),
+            date_worked,
+            created_at: now,
+            updated_at: None,
+            activity_uuids,
+        },
+    )
+    .await?;
+    times::render(&**tx, vec![row], false)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::server(anyhow::anyhow!("rendering a time gave no view")))
+}
+
+/// The caller's timer as just written in `tx`.
+async fn shown(tx: &WriteTx, caller: &Caller) -> Result<RunningTimer> {
+    let (row, activities) = store::find(&**tx, caller.id)
+        .await?
+        .ok_or_else(|| Error::server(anyhow::anyhow!("the timer just written is gone")))?;
+    view(&**tx, &row, &activities).await
+}
+
+fn started(millis: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+async fn view(
+    conn: &impl ConnectionTrait,
+    row: &TimerRow,
+    activity_uuids: &[String],
+) -> Result<RunningTimer> {
+    let project = time_store::project_slugs(conn, std::slice::from_ref(&row.project_uuid))
+        .await?
+        .remove(&row.project_uuid)
+        .and_then(|s| s.into_iter().next())
+        .unwrap_or_default();
+    let mut activities: Vec<String> = storage::activities::current_of(conn, activity_uuids)
+        .await?
+        .into_iter()
+        .filter_map(|a| a.live_slug)
+        .collect();
+    activities.sort();
+    Ok(RunningTimer {
+        started_at: started(row.started_at).to_rfc3339_opts(SecondsFormat::Millis, true),
+        elapsed: (storage::now_millis() - row.started_at).max(0) / 1000,
+        project,
+        activities,
+        notes: row.notes.clone(),
+        issue_uri: row.issue_uri.clone(),
+    })
+}
