@@ -85,7 +85,7 @@ fn date_format(backend: DbBackend, iso_week: bool) -> SimpleExpr {
 fn group_formatted(q: &mut SelectStatement, on: bool, expr: SimpleExpr, alias: &str) {
     if on {
         q.expr_as(expr, Alias::new(alias));
-        q.add_group_by([Expr::col(Alias::new(alias)).into()]);
+        q.add_group_by([Expr::col(Alias::new(alias))]);
     }
 }
 
