@@ -23,8 +23,9 @@ if ! command -v wrk >/dev/null; then
 fi
 
 log "building (release)"
-cargo build --release --locked
-BIN=$PWD/target/release/timesync
+# Cargo says where the binary is (CARGO_TARGET_DIR respected).
+BIN=$(cargo build --release --locked --bin timesync --message-format=json-render-diagnostics |
+  python3 scripts/lib/cargo_bin.py)
 
 WORK=$(mktemp -d /tmp/timesync-bench.XXXXXX); chmod 755 "$WORK"
 SERVER_PID=""

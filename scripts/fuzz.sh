@@ -1,41 +1,48 @@
 #!/usr/bin/env bash
 # Fuzzes the live API with schemathesis against its own OpenAPI description.
 #
-# Builds the server, seeds a fresh SQLite database, serves it on a free
-# loopback port, logs in as the seeded site admin and runs schemathesis on
-# every documented operation with the conformance checks. Fails on any
-# server error or answer that the description does not allow. The server is
-# stopped however the run ends.
+# Takes the server binary of the test build (asking cargo where it is),
+# seeds a fresh SQLite database, adds org-roles and spare objects, serves
+# it on a free loopback port, logs in as the seeded site admin and runs
+# schemathesis on every documented operation with the conformance checks;
+# scripts/fuzz_hooks.py makes most requests authenticate and name existing
+# objects. Fails on any server error or answer that the description does
+# not allow, and when an operation never got a 2xx answer. The server is
+# stopped and the temporary directory removed however the run ends.
 #
-# Environment: FUZZ_MAX_EXAMPLES (default 100 per operation), FUZZ_TIMEOUT
-# (seconds for the whole schemathesis run, default 300), FUZZ_SEED (a number,
+# Environment: FUZZ_MAX_EXAMPLES (default 50 per operation: successful
+# writes cost more than refusals), FUZZ_TIMEOUT
+# (seconds for the whole schemathesis run, default 600), FUZZ_SEED (a number,
 # or `random`). One worker: hypothesis is not thread-safe enough for more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-VENV=target/fuzz-venv
-MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-100}
-RUN_TIMEOUT=${FUZZ_TIMEOUT:-300}
+# Where cargo keeps its builds (CARGO_TARGET_DIR respected).
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+VENV=$TARGET_DIR/fuzz-venv
+MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-50}
+RUN_TIMEOUT=${FUZZ_TIMEOUT:-600}
 # A fixed seed keeps CI reproducible; set FUZZ_SEED=random to explore.
 SEED=${FUZZ_SEED:-20261122}
 if [ "$SEED" = random ]; then SEED=$(python3 -c 'import random; print(random.getrandbits(64))'); fi
 
 log() { printf '\n==> fuzz: %s\n' "$*" >&2; }
 
-if [ "$("$VENV/bin/st" --version 2>/dev/null || true)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+if ! "$VENV/bin/st" --version 2>/dev/null | grep -qx "[a-z]*, version $SCHEMATHESIS_VERSION"; then
     log "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --locked --bin timesync
-BIN=target/debug/timesync
+# The binary of the test build (`cargo build --all-targets`, as
+# scripts/test.sh runs it): the same feature set, so nothing is rebuilt,
+# and wherever CARGO_TARGET_DIR puts it.
+BIN=$(cargo build --all-targets --locked --message-format=json-render-diagnostics |
+    python3 scripts/lib/cargo_bin.py)
 
-# The server runs as its own copy, under a name of its own, so that a
-# `pkill timesync` elsewhere on a shared machine cannot stop it mid-run.
 WORK=$(mktemp -d /tmp/tsfuzz.XXXXXX)
-cp "$BIN" "$WORK/fuzz-server"
 SERVER_PID=""
 cleanup() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -45,6 +52,9 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# The server runs as its own copy, under a name of its own, so that a
+# `pkill timesync` elsewhere on a shared machine cannot stop it mid-run.
+cp "$BIN" "$WORK/fuzz-server"
 
 DB="sqlite://$WORK/fuzz.sqlite3"
 log "seeding $DB"
@@ -53,7 +63,10 @@ log "seeding $DB"
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
 log "serving on $BASE (log: $WORK/server.log)"
-NO_COLOR=1 SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n') \
+# JSON logs: the access lines tell which operations got a 2xx. No login
+# throttling: the fuzzer fails logins on purpose, many times a minute.
+TIMESYNC_LOG_FORMAT=json TIMESYNC_LOGIN_FAILURES_PER_MINUTE=0 \
+    SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n') \
     "$WORK/fuzz-server" serve --database-url "$DB" --bind 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
@@ -62,51 +75,67 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 
-TOKEN=$(curl -fsS -X POST "$BASE/v0/login" -H 'content-type: application/json' \
-    -d '{"auth": {"type": "password", "username": "admin", "password": "admin"}}' |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
-
-# Identifiers of the seeded objects, so that about half the generated
-# requests reach existing objects (the rest are random identifiers).
-python3 - "$BASE" "$TOKEN" >"$WORK/schemathesis.toml" <<'PY'
-import json, sys, urllib.request
-base, token = sys.argv[1], sys.argv[2]
-# A generated `auth` block of a POST body wins over the header: mostly
-# send the valid token there too.
-print('[parameters]\n"body.auth.token" = { dictionary = "tokens", probability = 0.9 }\n')
-def get(path):
-    req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+# Fixtures for scripts/fuzz_hooks.py: the token, credentials, and objects
+# to name — `keep` ones for reads, updates and references, `spare` ones
+# (nothing refers to them) for deletes. Org-roles and spare objects are
+# made here; a timer is started so that reading, editing and stopping one
+# can succeed.
+python3 - "$BASE" >"$WORK/fixtures.json" <<'PY'
+import json, sys, urllib.error, urllib.request
+base = sys.argv[1]
+def call(method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode())
+    req.add_header("Content-Type", "application/json")
+    # Left out when the 2xx answers are counted below.
+    req.add_header("X-Request-Id", "fuzz-fixture")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
     with urllib.request.urlopen(req) as r:
-        return json.load(r)
-values = {
-    "activity-slugs": [a["slug"] for a in get("/v0/activities")],
-    "project-slugs": [s for p in get("/v0/projects") for s in p["slugs"]],
-    "time-uuids": [t["uuid"] for t in get("/v0/times?limit=50")],
-    # Not `admin`, whose token the run uses.
-    "usernames": [u["username"] for u in get("/v0/users") if u["username"] != "admin"],
-    "org-role-slugs": [r["slug"] for r in get("/v0/users/org-roles")] or ["none"],
-    "tokens": [token],
+        text = r.read()
+        return json.loads(text) if text else None
+token = call("POST", "/v0/login", {"auth": {"type": "password", "username": "admin", "password": "admin"}})["token"]
+get = lambda path: call("GET", path, token=token)
+post = lambda path, obj: call("POST", path, {"object": obj}, token)
+for i in range(1, 6):
+    post("/v0/users/org-roles", {"name": f"Fuzz role {i}", "slug": f"fuzz-role-{i}"})
+    post("/v0/activities", {"name": f"Spare activity {i}", "slug": f"spare-activity-{i}"})
+    post("/v0/projects", {"name": f"Spare project {i}", "slugs": [f"spare-project-{i}"]})
+    post("/v0/users", {"username": f"spare-user-{i}", "password": "password"})
+activities = [a["slug"] for a in get("/v0/activities")]
+all_projects = get("/v0/projects")
+projects = [p["slugs"][0] for p in all_projects]
+users = [u["username"] for u in get("/v0/users")]
+times = [t["uuid"] for t in get("/v0/times?limit=60")]
+split = lambda items, spare: {"keep": [i for i in items if not i.startswith(spare)],
+                              "spare": [i for i in items if i.startswith(spare)]}
+fixtures = {
+    "base": base,
+    "token": token,
+    "activities": split(activities, "spare-"),
+    "projects": split(projects, "spare-"),
+    # Never `admin`, whose token the run uses.
+    "users": split([u for u in users if u != "admin"], "spare-"),
+    "org_roles": {"keep": ["fuzz-role-1", "fuzz-role-2"], "spare": [f"fuzz-role-{i}" for i in range(3, 6)]},
+    "times": {"keep": times[:30], "spare": times[30:]},
+    # (project, user) pairs where the user may log time.
+    "memberships": [[p["slugs"][0], u] for p in all_projects for u, r in sorted(p["users"].items())
+                    if r["member"] and u != "admin"],
+    "logins": [["admin", "admin"]] + [[u, "password"] for u in users if u.startswith("user")][:5],
 }
-for name, items in values.items():
-    print(f"[dictionaries.{name}]\nvalues = {json.dumps(items)}\n")
-bindings = [
-    ("/v0/activities/{slug}", "path.slug", "activity-slugs"),
-    ("/v0/projects/{slug}", "path.slug", "project-slugs"),
-    ("/v0/times/{uuid}", "path.uuid", "time-uuids"),
-    ("/v0/users/{username}", "path.username", "usernames"),
-    ("/v0/users/org-roles/{slug}", "path.slug", "org-role-slugs"),
-    ("/v0/times", "body.object.project", "project-slugs"),
-    ("/v0/times", "body.object.user", "usernames"),
-]
-for path, key, name in bindings:
-    print(f'[[operations]]\ninclude-path = "{path}"')
-    print(f'parameters = {{ "{key}" = {{ dictionary = "{name}", probability = 0.5 }} }}\n')
+paths = json.loads(urllib.request.urlopen(base + "/v0/openapi.json").read())["paths"]
+if "/v0/timer/start" in paths:
+    post("/v0/timer/start", {"project": fixtures["projects"]["keep"][0],
+                             "activities": [fixtures["activities"]["keep"][0]]})
+json.dump(fixtures, sys.stdout)
 PY
+TOKEN=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token"])' "$WORK/fixtures.json")
 
 log "schemathesis: every operation, $MAX_EXAMPLES examples each, at most ${RUN_TIMEOUT}s"
 status=0
 timeout --signal=INT --kill-after=30 "$RUN_TIMEOUT" \
-    "$VENV/bin/st" --config-file "$WORK/schemathesis.toml" run "$BASE/v0/openapi.json" \
+    env SCHEMATHESIS_HOOKS="$PWD/scripts/fuzz_hooks.py" FUZZ_FIXTURES="$WORK/fixtures.json" \
+    "$VENV/bin/st" run "$BASE/v0/openapi.json" \
     --url "$BASE" \
     -H "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
@@ -119,14 +148,50 @@ timeout --signal=INT --kill-after=30 "$RUN_TIMEOUT" \
     --report-dir "$WORK/report" || status=$?
 
 if [ "$status" -ne 0 ]; then
-    cp "$WORK/server.log" target/fuzz-server.log
+    cp "$WORK/server.log" "$TARGET_DIR/fuzz-server.log"
     if grep -q "shutting down" "$WORK/server.log"; then
         log "the server was stopped by a signal from outside this script"
     elif ! kill -0 "$SERVER_PID" 2>/dev/null; then
         log "the server died"
     fi
-    log "schemathesis failed (exit $status); end of the server log (all of it: target/fuzz-server.log):"
+    log "schemathesis failed (exit $status); end of the server log (all of it: $TARGET_DIR/fuzz-server.log):"
     tail -n 30 "$WORK/server.log" >&2
     exit "$status"
 fi
-log "no failures"
+log "no failures; checking that every operation got a successful answer"
+# Every operation of the description (read now, so endpoints added later
+# are covered too) must have had at least one 2xx, seen in the server's
+# access log (route template + method); otherwise the fuzzing never
+# reached its success path.
+if ! python3 - "$BASE" "$WORK/server.log" <<'PY'
+import json, sys, urllib.request
+base, log_file = sys.argv[1], sys.argv[2]
+paths = json.loads(urllib.request.urlopen(base + "/v0/openapi.json").read())["paths"]
+operations = {(m.upper(), p) for p, ops in paths.items() for m in ops
+              if m in ("get", "post", "put", "patch", "delete")}
+answers = {}
+with open(log_file) as f:
+    for line in f:
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        # Not the requests the hooks make to set up state (timers).
+        if e.get("message") == "served" and e.get("request_id") != "fuzz-fixture":
+            answers.setdefault((e["method"], e["route"]), []).append(e["status"])
+missing = []
+for op in sorted(operations, key=lambda o: (o[1], o[0])):
+    statuses = answers.get(op, [])
+    ok = sum(200 <= s < 300 for s in statuses)
+    print(f"  {op[0]:6} {op[1]:34} {len(statuses):5} requests, {ok:4} 2xx", file=sys.stderr)
+    if ok == 0:
+        missing.append(f"{op[0]} {op[1]}")
+if missing:
+    sys.exit("never a 2xx answer: " + ", ".join(missing))
+PY
+then
+    cp "$WORK/server.log" "$TARGET_DIR/fuzz-server.log"
+    log "some operation never succeeded; the server log: $TARGET_DIR/fuzz-server.log"
+    exit 1
+fi
+log "every operation got 2xx answers as well as refusals"

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::app::{shutdown_signal, Application};
 use crate::config::{Config, DatabaseArgs, DatabaseUrl, LogArgs, ServeArgs};
 use crate::domain::accounts;
+use crate::progress::{ProgressArgs, Unit};
 use crate::storage::Db;
 use crate::transfer;
 
@@ -119,6 +120,8 @@ pub struct ExportArgs {
     /// File to write (standard output when missing).
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 #[derive(Args, Debug)]
@@ -127,6 +130,8 @@ pub struct ImportArgs {
     pub database: DatabaseArgs,
     /// Export document to read ("-" for standard input).
     pub file: PathBuf,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +141,8 @@ pub struct ImportNodeArgs {
     /// The timesync-node database: a SQLite file or sqlite:, postgres:// or mysql:// URL.
     #[arg(long)]
     pub from: String,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 #[derive(Args, Debug)]
@@ -144,6 +151,8 @@ pub struct SeedCommandArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub seed: crate::seed::SeedArgs,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 #[derive(Args, Debug)]
@@ -276,11 +285,17 @@ async fn create_account(args: CreateAccountArgs) -> anyhow::Result<()> {
 }
 
 async fn seed(args: SeedCommandArgs) -> anyhow::Result<()> {
+    let created = transfer::NewSqliteFile::before_connect(&args.database.database_url);
     let db = open(&args.database.database_url).await?;
     db.migrate().await?;
     let started = std::time::Instant::now();
-    let result = crate::seed::seed(&db, &args.seed).await;
+    let progress = args.progress.start("seed", Unit::Items("times"));
+    let result = crate::seed::seed(&db, &args.seed, &progress).await;
+    progress.finish();
     db.close().await;
+    if result.is_err() {
+        created.remove();
+    }
     let report = result?;
     println!(
         "Seeded {} users, {} activities, {} projects, {} times ({} time revisions) in {:.1} s.",
@@ -300,10 +315,11 @@ async fn seed(args: SeedCommandArgs) -> anyhow::Result<()> {
 
 async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let db = open(&args.database.database_url).await?;
+    let progress = args.progress.start("export", Unit::Items("rows"));
     let result = match &args.output {
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            transfer::export::export(&db, &mut out).await
+            transfer::export::export(&db, &mut out, &progress).await
         }
         Some(path) => {
             // Written aside and renamed, so a failed export leaves no half file.
@@ -313,7 +329,7 @@ async fn export(args: ExportArgs) -> anyhow::Result<()> {
             let file = std::fs::File::create(&partial)
                 .with_context(|| format!("cannot create {}", partial.display()))?;
             let mut out = std::io::BufWriter::new(file);
-            let result = transfer::export::export(&db, &mut out).await;
+            let result = transfer::export::export(&db, &mut out, &progress).await;
             drop(out);
             match result {
                 Ok(counts) => {
@@ -328,6 +344,7 @@ async fn export(args: ExportArgs) -> anyhow::Result<()> {
             }
         }
     };
+    progress.finish();
     db.close().await;
     for (table, n) in result? {
         eprintln!("exported {}: {n}", table.name());
@@ -336,21 +353,35 @@ async fn export(args: ExportArgs) -> anyhow::Result<()> {
 }
 
 async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let progress = args.progress.start("import", Unit::Bytes);
     let input: Box<dyn std::io::Read + Send> = if args.file.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
-        Box::new(
-            std::fs::File::open(&args.file)
-                .with_context(|| format!("cannot open {}", args.file.display()))?,
-        )
+        let file = std::fs::File::open(&args.file)
+            .with_context(|| format!("cannot open {}", args.file.display()))?;
+        if let Some(size) = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+        {
+            progress.set_length(size);
+        }
+        Box::new(file)
     };
+    let input = progress.wrap_read(input);
+    let created = transfer::NewSqliteFile::before_connect(&args.database.database_url);
     let db = open(&args.database.database_url).await?;
     let result = async {
         db.migrate().await?;
-        transfer::import::import(&db, input).await
+        transfer::import::import(&db, input, &progress).await
     }
     .await;
+    progress.finish();
     db.close().await;
+    if result.is_err() {
+        created.remove();
+    }
     for (table, n) in result? {
         println!("imported {}: {n}", table.name());
     }
@@ -358,13 +389,19 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 async fn import_node(args: ImportNodeArgs) -> anyhow::Result<()> {
+    let created = transfer::NewSqliteFile::before_connect(&args.database.database_url);
     let db = open(&args.database.database_url).await?;
+    let progress = args.progress.start("import-node", Unit::Items("rows"));
     let result = async {
         db.migrate().await?;
-        transfer::node::import_node(&db, &args.from).await
+        transfer::node::import_node(&db, &args.from, &progress).await
     }
     .await;
+    progress.finish();
     db.close().await;
+    if result.is_err() {
+        created.remove();
+    }
     println!("Imported from timesync-node:\n{}", result?);
     Ok(())
 }

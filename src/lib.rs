@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod monitoring;
 pub mod preflight;
+pub mod progress;
 pub mod seed;
 pub mod storage;
 pub mod telemetry;

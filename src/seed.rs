@@ -14,6 +14,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait};
 
 use crate::domain::passwords;
+use crate::progress::Progress;
 use crate::storage::entities::{
     activity, project, project_slug, project_user, time, time_activity, user,
 };
@@ -29,10 +30,15 @@ pub struct SeedArgs {
     /// Ordinary users (user1 … userN, password "password").
     #[arg(long, default_value_t = 200)]
     pub users: usize,
+    /// Projects (project1 … projectN, 1–3 slugs each, one manager and 5–20
+    /// members; every other one has a default activity).
     #[arg(long, default_value_t = 100)]
     pub projects: usize,
+    /// Activities (activity1 … activityN; every tenth was renamed once).
     #[arg(long, default_value_t = 20)]
     pub activities: usize,
+    /// Times, spread over 2024–2025 with 1–3 activities each; 5% were
+    /// edited once, 2% are deleted.
     #[arg(long, default_value_t = 50_000)]
     pub times: usize,
     /// Random seed: the same seed gives the same data.
@@ -80,8 +86,9 @@ fn uuid(rng: &mut StdRng) -> String {
 /// it runs.
 const EPOCH: i64 = 1_767_225_600_000;
 
-/// Fills `db`, which must hold no users yet.
-pub async fn seed(db: &Db, args: &SeedArgs) -> anyhow::Result<SeedReport> {
+/// Fills `db`, which must hold no users yet; counts the times generated
+/// on `progress`.
+pub async fn seed(db: &Db, args: &SeedArgs, progress: &Progress) -> anyhow::Result<SeedReport> {
     ensure!(
         storage::users::count(db.conn()).await? == 0,
         "the database is not empty: seed only fills a fresh database"
@@ -91,16 +98,20 @@ pub async fn seed(db: &Db, args: &SeedArgs) -> anyhow::Result<SeedReport> {
         "users, projects and activities must be at least 1"
     );
     let mut rng = StdRng::seed_from_u64(args.seed);
+    progress.set_length(args.times as u64);
+    progress.set_stage("users");
     let user_hash = passwords::hash("password".into()).await?;
     let admin_hash = passwords::hash(args.admin_password.clone()).await?;
     let tx = db.begin_write().await?;
     insert_batches(&*tx, users(args.users, admin_hash, user_hash))
         .await
         .context("inserting users")?;
+    progress.set_stage("activities");
     let (activity_rows, activity_uuids) = activities(args.activities, &mut rng);
     insert_batches(&*tx, activity_rows)
         .await
         .context("inserting activities")?;
+    progress.set_stage("projects");
     let projects = Projects::generate(args, &activity_uuids, &mut rng);
     insert_batches(&*tx, projects.rows)
         .await
@@ -122,12 +133,15 @@ pub async fn seed(db: &Db, args: &SeedArgs) -> anyhow::Result<SeedReport> {
         projects: args.projects,
         ..Default::default()
     };
-    report.time_revisions = insert_times(&*tx, &world, args.times, &mut rng).await?;
+    progress.set_stage("times");
+    report.time_revisions = insert_times(&*tx, &world, args.times, &mut rng, progress).await?;
     report.times = args.times;
     storage::reset_id_sequences(&*tx)
         .await
         .context("moving id sequences on")?;
+    progress.set_stage("committing");
     tx.commit().await?;
+    progress.set_stage("gathering statistics");
     storage::analyze(db.conn())
         .await
         .context("gathering statistics")?;
@@ -300,12 +314,15 @@ async fn insert_times(
     world: &World,
     count: usize,
     rng: &mut StdRng,
+    progress: &Progress,
 ) -> anyhow::Result<usize> {
     let mut time_rows = Vec::with_capacity(BATCH * 2);
     let mut link_rows = Vec::with_capacity(BATCH * 4);
     let mut revisions = 0;
+    let mut since_flush = 0;
     for i in 0..count {
         revisions += time(i, world, rng, &mut time_rows, &mut link_rows, revisions);
+        since_flush += 1;
         if time_rows.len() >= BATCH || i + 1 == count {
             insert_batches(tx, std::mem::take(&mut time_rows))
                 .await
@@ -313,6 +330,7 @@ async fn insert_times(
             insert_batches(tx, std::mem::take(&mut link_rows))
                 .await
                 .context("inserting time activities")?;
+            progress.inc(std::mem::take(&mut since_flush));
         }
     }
     Ok(revisions)

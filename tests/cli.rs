@@ -244,6 +244,86 @@ fn seed_fills_an_empty_database_reproducibly_and_refuses_a_full_one() {
     assert_eq!(a, b);
 }
 
+/// Lines of `stderr` that are progress lines of `task`.
+fn progress_lines(stderr: &[u8], task: &str) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| l.starts_with(&format!("{task}: ")))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn seed_prints_progress_lines_when_not_on_a_terminal_and_quiet_silences_them() {
+    let args = ["seed", "--times", "6000", "--progress-interval", "0.05"];
+    let dir = tempfile::tempdir().unwrap();
+    // Standard error is a pipe here: plain lines, no bar.
+    let out = timesync(dir.path()).args(args).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let lines = progress_lines(&out.stderr, "seed");
+    let counting: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("seed: times: ") && l.contains("/6,000 times ("))
+        .collect();
+    assert!(
+        !counting.is_empty(),
+        "no progress line of the times: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in counting {
+        assert!(line.contains(" times/s, ETA "), "{line}");
+    }
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains('\r'),
+        "a bar was drawn on a pipe"
+    );
+    // The summary is unchanged, alone on standard output.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("Seeded 201 users, 20 activities, 100 projects, 6000 times"));
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+
+    let quiet_dir = tempfile::tempdir().unwrap();
+    let quiet = timesync(quiet_dir.path())
+        .args(args)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(quiet.status.success(), "{quiet:?}");
+    assert_eq!(progress_lines(&quiet.stderr, "seed"), Vec::<String>::new());
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout).lines().count(), 2);
+}
+
+#[test]
+fn seed_help_describes_every_option() {
+    let out = timesync(std::path::Path::new("."))
+        .args(["seed", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for (option, text) in [
+        ("--users", "Ordinary users"),
+        ("--projects", "Projects (project1"),
+        ("--activities", "Activities (activity1"),
+        ("--times", "Times, spread over"),
+        ("--seed", "Random seed"),
+        ("--quiet", "Print no progress"),
+    ] {
+        let lines: Vec<&str> = help.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.split_whitespace().any(|word| word == option))
+            .unwrap_or_else(|| panic!("{option} missing: {help}"));
+        // The option's text follows on its line or the next.
+        assert!(
+            lines[at..=at + 1].iter().any(|l| l.contains(text)),
+            "{option} has no text: {help}"
+        );
+    }
+    // The interval is for tests only.
+    assert!(!help.contains("--progress-interval"), "{help}");
+}
+
 /// Starts `serve` on a free port with extra environment, standard error
 /// into `stderr_file`; returns the child and every start-up line printed
 /// up to and including the metrics line (when asked for) or the docs line.
@@ -632,4 +712,30 @@ fn readme_first_session() {
     assert!(login_request(&addr, "root", "a long new passphrase").starts_with("HTTP/1.1 200"));
     assert!(login_request(&addr, "root", &password).starts_with("HTTP/1.1 401"));
     stop(child);
+}
+
+/// TIMESYNC_LOG_SQL alone (or --log-sql) logs the statements; `0` or no
+/// value leaves them out.
+#[test]
+fn log_sql_turns_the_statement_log_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr_of = |args: &[&str], env: &[(&str, &str)]| {
+        let out = timesync(dir.path())
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let on = stderr_of(&["migrate"], &[("TIMESYNC_LOG_SQL", "1")]);
+    assert!(on.contains("sqlx::query"), "{on}");
+    let flag = stderr_of(&["migrate", "--log-sql"], &[]);
+    assert!(flag.contains("sqlx::query"), "{flag}");
+    let off = stderr_of(&["migrate"], &[("TIMESYNC_LOG_SQL", "0")]);
+    assert!(!off.contains("sqlx::query"), "{off}");
 }

@@ -72,6 +72,26 @@ fn export_then_import_restores_byte_identical_and_refuses_a_filled_target() {
         .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open nothing.json"));
+    assert!(!d.join("c.db").exists());
+    // A failed import into a new SQLite file removes the file again.
+    let broken = r#"{"format":"timesync-export","version":1,"tables":{"users":[{}]}}"#;
+    std::fs::write(d.join("broken.json"), broken).unwrap();
+    let broken = timesync(d, "d.db")
+        .args(["import", "broken.json"])
+        .output()
+        .unwrap();
+    assert!(!broken.status.success());
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("users row 1"));
+    assert_no_database(d, "d.db");
+}
+
+/// Neither the SQLite file `name` nor its side files exist in `dir`.
+#[track_caller]
+fn assert_no_database(dir: &Path, name: &str) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let file = dir.join(format!("{name}{suffix}"));
+        assert!(!file.exists(), "{} was left behind", file.display());
+    }
 }
 
 /// A small timesync-node database (SQLite file, knex schema).
@@ -122,6 +142,8 @@ async fn import_node_takes_a_sqlite_file_and_prints_counts() {
         .unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("the target database is not empty"));
+    // A database that existed before is never removed.
+    assert!(d.join("ts.db").exists());
     let missing = timesync(d, "other.db")
         .args(["import-node", "--from", "missing.sqlite3"])
         .output()
@@ -129,4 +151,136 @@ async fn import_node_takes_a_sqlite_file_and_prints_counts() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr)
         .contains("missing.sqlite3 is neither a database URL nor an existing SQLite file"));
+    // The target file the failed command created is gone again.
+    assert_no_database(d, "other.db");
+    // Also when the source is refused halfway.
+    let conn = knex_connection(&d.join("node.sqlite3")).await;
+    conn.execute_unprepared("INSERT INTO timesactivities VALUES (2, 99, 1)")
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let dangling = timesync(d, "third.db")
+        .args(["import-node", "--from", "node.sqlite3"])
+        .output()
+        .unwrap();
+    assert!(!dangling.status.success());
+    assert!(String::from_utf8_lossy(&dangling.stderr)
+        .contains("timesactivities row 2: time 99 is not a row of times"));
+    assert_no_database(d, "third.db");
+}
+
+async fn knex_connection(path: &Path) -> sea_orm::DatabaseConnection {
+    let url = format!("sqlite://{}", path.display());
+    sea_orm::Database::connect(url.as_str()).await.unwrap()
+}
+
+/// Lines of `stderr` that are progress lines of `task`.
+fn progress_lines(out: &Output, task: &str) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with(&format!("{task}: ")))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn export_import_and_import_node_print_progress_lines_unless_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    succeeded(
+        &timesync(d, "seeded.db")
+            .args(["seed", "--times", "4000", "--quiet"])
+            .output()
+            .unwrap(),
+    );
+    let fast = ["--progress-interval", "0.02"];
+    let export = timesync(d, "seeded.db")
+        .args(["export", "-o", "seeded.json"])
+        .args(fast)
+        .output()
+        .unwrap();
+    succeeded(&export);
+    let stderr = String::from_utf8_lossy(&export.stderr);
+    let lines = progress_lines(&export, "export");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("/14,") && l.contains(" rows (") && l.contains(" rows/s, ETA ")),
+        "{stderr}"
+    );
+    // The summary lines stay as they were.
+    assert!(stderr.contains("\nexported times: 4200\n"), "{stderr}");
+
+    let import = timesync(d, "copy.db")
+        .args(["import", "seeded.json"])
+        .args(fast)
+        .output()
+        .unwrap();
+    let stdout = succeeded(&import);
+    assert!(stdout.contains("imported times: 4200\n"), "{stdout}");
+    let lines = progress_lines(&import, "import");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" MiB (") && l.contains("/s, ETA ")),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+
+    knex_file(&d.join("node.sqlite3")).await;
+    let conn = knex_connection(&d.join("node.sqlite3")).await;
+    // 20,000 more revisions of the one time, each linked to the activity.
+    for sql in [
+        "UPDATE times SET newest = 0",
+        "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 20001) \
+         INSERT INTO times SELECT i, 60, 1, 'b1b1b1b1-0000-4000-8000-000000000001', NULL, NULL, \
+         1700000000000, 1700000000000, 1700000000000, NULL, \
+         'c1c1c1c1-0000-4000-8000-000000000001', i, i = 20001 FROM n",
+        "INSERT INTO timesactivities SELECT id, id, 1 FROM times WHERE id > 1",
+    ] {
+        conn.execute_unprepared(sql).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    let node = timesync(d, "node-copy.db")
+        .args(["import-node", "--from", "node.sqlite3"])
+        .args(fast)
+        .output()
+        .unwrap();
+    let stdout = succeeded(&node);
+    assert!(
+        stdout.contains("times: 1 (20001 revisions, 20001 time activities)"),
+        "{stdout}"
+    );
+    let lines = progress_lines(&node, "import-node");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("/40,007 rows (") && l.contains(" rows/s, ETA ")),
+        "{}",
+        String::from_utf8_lossy(&node.stderr)
+    );
+
+    // --quiet: no progress at all, the same summaries.
+    let quiet = timesync(d, "seeded.db")
+        .args(["export", "-o", "quiet.json", "--quiet"])
+        .args(fast)
+        .output()
+        .unwrap();
+    succeeded(&quiet);
+    assert_eq!(progress_lines(&quiet, "export"), Vec::<String>::new());
+    assert!(String::from_utf8_lossy(&quiet.stderr).contains("exported times: 4200"));
+    let quiet = timesync(d, "quiet.db")
+        .args(["import", "quiet.json", "-q"])
+        .args(fast)
+        .output()
+        .unwrap();
+    assert!(succeeded(&quiet).contains("imported times: 4200"));
+    assert_eq!(progress_lines(&quiet, "import"), Vec::<String>::new());
+    let quiet = timesync(d, "quiet-node.db")
+        .args(["import-node", "--from", "node.sqlite3", "--quiet"])
+        .args(fast)
+        .output()
+        .unwrap();
+    assert!(succeeded(&quiet).contains("20001 revisions"));
+    assert_eq!(progress_lines(&quiet, "import-node"), Vec::<String>::new());
 }

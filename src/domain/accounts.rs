@@ -5,7 +5,7 @@ use rand::distr::Alphanumeric;
 use rand::Rng;
 
 use crate::domain::{passwords, validate};
-use crate::error::{Error, Result};
+use crate::error::{catalogue, Error, Result};
 use crate::storage::{self, users::NewUser, Db};
 
 /// A random password of `len` letters and digits.
@@ -24,7 +24,9 @@ pub async fn create_site_admin(db: &Db, username: &str, password: &str) -> Resul
         return Err(Error::InvalidUsername(username.to_owned()));
     }
     if password.is_empty() {
-        return Err(Error::BadObject("The password must not be empty".into()));
+        return Err(Error::BadObject(
+            catalogue::bad_object::EMPTY_PASSWORD.into(),
+        ));
     }
     let hash = passwords::storable(password.to_owned()).await?;
     let tx = db.begin_write().await?;

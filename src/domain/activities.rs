@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
+use crate::domain::validate::{self, FieldSpec, Kind, Mode, MAX_NAME_LEN};
 use crate::domain::{with_retries, WriteError};
 use crate::domain::{Caller, Listing, Page};
+use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
 use crate::storage::activities::{self as store, ActivityRow};
 use crate::storage::{self, Db};
@@ -49,8 +50,20 @@ impl ActivityView {
     }
 }
 
-/// The fields a create or update may send.
-pub(crate) const FIELDS: &[&str] = &["name", "slug"];
+/// The fields a create or update may send, in the order of model.rst.
+const SPECS: [FieldSpec; 2] = [
+    FieldSpec::new(
+        "name",
+        Kind::Text {
+            max: MAX_NAME_LEN,
+            bytes: false,
+        },
+    )
+    .required(),
+    FieldSpec::new("slug", Kind::Slug).required(),
+];
+/// The names of the fields (the OpenAPI object schema lists the same).
+pub const FIELDS: &[&str] = &validate::names(&SPECS);
 const OBJECT: &str = "activity";
 
 /// `Invalid identifier` unless `slug` is a slug.
@@ -128,16 +141,14 @@ fn slug_taken(slug: &str) -> Error {
 
 /// `POST /activities`: site managers and admins.
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<ActivityView> {
-    caller.require(caller.is_manager(), "create activities")?;
-    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
-    let name = reader.required_string("name", MAX_NAME_LEN)?;
-    let slug = match reader.slug("slug")? {
-        Field::Value(slug) => slug,
-        Field::Null | Field::Absent => return Err(reader.missing("slug")),
-    };
+    caller.require(caller.is_manager(), action::CREATE_ACTIVITIES)?;
+    let fields = validate::read(OBJECT, object, &SPECS, Mode::Create)?;
+    let name = fields.string("name").value().unwrap_or_default();
+    let slug = fields.string("slug").value().unwrap_or_default();
     let uuid = uuid::Uuid::new_v4().to_string();
     let row = with_retries(|| async {
         let tx = db.begin_write().await?;
+        check_name_free(&*tx, &name, None).await?;
         if store::find_by_slug(&*tx, &slug).await?.is_some() {
             return Err(slug_taken(&slug).into());
         }
@@ -148,6 +159,18 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
     .await
     .map_err(|e| on_write_error(e, &slug))?;
     Ok(ActivityView::of(row))
+}
+
+/// 400 when another current activity is named `name` (exactly).
+async fn check_name_free(
+    conn: &impl sea_orm::ConnectionTrait,
+    name: &str,
+    except: Option<&str>,
+) -> Result<()> {
+    if store::name_taken(conn, name, except).await? {
+        return Err(Error::BadObject(bad_object::name_not_unique(OBJECT)));
+    }
+    Ok(())
 }
 
 /// A lost race for a slug surfaces as a unique violation.
@@ -167,19 +190,13 @@ pub async fn update(
     object: &Map<String, Value>,
 ) -> Result<ActivityView> {
     check_slug(slug)?;
-    caller.require(caller.is_manager(), "update activities")?;
-    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
-    let name = match reader.string("name", MAX_NAME_LEN)? {
-        Field::Value(name) if !name.is_empty() => Some(name),
-        Field::Value(_) => return Err(reader.missing("name")),
-        Field::Null => return Err(reader.invalid("name", "string", &Value::Null)),
-        Field::Absent => None,
-    };
-    let new_slug = match reader.slug("slug")? {
-        Field::Value(s) => s,
-        Field::Null => return Err(reader.invalid("slug", "slug", &Value::Null)),
-        Field::Absent => slug.to_owned(),
-    };
+    caller.require(caller.is_manager(), action::UPDATE_ACTIVITIES)?;
+    let fields = validate::read(OBJECT, object, &SPECS, Mode::Update)?;
+    let name = fields.string("name").value();
+    let new_slug = fields
+        .string("slug")
+        .value()
+        .unwrap_or_else(|| slug.to_owned());
     let uuid = store::find_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?
@@ -187,6 +204,9 @@ pub async fn update(
     let row = with_retries(|| async {
         let tx = db.begin_write().await?;
         let current = lock_by_slug(&tx, slug, &uuid).await?;
+        if let Some(name) = &name {
+            check_name_free(&*tx, name, Some(&uuid)).await?;
+        }
         if new_slug != slug && store::find_by_slug(&*tx, &new_slug).await?.is_some() {
             return Err(slug_taken(&new_slug).into());
         }
@@ -215,7 +235,7 @@ async fn lock_by_slug(tx: &storage::WriteTx, slug: &str, uuid: &str) -> Result<A
 /// while a current time has the activity.
 pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
     check_slug(slug)?;
-    caller.require(caller.is_manager(), "delete activities")?;
+    caller.require(caller.is_manager(), action::DELETE_ACTIVITIES)?;
     let uuid = store::find_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// What the client hears when the directory cannot be asked; the cause
 /// is in the server log.
-pub const UNAVAILABLE: &str = "The LDAP directory is unavailable; try again later";
+pub const UNAVAILABLE: &str = crate::error::catalogue::authentication::LDAP_UNAVAILABLE;
 
 /// LDAP result code of a bind with a wrong password (RFC 4511).
 const INVALID_CREDENTIALS: u32 = 49;

@@ -8,6 +8,7 @@ use crate::config::{AuthModules, LdapConfig};
 use crate::domain::throttle::LoginThrottle;
 use crate::domain::tokens::Tokens;
 use crate::domain::{ldap, passwords, validate};
+use crate::error::catalogue::authentication;
 use crate::error::{Error, Result};
 use crate::storage::{self, Db};
 
@@ -25,10 +26,10 @@ pub async fn login(ctx: &LoginContext<'_>, body: &Value, client: Option<IpAddr>)
     let auth = body
         .get("auth")
         .and_then(Value::as_object)
-        .ok_or_else(|| Error::authentication("Missing credentials"))?;
+        .ok_or_else(|| Error::authentication(authentication::MISSING_CREDENTIALS))?;
     let kind = match auth.get("type") {
         Some(Value::String(t)) => t.as_str(),
-        Some(_) | None => return Err(Error::authentication("Authentication type required")),
+        Some(_) | None => return Err(Error::authentication(authentication::TYPE_REQUIRED)),
     };
     let enabled = match kind {
         "password" => ctx.modules.password,
@@ -36,14 +37,12 @@ pub async fn login(ctx: &LoginContext<'_>, body: &Value, client: Option<IpAddr>)
         _ => false,
     };
     if !enabled {
-        return Err(Error::Authentication(format!(
-            "{kind} is not a valid authentication type"
-        )));
+        return Err(Error::Authentication(authentication::invalid_type(kind)));
     }
     let (Some(Value::String(username)), Some(Value::String(password))) =
         (auth.get("username"), auth.get("password"))
     else {
-        return Err(Error::authentication("Missing credentials"));
+        return Err(Error::authentication(authentication::MISSING_CREDENTIALS));
     };
 
     let mut keys = vec![format!("user:{}", validate::username_key(username))];
@@ -74,7 +73,7 @@ pub async fn login(ctx: &LoginContext<'_>, body: &Value, client: Option<IpAddr>)
         }
         _ => {
             ctx.throttle.fail(&keys);
-            Err(Error::authentication("Incorrect username or password"))
+            Err(Error::authentication(authentication::INCORRECT_LOGIN))
         }
     }
 }

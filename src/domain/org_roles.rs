@@ -5,14 +5,28 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
+use crate::domain::validate::{self, FieldSpec, Kind, Mode, MAX_NAME_LEN};
 use crate::domain::{Caller, Listing, Page};
+use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::org_roles::OrgRoleRow;
 use crate::storage::{self, Db};
 
 const OBJECT: &str = "org-role";
-pub(crate) const FIELDS: &[&str] = &["name", "slug"];
+/// The fields a create or update may send, in the order of model.rst.
+const SPECS: [FieldSpec; 2] = [
+    FieldSpec::new(
+        "name",
+        Kind::Text {
+            max: MAX_NAME_LEN,
+            bytes: false,
+        },
+    )
+    .required(),
+    FieldSpec::new("slug", Kind::Slug).required(),
+];
+/// The names of the fields (the OpenAPI object schema lists the same).
+pub const FIELDS: &[&str] = &validate::names(&SPECS);
 
 /// An org-role as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -57,20 +71,15 @@ pub async fn get(db: &Db, slug: &str) -> Result<OrgRoleView> {
         .ok_or(Error::NotFound(OBJECT))
 }
 
-/// A name: a non-empty string of at most 255 characters.
-fn read_name(reader: &ObjectReader<'_>) -> Result<Field<String>> {
-    match reader.string("name", MAX_NAME_LEN)? {
-        Field::Value(name) if name.trim().is_empty() => Err(reader.missing("name")),
-        Field::Null => Err(reader.invalid("name", "string", &Value::Null)),
-        other => Ok(other),
+/// The name and slug sent (each `None` when not sent); a name of only
+/// spaces is no name.
+fn read_input(object: &Map<String, Value>, mode: Mode) -> Result<(Option<String>, Option<String>)> {
+    let fields = validate::read(OBJECT, object, &SPECS, mode)?;
+    let name = fields.string("name").value();
+    if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(Error::missing_field(OBJECT, "name"));
     }
-}
-
-fn read_slug(reader: &ObjectReader<'_>) -> Result<Field<String>> {
-    match reader.slug("slug")? {
-        Field::Null => Err(reader.invalid("slug", "slug", &Value::Null)),
-        other => Ok(other),
-    }
+    Ok((name, fields.string("slug").value()))
 }
 
 /// 409 when `name` or `slug` belongs to a role other than `own_id`.
@@ -104,14 +113,9 @@ fn conflict(e: sea_orm::DbErr, slug: &str) -> Error {
 }
 
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<OrgRoleView> {
-    caller.require(caller.is_manager(), "create org-roles")?;
-    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
-    let name = read_name(&reader)?
-        .value()
-        .ok_or_else(|| reader.missing("name"))?;
-    let slug = read_slug(&reader)?
-        .value()
-        .ok_or_else(|| reader.missing("slug"))?;
+    caller.require(caller.is_manager(), action::CREATE_ORG_ROLES)?;
+    let (name, slug) = read_input(object, Mode::Create)?;
+    let (name, slug) = (name.unwrap_or_default(), slug.unwrap_or_default());
     let tx = db.begin_write().await?;
     check_unique(&*tx, &name, &slug, None).await?;
     let row = storage::org_roles::insert(&*tx, &name, &slug)
@@ -129,11 +133,9 @@ pub async fn update(
     slug: &str,
     object: &Map<String, Value>,
 ) -> Result<OrgRoleView> {
-    caller.require(caller.is_manager(), "update org-roles")?;
+    caller.require(caller.is_manager(), action::UPDATE_ORG_ROLES)?;
     let slug = path_slug(slug)?;
-    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
-    let new_name = read_name(&reader)?.value();
-    let new_slug = read_slug(&reader)?.value();
+    let (new_name, new_slug) = read_input(object, Mode::Update)?;
     let tx = db.begin_write().await?;
     let row = storage::org_roles::find_by_slug(&*tx, slug)
         .await?
@@ -154,7 +156,7 @@ pub async fn update(
 /// Deletes a role for good; refused with 405 while a (not deleted) user
 /// holds it. Deleted users lose it.
 pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
-    caller.require(caller.is_manager(), "delete org-roles")?;
+    caller.require(caller.is_manager(), action::DELETE_ORG_ROLES)?;
     let slug = path_slug(slug)?;
     let tx = db.begin_write().await?;
     let row = storage::org_roles::find_by_slug_for_update(&*tx, slug)

@@ -8,15 +8,31 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::activities::{check_slug, slugs_by_uuid};
-use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN};
+use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode, MAX_NAME_LEN};
 use crate::domain::{with_retries, Caller, Listing, Page, WriteError};
+use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
 use crate::storage::projects::{self as store, NewMember, ProjectFields, ProjectRow};
 use crate::storage::{self, activities as activity_store, Db};
 
 const OBJECT: &str = "project";
-/// The fields a create or update may send.
-pub(crate) const FIELDS: &[&str] = &["name", "slugs", "uri", "default_activity", "users"];
+/// The fields a create or update may send, in the order of model.rst.
+const SPECS: [FieldSpec; 5] = [
+    FieldSpec::new(
+        "name",
+        Kind::Text {
+            max: MAX_NAME_LEN,
+            bytes: false,
+        },
+    )
+    .required(),
+    FieldSpec::new("slugs", Kind::Slugs { empty_ok: false }).required(),
+    FieldSpec::new("uri", Kind::Uri).nullable(),
+    FieldSpec::new("default_activity", Kind::Slug).nullable(),
+    FieldSpec::new("users", Kind::Object).nullable(),
+];
+/// The names of the fields (the OpenAPI object schema lists the same).
+pub const FIELDS: &[&str] = &validate::names(&SPECS);
 const ROLES: &[&str] = &["member", "spectator", "manager"];
 
 /// A user's roles on a project.
@@ -143,22 +159,20 @@ async fn views(
 
 /// `GET /projects`.
 pub async fn list(db: &Db, query: &ProjectQuery, page: Page) -> Result<Listing<ProjectView>> {
-    let user_ids = if query.users.is_empty() {
-        None
+    let names = validate::filter_lookups(&query.users, validate::is_username);
+    let users: HashMap<String, i64> = if names.is_empty() {
+        HashMap::new()
     } else {
-        let mut ids = Vec::with_capacity(query.users.len());
-        for name in &query.users {
-            let bad = || Error::bad_query("user", name);
-            if !validate::is_username(name) {
-                return Err(bad());
-            }
-            let user = storage::users::find_by_username(db.conn(), name)
-                .await?
-                .ok_or_else(bad)?;
-            ids.push(user.id);
-        }
-        Some(ids)
+        // Deleted users too: their roles stay on the projects.
+        storage::times::users_by_names(db.conn(), &names)
+            .await?
+            .into_iter()
+            .map(|u| (u.username_key, u.id))
+            .collect()
     };
+    let user_ids = validate::filter_ids("user", &query.users, |name| {
+        users.get(&validate::username_key(name)).copied()
+    })?;
     let (rows, total) =
         store::list(db.conn(), query.include_deleted, user_ids.as_deref(), page).await?;
     Ok(Listing {
@@ -208,44 +222,23 @@ struct ProjectInput {
 
 /// Reads a request object; `create` requires `name` and `slugs`.
 fn read_input(object: &Map<String, Value>, create: bool) -> Result<ProjectInput> {
-    let reader = ObjectReader::new(OBJECT, object, FIELDS)?;
-    let name = match reader.string("name", MAX_NAME_LEN)? {
-        Field::Value(name) if !name.is_empty() => Some(name),
-        Field::Value(_) => return Err(reader.missing("name")),
-        Field::Null if !create => return Err(reader.invalid("name", "string", &Value::Null)),
-        Field::Null | Field::Absent if create => return Err(reader.missing("name")),
-        Field::Null | Field::Absent => None,
-    };
-    let slugs = match reader.slugs("slugs")? {
-        Field::Value(slugs) if !slugs.is_empty() => Some(slugs),
-        Field::Value(_) => return Err(reader.missing("slugs")),
-        Field::Null if !create => {
-            return Err(reader.invalid("slugs", "array of slugs", &Value::Null))
-        }
-        Field::Null | Field::Absent if create => return Err(reader.missing("slugs")),
-        Field::Null | Field::Absent => None,
-    };
-    let uri = match reader.uri("uri")? {
-        Field::Value(uri) => Some(Some(uri)),
+    let mode = if create { Mode::Create } else { Mode::Update };
+    let fields = validate::read(OBJECT, object, &SPECS, mode)?;
+    let optional = |field: Field<String>| match field {
+        Field::Value(v) => Some(Some(v)),
         Field::Null => Some(None),
         Field::Absent => None,
     };
-    let default_activity = match reader.slug("default_activity")? {
-        Field::Value(slug) => Some(Some(slug)),
-        Field::Null => Some(None),
-        Field::Absent => None,
-    };
-    let users = match reader.value("users") {
+    let users = match fields.value("users") {
         Field::Value(Value::Object(map)) => Some(read_users(map)?),
-        Field::Value(other) => return Err(reader.invalid("users", "object", other)),
         Field::Null => Some(Vec::new()),
-        Field::Absent => None,
+        _ => None,
     };
     Ok(ProjectInput {
-        name,
-        slugs,
-        uri,
-        default_activity,
+        name: fields.string("name").value(),
+        slugs: fields.slugs("slugs").value(),
+        uri: optional(fields.string("uri")),
+        default_activity: optional(fields.string("default_activity")),
         users,
     })
 }
@@ -257,18 +250,17 @@ fn read_users(map: &Map<String, Value>) -> Result<Vec<RequestedMember>> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(map.len());
     for (username, value) in map {
-        let field = format!("users.{username}");
         let Value::Object(roles) = value else {
-            return Err(Error::invalid_field(
+            return Err(Error::BadObject(bad_object::wrong_type(
                 OBJECT,
-                &field,
+                &bad_object::member_field(username),
                 "object",
                 validate::json_type(value),
-            ));
+            )));
         };
         if let Some(unknown) = roles.keys().find(|k| !ROLES.contains(&k.as_str())) {
             return Err(Error::unknown_field(
-                &format!("{field} of {OBJECT}"),
+                &bad_object::member_object(username, OBJECT),
                 unknown,
             ));
         }
@@ -276,12 +268,12 @@ fn read_users(map: &Map<String, Value>) -> Result<Vec<RequestedMember>> {
             match roles.get(name) {
                 None => Ok(false),
                 Some(Value::Bool(b)) => Ok(*b),
-                Some(other) => Err(Error::invalid_field(
+                Some(other) => Err(Error::BadObject(bad_object::wrong_type(
                     OBJECT,
-                    &format!("{field}.{name}"),
+                    &bad_object::member_role_field(username, name),
                     "boolean",
                     validate::json_type(other),
-                )),
+                ))),
             }
         };
         let roles = Roles {
@@ -291,8 +283,8 @@ fn read_users(map: &Map<String, Value>) -> Result<Vec<RequestedMember>> {
         };
         let key = validate::username_key(username);
         if !seen.insert(key.clone()) {
-            return Err(Error::BadObject(format!(
-                "Field users of {OBJECT} names the user {username} more than once"
+            return Err(Error::BadObject(bad_object::user_named_twice(
+                OBJECT, username,
             )));
         }
         out.push(RequestedMember { key, roles });
@@ -301,10 +293,19 @@ fn read_users(map: &Map<String, Value>) -> Result<Vec<RequestedMember>> {
 }
 
 fn bad_user_reference() -> Error {
-    Error::InvalidForeignKey {
-        object: OBJECT,
-        key: "user",
+    Error::foreign_key(OBJECT, "user")
+}
+
+/// 400 when another current project is named `name` (exactly).
+async fn check_name_free(
+    conn: &impl sea_orm::ConnectionTrait,
+    name: &str,
+    except: Option<&str>,
+) -> Result<()> {
+    if store::name_taken(conn, name, except).await? {
+        return Err(Error::BadObject(bad_object::name_not_unique(OBJECT)));
     }
+    Ok(())
 }
 
 /// The members to store: every username must be an existing user.
@@ -342,10 +343,7 @@ async fn resolve_default_activity(
     activity_store::find_by_slug(db, slug)
         .await?
         .map(|a| Some(a.uuid))
-        .ok_or(Error::InvalidForeignKey {
-            object: OBJECT,
-            key: "activity",
-        })
+        .ok_or(Error::foreign_key(OBJECT, "activity"))
 }
 
 /// 409 listing every one of `slugs` held by a project other than `except`.
@@ -383,7 +381,7 @@ async fn on_slug_race(db: &Db, e: sea_orm::DbErr, slugs: &[String], except: Opti
 
 /// `POST /projects`: site managers and admins.
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<ProjectView> {
-    caller.require(caller.is_manager(), "create projects")?;
+    caller.require(caller.is_manager(), action::CREATE_PROJECTS)?;
     let input = read_input(object, true)?;
     let slugs = input.slugs.clone().unwrap_or_default();
     let uuid = uuid::Uuid::new_v4().to_string();
@@ -399,8 +397,11 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
 async fn create_once(db: &Db, input: &ProjectInput, uuid: &str) -> Result<ProjectRow, WriteError> {
     let slugs = input.slugs.as_deref().unwrap_or_default();
     let tx = db.begin_write().await?;
+    let name = input.name.clone().unwrap_or_default();
+    check_name_free(&*tx, &name, None).await?;
+    check_slugs_free(&*tx, slugs, None).await?;
     let fields = ProjectFields {
-        name: input.name.clone().unwrap_or_default(),
+        name,
         uri: input.uri.clone().flatten(),
         default_activity: resolve_default_activity(
             &*tx,
@@ -409,7 +410,6 @@ async fn create_once(db: &Db, input: &ProjectInput, uuid: &str) -> Result<Projec
         .await?,
     };
     let members = resolve_users(&*tx, input.users.as_deref().unwrap_or_default()).await?;
-    check_slugs_free(&*tx, slugs, None).await?;
     let row = store::create(&*tx, uuid, &fields, storage::now_millis()).await?;
     store::set_slugs(&*tx, uuid, slugs).await?;
     store::set_members(&*tx, uuid, &members).await?;
@@ -436,7 +436,7 @@ async fn require_project_manager(
     conn: &impl sea_orm::ConnectionTrait,
     caller: &Caller,
     uuid: &str,
-    action: &str,
+    action: String,
 ) -> Result<()> {
     if caller.is_manager() {
         return Ok(());
@@ -444,7 +444,7 @@ async fn require_project_manager(
     let manages = store::roles_of(conn, uuid, caller.id)
         .await?
         .is_some_and(|r| r.manager);
-    caller.require(manages, action)
+    caller.require(manages, &action)
 }
 
 /// `POST /projects/:slug`: a new revision with the fields sent changed;
@@ -459,7 +459,6 @@ pub async fn update(
     let uuid = store::uuid_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?;
-    require_project_manager(db.conn(), caller, &uuid, "update this project").await?;
     let input = read_input(object, false)?;
     let row = match with_retries(|| update_once(db, caller, slug, &uuid, &input)).await {
         Ok(row) => row,
@@ -482,7 +481,12 @@ async fn update_once(
 ) -> Result<ProjectRow, WriteError> {
     let tx = db.begin_write().await?;
     let current = lock_by_slug(&tx, slug, uuid).await?;
-    require_project_manager(&*tx, caller, uuid, "update this project").await?;
+    if let Some(name) = &input.name {
+        check_name_free(&*tx, name, Some(uuid)).await?;
+    }
+    if let Some(slugs) = &input.slugs {
+        check_slugs_free(&*tx, slugs, Some(uuid)).await?;
+    }
     let default_activity = match &input.default_activity {
         Some(slug) => resolve_default_activity(&*tx, slug.as_deref()).await?,
         None => current.default_activity.clone(),
@@ -491,9 +495,9 @@ async fn update_once(
         Some(users) => Some(resolve_users(&*tx, users).await?),
         None => None,
     };
-    if let Some(slugs) = &input.slugs {
-        check_slugs_free(&*tx, slugs, Some(uuid)).await?;
-    }
+    // Last, as the reference does: who may change it depends on it.
+    let change = action::change_project(&current.name);
+    require_project_manager(&*tx, caller, uuid, change).await?;
     let fields = ProjectFields {
         name: input.name.clone().unwrap_or_else(|| current.name.clone()),
         uri: input.uri.clone().unwrap_or_else(|| current.uri.clone()),
@@ -517,11 +521,11 @@ pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
     let uuid = store::uuid_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?;
-    require_project_manager(db.conn(), caller, &uuid, "delete this project").await?;
+    require_project_manager(db.conn(), caller, &uuid, action::delete_project(slug)).await?;
     let deleted = with_retries(|| async {
         let tx = db.begin_write().await?;
         let current = lock_by_slug(&tx, slug, &uuid).await?;
-        require_project_manager(&*tx, caller, &uuid, "delete this project").await?;
+        require_project_manager(&*tx, caller, &uuid, action::delete_project(slug)).await?;
         // A running timer counts as a use (issue 16: refuse, like a time).
         if store::used_by_current_time(&*tx, &uuid).await?
             || storage::timers::uses_project(&*tx, &uuid).await?

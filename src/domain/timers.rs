@@ -16,17 +16,38 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value};
 
 use crate::domain::times::{self, TimeView};
-use crate::domain::validate::{self, Field, ObjectReader};
+use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
 use crate::domain::{with_retries, Caller, WriteError};
+use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::timers::{self as store, TimerFields, TimerRow};
 use crate::storage::times::{self as time_store, NewRevision};
 use crate::storage::{self, Db, WriteTx};
 
-/// Fields of the object of `POST /timer/start` and `POST /timer`.
-const TIMER_FIELDS: &[&str] = &["project", "activities", "notes", "issue_uri"];
+const NOTES: FieldSpec = FieldSpec::new(
+    "notes",
+    Kind::Text {
+        max: validate::MAX_TEXT_LEN,
+        bytes: false,
+    },
+)
+.nullable();
+const ISSUE_URI: FieldSpec = FieldSpec::new("issue_uri", Kind::Uri).nullable();
+/// Fields of the object of `POST /timer/start` (`project` required) and
+/// `POST /timer`, checked as a time's are.
+const TIMER_SPECS: [FieldSpec; 4] = [
+    FieldSpec::new("project", Kind::Slug).required(),
+    // `[]`: the project's default activity.
+    FieldSpec::new("activities", Kind::Slugs { empty_ok: true }),
+    ISSUE_URI,
+    NOTES,
+];
 /// Fields of the object of `POST /timer/stop` (overrides of the new time).
-const STOP_FIELDS: &[&str] = &["date_worked", "notes", "issue_uri"];
+const STOP_SPECS: [FieldSpec; 3] = [
+    FieldSpec::new("date_worked", Kind::Date).not_empty(),
+    ISSUE_URI,
+    NOTES,
+];
 
 /// A running timer as shown to its user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,13 +75,8 @@ pub async fn current(db: &Db, caller: &Caller) -> Result<Option<RunningTimer>> {
 /// `POST /timer/start`: starts a timer for the caller; a timer already
 /// running is stopped first and its time saved (as Toggl does).
 pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<RunningTimer> {
-    let input = read_timer(object)?;
-    let r = ObjectReader::new("timer", object, TIMER_FIELDS)?;
-    let project_slug = input
-        .project
-        .clone()
-        .value()
-        .ok_or_else(|| r.missing("project"))?;
+    let input = read_timer(object, Mode::Create)?;
+    let project_slug = input.project.clone().value().unwrap_or_default();
     let activity_slugs = input.activities.clone().value().filter(|a| !a.is_empty());
     retrying(|| async {
         let tx = db.begin_write().await?;
@@ -72,7 +88,7 @@ pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Res
         let project_uuid = resolve_project(&*tx, &project_slug).await?;
         let activity_uuids = match &activity_slugs {
             Some(slugs) => resolve_activities(&*tx, slugs).await?,
-            None => default_activities(&*tx, &project_uuid, &r).await?,
+            None => default_activities(&*tx, &project_uuid).await?,
         };
         hold_references(&*tx, "timer", &project_uuid, &activity_uuids).await?;
         require_member(&*tx, caller, &project_uuid, &project_slug).await?;
@@ -94,10 +110,9 @@ pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Res
 /// `POST /timer`: changes the fields sent of the running timer (404 when
 /// none runs). Its start stays.
 pub async fn edit(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<RunningTimer> {
-    let input = read_timer(object)?;
-    let r = ObjectReader::new("timer", object, TIMER_FIELDS)?;
-    let project_slug = not_null(&r, "project", "slug", input.project.clone())?;
-    let activity_slugs = not_null(&r, "activities", "array of slugs", input.activities.clone())?;
+    let input = read_timer(object, Mode::Update)?;
+    let project_slug = input.project.clone().value();
+    let activity_slugs = input.activities.clone().value();
     retrying(|| async {
         let tx = db.begin_write().await?;
         store::lock_owner(&*tx, caller.id).await?;
@@ -110,7 +125,7 @@ pub async fn edit(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Resu
         };
         let activity_uuids = match &activity_slugs {
             Some(slugs) if !slugs.is_empty() => resolve_activities(&*tx, slugs).await?,
-            Some(_) => default_activities(&*tx, &project_uuid, &r).await?,
+            Some(_) => default_activities(&*tx, &project_uuid).await?,
             None => current_activities,
         };
         hold_references(&*tx, "timer", &project_uuid, &activity_uuids).await?;
@@ -137,11 +152,11 @@ pub async fn edit(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Resu
 /// date it started, unless the object overrides it, `notes` or
 /// `issue_uri`) and removes it, in one transaction; 404 when none runs.
 pub async fn stop(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<TimeView> {
-    let r = ObjectReader::new("time", object, STOP_FIELDS)?;
+    let fields = validate::read("time", object, &STOP_SPECS, Mode::Update)?;
     let overrides = StopInput {
-        date_worked: not_null(&r, "date_worked", "ISO-8601 date", r.date("date_worked")?)?,
-        notes: r.string("notes", validate::MAX_TEXT_LEN)?,
-        issue_uri: r.uri("issue_uri")?,
+        date_worked: fields.date("date_worked").value(),
+        notes: fields.string("notes"),
+        issue_uri: fields.string("issue_uri"),
     };
     retrying(|| async {
         let tx = db.begin_write().await?;
@@ -195,13 +210,13 @@ struct TimerInput {
     issue_uri: Field<String>,
 }
 
-fn read_timer(object: &Map<String, Value>) -> Result<TimerInput> {
-    let r = ObjectReader::new("timer", object, TIMER_FIELDS)?;
+fn read_timer(object: &Map<String, Value>, mode: Mode) -> Result<TimerInput> {
+    let fields = validate::read("timer", object, &TIMER_SPECS, mode)?;
     Ok(TimerInput {
-        project: r.slug("project")?,
-        activities: r.slugs("activities")?,
-        notes: r.string("notes", validate::MAX_TEXT_LEN)?,
-        issue_uri: r.uri("issue_uri")?,
+        project: fields.string("project"),
+        activities: fields.slugs("activities"),
+        notes: fields.string("notes"),
+        issue_uri: fields.string("issue_uri"),
     })
 }
 
@@ -221,20 +236,6 @@ impl StopInput {
     };
 }
 
-/// A field that may be left out but never set to null.
-fn not_null<T>(
-    r: &ObjectReader<'_>,
-    field: &str,
-    expected: &str,
-    value: Field<T>,
-) -> Result<Option<T>> {
-    match value {
-        Field::Absent => Ok(None),
-        Field::Null => Err(r.invalid(field, expected, &Value::Null)),
-        Field::Value(v) => Ok(Some(v)),
-    }
-}
-
 /// The value sent, or the current one when the field was left out.
 fn keep(field: Field<String>, current: &Option<String>) -> Option<String> {
     match field {
@@ -248,10 +249,7 @@ async fn resolve_project(conn: &impl ConnectionTrait, slug: &str) -> Result<Stri
     time_store::project_uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
         .await?
         .remove(slug)
-        .ok_or(Error::InvalidForeignKey {
-            object: "timer",
-            key: "project",
-        })
+        .ok_or(Error::foreign_key("timer", "project"))
 }
 
 async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Result<Vec<String>> {
@@ -259,10 +257,10 @@ async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Re
     slugs
         .iter()
         .map(|s| {
-            found.get(s).cloned().ok_or(Error::InvalidForeignKey {
-                object: "timer",
-                key: "activities",
-            })
+            found
+                .get(s)
+                .cloned()
+                .ok_or(Error::foreign_key("timer", "activities"))
         })
         .collect()
 }
@@ -271,11 +269,10 @@ async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Re
 async fn default_activities(
     conn: &impl ConnectionTrait,
     project_uuid: &str,
-    r: &ObjectReader<'_>,
 ) -> Result<Vec<String>> {
     match time_store::default_activity(conn, project_uuid).await? {
         Some(default) => Ok(vec![default]),
-        None => Err(r.missing("activities")),
+        None => Err(Error::missing_field("timer", "activities")),
     }
 }
 
@@ -289,14 +286,8 @@ async fn hold_references(
 ) -> Result<()> {
     match time_store::hold_references(conn, Some(project_uuid), activity_uuids).await? {
         (true, true) => Ok(()),
-        (false, _) => Err(Error::InvalidForeignKey {
-            object,
-            key: "project",
-        }),
-        (true, false) => Err(Error::InvalidForeignKey {
-            object,
-            key: "activities",
-        }),
+        (false, _) => Err(Error::foreign_key(object, "project")),
+        (true, false) => Err(Error::foreign_key(object, "activities")),
     }
 }
 
@@ -313,7 +304,7 @@ async fn require_member(
     let member = time_store::project_role(conn, project_uuid, caller.id)
         .await?
         .is_some_and(|r| r.member);
-    caller.require(member, &format!("create time entries for project {slug}"))
+    caller.require(member, &action::create_times_on(slug))
 }
 
 /// Writes the time entry of a stopping timer (revision 1, the caller's).

@@ -6,27 +6,66 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::domain::validate::{self, Field, ObjectReader, MAX_NAME_LEN, MAX_TEXT_LEN};
+use crate::domain::validate::{
+    self, Field, FieldSpec, Fields, Kind, Mode, MAX_NAME_LEN, MAX_TEXT_LEN,
+};
 use crate::domain::{passwords, Caller, Listing, Page};
+use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::users::{NewUser, UserFilter, UserRow};
 use crate::storage::{self, Db};
 
 const OBJECT: &str = "user";
-pub(crate) const CREATE_FIELDS: &[&str] = &[
-    "username",
-    "password",
-    "display_name",
+
+const NAME: Kind = Kind::Text {
+    max: MAX_NAME_LEN,
+    bytes: false,
+};
+
+/// The fields `POST /users` may send, in the order of model.rst.
+const CREATE_SPECS: [FieldSpec; 11] = [
+    FieldSpec::new("display_name", NAME).nullable(),
     // The spec's own POST /users example spells it so.
-    "displayname",
-    "email",
-    "org-roles",
-    "site_spectator",
-    "site_manager",
-    "site_admin",
-    "active",
-    "meta",
+    FieldSpec::new("displayname", NAME).nullable(),
+    FieldSpec::new("username", Kind::Username).required(),
+    // `null`: no password (an LDAP-only account).
+    FieldSpec::new("password", NAME).not_empty().nullable(),
+    FieldSpec::new("email", Kind::Email).nullable(),
+    // `null` is an empty list.
+    FieldSpec::new("org-roles", Kind::Slugs { empty_ok: true }).nullable(),
+    FieldSpec::new("active", Kind::Flag),
+    FieldSpec::new("site_spectator", Kind::Flag),
+    FieldSpec::new("site_manager", Kind::Flag),
+    FieldSpec::new("site_admin", Kind::Flag),
+    FieldSpec::new(
+        "meta",
+        Kind::Text {
+            max: MAX_TEXT_LEN,
+            bytes: true,
+        },
+    )
+    .nullable(),
 ];
+
+/// `POST /users/:username`: the same but `username` (it cannot change)
+/// and a `null` password.
+const UPDATE_SPECS: [FieldSpec; 10] = [
+    CREATE_SPECS[0],
+    CREATE_SPECS[1],
+    FieldSpec::new("password", NAME).not_empty(),
+    CREATE_SPECS[4],
+    CREATE_SPECS[5],
+    CREATE_SPECS[6],
+    CREATE_SPECS[7],
+    CREATE_SPECS[8],
+    CREATE_SPECS[9],
+    CREATE_SPECS[10],
+];
+
+/// The names of the fields (the OpenAPI object schema lists the same).
+pub const CREATE_FIELDS: &[&str] = &validate::names(&CREATE_SPECS);
+/// The names of the fields of an update.
+pub const UPDATE_FIELDS: &[&str] = &validate::names(&UPDATE_SPECS);
 
 /// A user as the API shows it (never the password).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -81,19 +120,6 @@ async fn roles_of(conn: &impl sea_orm::ConnectionTrait, id: i64) -> Result<Vec<S
 async fn view_one(conn: &impl sea_orm::ConnectionTrait, row: UserRow) -> Result<UserView> {
     let roles = roles_of(conn, row.id).await?;
     Ok(view(row, roles))
-}
-
-/// `local@domain`: one `@` with something on both sides, no whitespace.
-pub fn is_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    }
 }
 
 /// A username in a path: malformed is `Invalid identifier`.
@@ -188,120 +214,68 @@ impl Default for UserInput {
     }
 }
 
-/// A boolean field; `null` is not a boolean.
-fn flag(reader: &ObjectReader<'_>, field: &str) -> Result<Field<bool>> {
-    match reader.boolean(field)? {
-        Field::Null => Err(reader.invalid(field, "boolean", &Value::Null)),
-        other => Ok(other),
-    }
-}
-
 impl UserInput {
-    fn read(reader: &ObjectReader<'_>, creating: bool) -> Result<Self> {
-        let display_name = match (reader.has("display_name"), reader.has("displayname")) {
-            (true, true) => return Err(Error::unknown_field(OBJECT, "displayname")),
-            (false, true) => reader.string("displayname", MAX_NAME_LEN)?,
-            _ => reader.string("display_name", MAX_NAME_LEN)?,
-        };
-        let email = reader.string("email", MAX_NAME_LEN)?;
-        if let Field::Value(e) = &email {
-            if !e.is_empty() && !is_email(e) {
-                return Err(Error::invalid_field(
-                    OBJECT,
-                    "email",
-                    "email address",
-                    "string",
-                ));
-            }
+    /// Checks a request object (`display_name` and its alias `displayname`
+    /// together are one field too many).
+    fn read(object: &Map<String, Value>, mode: Mode) -> Result<(Self, Fields<'_>)> {
+        if object.contains_key("display_name") && object.contains_key("displayname") {
+            return Err(Error::unknown_field(OBJECT, "displayname"));
         }
-        let password = match reader.string("password", MAX_NAME_LEN)? {
-            Field::Value(p) if p.is_empty() => {
-                return Err(Error::invalid_field(
-                    OBJECT,
-                    "password",
-                    "string",
-                    "empty string",
-                ))
-            }
-            // On create, `null` means no password (an LDAP-only account).
-            Field::Null if !creating => {
-                return Err(reader.invalid("password", "string", &Value::Null))
-            }
-            other => other,
+        let specs: &[FieldSpec] = match mode {
+            Mode::Create => &CREATE_SPECS,
+            Mode::Update => &UPDATE_SPECS,
         };
-        let meta = reader.string("meta", MAX_TEXT_LEN)?;
-        if let Field::Value(m) = &meta {
-            // Also a byte limit: MySQL's TEXT holds 65,535 bytes.
-            if m.len() > MAX_TEXT_LEN {
-                return Err(Error::BadObject(format!(
-                    "Field meta of user should be string of at most {MAX_TEXT_LEN} bytes but was sent as string"
-                )));
-            }
-        }
-        let org_roles = match reader.slugs("org-roles")? {
+        let fields = validate::read(OBJECT, object, specs, mode)?;
+        let display_name = if fields.has("displayname") {
+            fields.string("displayname")
+        } else {
+            fields.string("display_name")
+        };
+        let org_roles = match fields.slugs("org-roles") {
             Field::Null => Field::Value(Vec::new()),
             other => other,
         };
-        Ok(Self {
+        let input = Self {
             display_name,
-            email,
-            password,
-            meta,
+            email: fields.string("email"),
+            password: fields.string("password"),
+            meta: fields.string("meta"),
             org_roles,
-            site_spectator: flag(reader, "site_spectator")?,
-            site_manager: flag(reader, "site_manager")?,
-            site_admin: flag(reader, "site_admin")?,
-            active: flag(reader, "active")?,
-        })
+            site_spectator: fields.flag("site_spectator"),
+            site_manager: fields.flag("site_manager"),
+            site_admin: fields.flag("site_admin"),
+            active: fields.flag("active"),
+        };
+        Ok((input, fields))
     }
-}
-
-/// The `action` of an Authorization failure for setting `field` of `target`.
-fn set_action(field: &str, target: &str) -> String {
-    format!("set {field} on user {target}")
 }
 
 /// Who may create a user with these flags: site managers and admins; only
 /// admins may make managers or admins.
 fn check_create(caller: &Caller, username: &str, input: &UserInput) -> Result<()> {
-    caller.require(caller.is_manager(), "create users")?;
-    if caller.is_admin() {
-        return Ok(());
-    }
-    for (field, value) in [
-        ("site_manager", &input.site_manager),
-        ("site_admin", &input.site_admin),
-    ] {
-        if matches!(value, Field::Value(true)) {
-            return Err(caller.forbidden(&set_action(field, username)));
-        }
-    }
-    Ok(())
+    caller.require(caller.is_manager(), action::CREATE_USERS)?;
+    let raises = matches!(input.site_manager, Field::Value(true))
+        || matches!(input.site_admin, Field::Value(true));
+    caller.require(
+        caller.is_admin() || !raises,
+        &action::set_permissions(username),
+    )
 }
 
 /// Org-role ids for `slugs`; an unknown slug is `Invalid foreign key`.
 async fn role_ids(conn: &impl sea_orm::ConnectionTrait, slugs: &[String]) -> Result<Vec<i64>> {
     let found = storage::org_roles::find_by_slugs_to_assign(conn, slugs).await?;
     if found.len() != slugs.len() {
-        return Err(Error::InvalidForeignKey {
-            object: OBJECT,
-            key: "org-role",
-        });
+        return Err(Error::foreign_key(OBJECT, "org-role"));
     }
     Ok(found.into_iter().map(|r| r.id).collect())
 }
 
 /// `POST /users`.
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<UserView> {
-    caller.require(caller.is_manager(), "create users")?;
-    let reader = ObjectReader::new(OBJECT, object, CREATE_FIELDS)?;
-    let username = match reader.value("username") {
-        Field::Value(Value::String(u)) if validate::is_username(u) => u.clone(),
-        Field::Value(Value::String(u)) => return Err(Error::InvalidUsername(u.clone())),
-        Field::Value(other) => return Err(reader.invalid("username", "string", other)),
-        Field::Null | Field::Absent => return Err(reader.missing("username")),
-    };
-    let input = UserInput::read(&reader, true)?;
+    caller.require(caller.is_manager(), action::CREATE_USERS)?;
+    let (input, fields) = UserInput::read(object, Mode::Create)?;
+    let username = fields.string("username").value().unwrap_or_default();
     check_create(caller, &username, &input)?;
     // Hashing is slow: done before the write transaction starts.
     let password = match input.password {
@@ -406,12 +380,9 @@ fn check_update(caller: &Caller, target: &UserRow, changed: &[&'static str]) -> 
     if caller.is_admin() {
         return Ok(());
     }
-    if target.deleted_at.is_some() {
-        return Err(caller.forbidden(&format!("restore deleted user {}", target.username)));
-    }
     let is_self = caller.id == target.id;
-    if !is_self && !caller.is_manager() {
-        return Err(caller.forbidden(&format!("update user {}", target.username)));
+    if target.deleted_at.is_some() || (!is_self && !caller.is_manager()) {
+        return Err(caller.forbidden(&action::modify_user(&target.username)));
     }
     const FLAGS: &[&str] = &["site_admin", "site_manager", "active", "site_spectator"];
     let refused = changed.iter().find(|field| {
@@ -423,8 +394,9 @@ fn check_update(caller: &Caller, target: &UserRow, changed: &[&'static str]) -> 
         }
     });
     match refused {
-        Some(field) => Err(caller.forbidden(&set_action(field, &target.username))),
         None => Ok(()),
+        Some(_) if is_self => Err(caller.forbidden(&action::set_permissions(&target.username))),
+        Some(_) => Err(caller.forbidden(&action::modify_user_beyond_spectator(&target.username))),
     }
 }
 
@@ -437,22 +409,14 @@ pub async fn update(
     object: &Map<String, Value>,
 ) -> Result<UserView> {
     let username = path_username(username)?;
-    let reader = ObjectReader::new(OBJECT, object, CREATE_FIELDS)?;
-    let input = UserInput::read(&reader, false)?;
     let load = |row: Option<UserRow>| row.ok_or(Error::NotFound(OBJECT));
     let target = load(storage::users::find_by_username(db.conn(), username).await?)?;
-    match reader.value("username") {
-        Field::Absent => {}
-        Field::Value(Value::String(u)) if validate::username_key(u) == target.username_key => {}
-        Field::Value(Value::String(_)) => {
-            return Err(Error::BadObject(
-                "Field username of user cannot be changed".into(),
-            ))
-        }
-        Field::Value(other) => return Err(reader.invalid("username", "string", other)),
-        Field::Null => return Err(reader.invalid("username", "string", &Value::Null)),
+    let (input, _) = UserInput::read(object, Mode::Update)?;
+    // Foreign keys, then permissions (which depend on the stored user),
+    // before the slow password hashing; again on the locked row.
+    if let Field::Value(slugs) = &input.org_roles {
+        role_ids(db.conn(), slugs).await?;
     }
-    // Checked before the slow password hashing, and again on the locked row.
     let current_roles = roles_of(db.conn(), target.id).await?;
     check_update(
         caller,
@@ -466,6 +430,10 @@ pub async fn update(
 
     let tx = db.begin_write().await?;
     let mut row = load(storage::users::find_for_update(&*tx, username).await?)?;
+    let new_role_ids = match &input.org_roles {
+        Field::Value(slugs) => Some(role_ids(&*tx, slugs).await?),
+        _ => None,
+    };
     let current_roles = roles_of(&*tx, row.id).await?;
     check_update(caller, &row, &changed_fields(&row, &current_roles, &input))?;
     if let Some(hash) = password {
@@ -491,9 +459,8 @@ pub async fn update(
     row.updated_at = Some(storage::now_millis());
     row.deleted_at = None;
     storage::users::save(&*tx, &row).await?;
-    if let Field::Value(slugs) = &input.org_roles {
-        let ids = role_ids(&*tx, slugs).await?;
-        storage::users::set_roles(&*tx, row.id, &ids).await?;
+    if let Some(ids) = &new_role_ids {
+        storage::users::set_roles(&*tx, row.id, ids).await?;
     }
     let user = view_one(&*tx, row).await?;
     tx.commit().await?;
@@ -503,7 +470,7 @@ pub async fn update(
 /// `DELETE /users/:username`: site admins only; a soft delete. The user's
 /// tokens fail from now on (authentication re-reads the user).
 pub async fn delete(db: &Db, caller: &Caller, username: &str) -> Result<()> {
-    caller.require(caller.is_admin(), "delete users")?;
+    caller.require(caller.is_admin(), action::DELETE_USERS)?;
     let username = path_username(username)?;
     let tx = db.begin_write().await?;
     let row = storage::users::find_for_update(&*tx, username)
@@ -518,6 +485,7 @@ pub async fn delete(db: &Db, caller: &Caller, username: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::validate::is_email;
 
     fn caller(id: i64, spectator: bool, manager: bool, admin: bool) -> Caller {
         Caller {

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
+use crate::error::catalogue::bad_object;
 use crate::error::{Error, Result};
 
 /// Longest slug or username.
@@ -82,6 +83,37 @@ pub fn is_absolute_uri(s: &str) -> bool {
     }
 }
 
+/// The well-formed values of a repeatable query filter, to look up.
+pub fn filter_lookups(values: &[String], well_formed: fn(&str) -> bool) -> Vec<String> {
+    values
+        .iter()
+        .filter(|v| !v.is_empty() && well_formed(v))
+        .cloned()
+        .collect()
+}
+
+/// What the values of a repeatable query filter (`user`, `project`,
+/// `activity`) name, as the reference reads them (DECISIONS.md): empty
+/// values are ignored, and none left is no filter (`None`); values that
+/// name nothing (`named` gives `None`, malformed ones included) are
+/// dropped; only when every value names nothing is it `Bad query value`,
+/// naming them all.
+pub fn filter_ids<T>(
+    key: &str,
+    values: &[String],
+    named: impl Fn(&str) -> Option<T>,
+) -> Result<Option<Vec<T>>> {
+    let sent: Vec<String> = values.iter().filter(|v| !v.is_empty()).cloned().collect();
+    if sent.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<T> = sent.iter().filter_map(|v| named(v)).collect();
+    if ids.is_empty() {
+        return Err(Error::bad_query_values(key, &sent));
+    }
+    Ok(Some(ids))
+}
+
 /// The spec's name for the JSON type of `v`.
 pub fn json_type(v: &Value) -> &'static str {
     match v {
@@ -117,43 +149,319 @@ impl<T> Field<T> {
     }
 }
 
-/// Reads the fields of a request object, checking names and types.
-pub struct ObjectReader<'a> {
+/// What a field of a request object holds: its JSON type and its form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string of at most `max` characters (and, with `bytes`, bytes: a
+    /// MySQL `TEXT` holds 65,535 bytes).
+    Text {
+        max: usize,
+        bytes: bool,
+    },
+    /// A slug.
+    Slug,
+    /// An array of at most 100 slugs; `[]` is refused unless `empty_ok`.
+    Slugs {
+        empty_ok: bool,
+    },
+    /// An absolute URI, or `""`.
+    Uri,
+    /// A `YYYY-MM-DD` date.
+    Date,
+    /// An integer from 0 to `MAX_DURATION`.
+    Duration,
+    Flag,
+    Username,
+    /// An email address, or `""`.
+    Email,
+    /// Any JSON object; the object's own code reads its entries.
+    Object,
+}
+
+impl Kind {
+    /// The JSON type the field must have.
+    fn json_type(self) -> &'static str {
+        match self {
+            Kind::Text { .. } | Kind::Slug | Kind::Uri | Kind::Date => "string",
+            Kind::Username | Kind::Email => "string",
+            Kind::Slugs { .. } => "array",
+            Kind::Duration => "number",
+            Kind::Flag => "boolean",
+            Kind::Object => "object",
+        }
+    }
+}
+
+/// One field of an object as a request may send it.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Must be sent, and not as `""`, on create.
+    pub required: bool,
+    /// May be sent as `null` (cleared).
+    pub nullable: bool,
+    /// `""` is refused on update too (fields required on create, passwords).
+    pub not_empty: bool,
+}
+
+impl FieldSpec {
+    pub const fn new(name: &'static str, kind: Kind) -> Self {
+        Self {
+            name,
+            kind,
+            required: false,
+            nullable: false,
+            not_empty: false,
+        }
+    }
+    pub const fn required(self) -> Self {
+        Self {
+            required: true,
+            not_empty: true,
+            ..self
+        }
+    }
+    pub const fn nullable(self) -> Self {
+        Self {
+            nullable: true,
+            ..self
+        }
+    }
+    pub const fn not_empty(self) -> Self {
+        Self {
+            not_empty: true,
+            ..self
+        }
+    }
+}
+
+/// The names of `specs` (what a request object may hold).
+pub const fn names<const N: usize>(specs: &[FieldSpec; N]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = specs[i].name;
+        i += 1;
+    }
+    out
+}
+
+/// Creating an object (required fields must be sent) or updating one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Create,
+    Update,
+}
+
+/// Checks a request object against `specs` (listed in the order of
+/// model.rst) in the ruled order: fields that are not allowed, then
+/// missing fields, then JSON types, then forms. The first failure
+/// answers, with the catalogue's text.
+pub fn read<'a>(
     object: &'static str,
+    map: &'a Map<String, Value>,
+    specs: &[FieldSpec],
+    mode: Mode,
+) -> Result<Fields<'a>> {
+    if let Some(field) = map.keys().find(|k| !specs.iter().any(|s| s.name == *k)) {
+        return Err(Error::unknown_field(object, field));
+    }
+    if mode == Mode::Create {
+        for spec in specs.iter().filter(|s| s.required) {
+            match map.get(spec.name) {
+                None => return Err(Error::missing_field(object, spec.name)),
+                Some(Value::String(s)) if s.is_empty() => {
+                    return Err(Error::missing_field(object, spec.name))
+                }
+                _ => {}
+            }
+        }
+    }
+    for spec in specs {
+        match map.get(spec.name) {
+            None => {}
+            Some(Value::Null) if spec.nullable => {}
+            Some(value) if json_type(value) == spec.kind.json_type() => {}
+            Some(value) if spec.kind == Kind::Email => {
+                return Err(bad(bad_object::invalid_email(
+                    object,
+                    spec.name,
+                    json_type(value),
+                )))
+            }
+            Some(value) => {
+                return Err(bad(bad_object::wrong_type(
+                    object,
+                    spec.name,
+                    spec.kind.json_type(),
+                    json_type(value),
+                )))
+            }
+        }
+    }
+    for spec in specs {
+        if let Some(value) = map.get(spec.name) {
+            check_form(object, spec, value)?;
+        }
+    }
+    Ok(Fields { map })
+}
+
+fn bad(text: String) -> Error {
+    Error::BadObject(text)
+}
+
+/// The form of a value already of the right JSON type (or an allowed null).
+fn check_form(object: &str, spec: &FieldSpec, value: &Value) -> Result<()> {
+    let field = spec.name;
+    if let Value::String(s) = value {
+        if s.is_empty() && spec.not_empty {
+            let expected = if spec.kind == Kind::Slug {
+                "slug"
+            } else {
+                "string"
+            };
+            return Err(bad(bad_object::empty_string(object, field, expected)));
+        }
+    }
+    match (spec.kind, value) {
+        (Kind::Text { max, bytes }, Value::String(s)) => {
+            let chars = s.chars().count();
+            if chars > max {
+                return Err(bad(bad_object::too_long(
+                    object,
+                    field,
+                    max,
+                    "characters",
+                    chars,
+                )));
+            }
+            if bytes && s.len() > max {
+                return Err(bad(bad_object::too_long(
+                    object,
+                    field,
+                    max,
+                    "bytes",
+                    s.len(),
+                )));
+            }
+        }
+        (Kind::Slug, Value::String(s)) if s.is_empty() => {
+            return Err(bad(bad_object::empty_string(object, field, "slug")))
+        }
+        (Kind::Slug, Value::String(s)) if !is_slug(s) => {
+            return Err(bad(bad_object::invalid_slug(object, field, s)))
+        }
+        (Kind::Slugs { empty_ok }, Value::Array(items)) => {
+            if items.is_empty() && !empty_ok {
+                return Err(bad(bad_object::empty_array(object, field)));
+            }
+            if items.len() > MAX_LIST_LEN {
+                return Err(bad(bad_object::too_many(
+                    object,
+                    field,
+                    MAX_LIST_LEN,
+                    items.len(),
+                )));
+            }
+            if let Some(item) = items.iter().find(|i| !i.is_string()) {
+                return Err(bad(bad_object::invalid_slugs(
+                    object,
+                    field,
+                    json_type(item),
+                )));
+            }
+            if items.iter().any(|i| !i.as_str().is_some_and(is_slug)) {
+                return Err(bad(bad_object::invalid_slugs(
+                    object,
+                    field,
+                    "invalid slug",
+                )));
+            }
+        }
+        (Kind::Uri, Value::String(s)) if !s.is_empty() && !is_absolute_uri(s) => {
+            return Err(bad(bad_object::invalid_uri(object, field, s)))
+        }
+        (Kind::Date, Value::String(s)) if parse_date(s).is_none() => {
+            return Err(bad(bad_object::invalid_date(object, field, s)))
+        }
+        (Kind::Duration, Value::Number(n)) => return check_duration(object, field, n),
+        (Kind::Username, Value::String(s)) if !is_username(s) => {
+            return Err(bad(bad_object::invalid_username(object, field, s)))
+        }
+        (Kind::Email, Value::String(s)) if !s.is_empty() && !is_email(s) => {
+            return Err(bad(bad_object::invalid_email(object, field, "string")))
+        }
+        (Kind::Email, Value::String(s)) if s.chars().count() > MAX_NAME_LEN => {
+            let chars = s.chars().count();
+            return Err(bad(bad_object::too_long(
+                object,
+                field,
+                MAX_NAME_LEN,
+                "characters",
+                chars,
+            )));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// An integer in `0..=MAX_DURATION`; 3.5 and 1e308 are not.
+fn check_duration(object: &str, field: &str, n: &serde_json::Number) -> Result<()> {
+    if let Some(i) = n.as_i64() {
+        return match i {
+            i if i < 0 => Err(bad(bad_object::negative_number(object, field))),
+            i if i > MAX_DURATION => Err(bad(bad_object::number_too_large(
+                object,
+                field,
+                MAX_DURATION,
+            ))),
+            _ => Ok(()),
+        };
+    }
+    if n.is_u64() {
+        return Err(bad(bad_object::number_too_large(
+            object,
+            field,
+            MAX_DURATION,
+        )));
+    }
+    // A float (3.5, and also 1e308 or 5.0: not written as an integer).
+    if n.as_f64().is_some_and(|f| f < 0.0) {
+        Err(bad(bad_object::negative_number(object, field)))
+    } else {
+        Err(bad(bad_object::non_integer(object, field)))
+    }
+}
+
+/// `local@domain`: one `@` with something on both sides, no whitespace.
+pub fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+/// A request object that passed `read`: typed access to its fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a> {
     map: &'a Map<String, Value>,
 }
 
-impl<'a> ObjectReader<'a> {
-    /// Refuses any field not in `allowed` (`${object} does not have a ${field} field`).
-    pub fn new(
-        object: &'static str,
-        map: &'a Map<String, Value>,
-        allowed: &[&str],
-    ) -> Result<Self> {
-        if let Some(field) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(Error::unknown_field(object, field));
-        }
-        Ok(Self { object, map })
-    }
-
-    pub fn object(&self) -> &'static str {
-        self.object
-    }
-
+impl<'a> Fields<'a> {
     pub fn has(&self, field: &str) -> bool {
         self.map.contains_key(field)
     }
 
-    /// `Field ${field} of ${object} should be ${expected} but was sent as ${received}`
-    pub fn invalid(&self, field: &str, expected: &str, received: &Value) -> Error {
-        Error::invalid_field(self.object, field, expected, json_type(received))
-    }
-
-    pub fn missing(&self, field: &str) -> Error {
-        Error::missing_field(self.object, field)
-    }
-
-    fn raw(&self, field: &str) -> Field<&'a Value> {
+    /// The raw JSON value (for fields with their own shape).
+    pub fn value(&self, field: &str) -> Field<&'a Value> {
         match self.map.get(field) {
             None => Field::Absent,
             Some(Value::Null) => Field::Null,
@@ -161,129 +469,38 @@ impl<'a> ObjectReader<'a> {
         }
     }
 
-    /// A string of at most `max` characters.
-    pub fn string(&self, field: &str, max: usize) -> Result<Field<String>> {
-        match self.raw(field) {
-            Field::Value(Value::String(s)) if s.chars().count() <= max => Ok(Field::Value(s.clone())),
-            Field::Value(Value::String(_)) => Err(Error::BadObject(format!(
-                "Field {field} of {} should be string of at most {max} characters but was sent as string",
-                self.object
-            ))),
-            Field::Value(v) => Err(self.invalid(field, "string", v)),
-            Field::Null => Ok(Field::Null),
-            Field::Absent => Ok(Field::Absent),
+    fn map<T>(&self, field: &str, f: impl FnOnce(&'a Value) -> Option<T>) -> Field<T> {
+        match self.value(field) {
+            Field::Value(v) => f(v).map_or(Field::Absent, Field::Value),
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
         }
     }
 
-    /// A string that must be sent, non-empty (required fields).
-    pub fn required_string(&self, field: &str, max: usize) -> Result<String> {
-        match self.string(field, max)? {
-            Field::Value(s) if !s.is_empty() => Ok(s),
-            Field::Value(_) => Err(self.missing(field)),
-            Field::Null | Field::Absent => Err(self.missing(field)),
-        }
+    /// A string field (text, slug, URI, username, email).
+    pub fn string(&self, field: &str) -> Field<String> {
+        self.map(field, |v| v.as_str().map(str::to_owned))
     }
-
-    pub fn boolean(&self, field: &str) -> Result<Field<bool>> {
-        match self.raw(field) {
-            Field::Value(Value::Bool(b)) => Ok(Field::Value(*b)),
-            Field::Value(v) => Err(self.invalid(field, "boolean", v)),
-            Field::Null => Ok(Field::Null),
-            Field::Absent => Ok(Field::Absent),
-        }
+    pub fn flag(&self, field: &str) -> Field<bool> {
+        self.map(field, Value::as_bool)
     }
-
-    /// An integer in `0..=max`; floats such as 3.5 or 1e308 are refused.
-    pub fn non_negative_integer(&self, field: &str, max: i64) -> Result<Field<i64>> {
-        match self.raw(field) {
-            Field::Value(Value::Number(n)) => match n.as_i64() {
-                Some(i) if (0..=max).contains(&i) => Ok(Field::Value(i)),
-                _ => Err(Error::invalid_field(
-                    self.object,
-                    field,
-                    "positive integer",
-                    "number",
-                )),
-            },
-            Field::Value(v) => Err(self.invalid(field, "positive integer", v)),
-            Field::Null => Ok(Field::Null),
-            Field::Absent => Ok(Field::Absent),
-        }
+    pub fn integer(&self, field: &str) -> Field<i64> {
+        self.map(field, Value::as_i64)
     }
-
-    /// A slug.
-    pub fn slug(&self, field: &str) -> Result<Field<String>> {
-        match self.raw(field) {
-            Field::Value(Value::String(s)) if is_slug(s) => Ok(Field::Value(s.clone())),
-            Field::Value(v) => Err(self.invalid(field, "slug", v)),
-            Field::Null => Ok(Field::Null),
-            Field::Absent => Ok(Field::Absent),
-        }
+    pub fn date(&self, field: &str) -> Field<NaiveDate> {
+        self.map(field, |v| v.as_str().and_then(parse_date))
     }
-
-    /// An array of at most 100 slugs, duplicates removed (order kept).
-    pub fn slugs(&self, field: &str) -> Result<Field<Vec<String>>> {
-        match self.raw(field) {
-            Field::Value(Value::Array(items)) => {
-                if items.len() > MAX_LIST_LEN {
-                    return Err(Error::BadObject(format!(
-                        "Field {field} of {} should be array of slugs of at most {MAX_LIST_LEN} items but was sent as array",
-                        self.object
-                    )));
+    /// An array of slugs, duplicates removed (order kept).
+    pub fn slugs(&self, field: &str) -> Field<Vec<String>> {
+        self.map(field, |v| {
+            let mut out: Vec<String> = Vec::new();
+            for s in v.as_array()?.iter().filter_map(Value::as_str) {
+                if !out.iter().any(|o| o == s) {
+                    out.push(s.to_owned());
                 }
-                let mut out: Vec<String> = Vec::with_capacity(items.len());
-                for item in items {
-                    match item {
-                        Value::String(s) if is_slug(s) => {
-                            if !out.contains(s) {
-                                out.push(s.clone());
-                            }
-                        }
-                        _ => {
-                            return Err(self.invalid(
-                                field,
-                                "array of slugs",
-                                &Value::Array(items.clone()),
-                            ))
-                        }
-                    }
-                }
-                Ok(Field::Value(out))
             }
-            Field::Value(v) => Err(self.invalid(field, "array of slugs", v)),
-            Field::Null => Ok(Field::Null),
-            Field::Absent => Ok(Field::Absent),
-        }
-    }
-
-    /// An absolute URI, or `""`.
-    pub fn uri(&self, field: &str) -> Result<Field<String>> {
-        match self.raw(field) {
-            Field::Value(Value::String(s)) if s.is_empty() || is_absolute_uri(s) => {
-                Ok(Field::Value(s.clone()))
-            }
-            Field::Value(v) => Err(self.invalid(field, "URI", v)),
-            Field::Null => Ok(Field::Null),
-            Field::Absent => Ok(Field::Absent),
-        }
-    }
-
-    /// A `YYYY-MM-DD` date.
-    pub fn date(&self, field: &str) -> Result<Field<NaiveDate>> {
-        match self.raw(field) {
-            Field::Value(Value::String(s)) => match parse_date(s) {
-                Some(d) => Ok(Field::Value(d)),
-                None => Err(self.invalid(field, "ISO-8601 date", &Value::String(s.clone()))),
-            },
-            Field::Value(v) => Err(self.invalid(field, "ISO-8601 date", v)),
-            Field::Null => Ok(Field::Null),
-            Field::Absent => Ok(Field::Absent),
-        }
-    }
-
-    /// The raw JSON value, for fields with their own shape (e.g. a project's `users`).
-    pub fn value(&self, field: &str) -> Field<&'a Value> {
-        self.raw(field)
+            Some(out)
+        })
     }
 }
 
@@ -385,36 +602,97 @@ mod tests {
         assert!(parse_uuid("nope").is_none());
     }
 
-    #[test]
-    fn reader_errors_follow_the_spec() {
-        let body = json!({"name": 5, "slug": "ok", "extra": 1});
-        let map = body.as_object().unwrap();
-        let err = ObjectReader::new("activity", map, &["name", "slug"])
-            .err()
-            .unwrap();
-        assert_eq!(err.to_string(), "activity does not have a extra field");
-        let r = ObjectReader::new("activity", map, &["name", "slug", "extra"]).unwrap();
-        assert_eq!(
-            r.required_string("name", 255).unwrap_err().to_string(),
-            "Field name of activity should be string but was sent as number"
-        );
-        assert_eq!(
-            r.required_string("missing", 255).unwrap_err().to_string(),
-            "The activity is missing a missing"
-        );
-        let d = json!({"duration": 3.5, "big": 1e308, "neg": -1, "ok": 12});
-        let r = ObjectReader::new(
-            "time",
-            d.as_object().unwrap(),
-            &["duration", "big", "neg", "ok"],
+    const TIME: [FieldSpec; 4] = [
+        FieldSpec::new("duration", Kind::Duration).required(),
+        FieldSpec::new("project", Kind::Slug).required(),
+        FieldSpec::new("activities", Kind::Slugs { empty_ok: false }),
+        FieldSpec::new(
+            "notes",
+            Kind::Text {
+                max: 5,
+                bytes: false,
+            },
         )
-        .unwrap();
-        for f in ["duration", "big", "neg"] {
-            assert!(r.non_negative_integer(f, MAX_DURATION).is_err(), "{f}");
+        .nullable(),
+    ];
+
+    fn text(v: Value, mode: Mode) -> String {
+        match read("time", v.as_object().unwrap(), &TIME, mode) {
+            Ok(_) => "ok".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn reader_checks_in_the_ruled_order() {
+        let c = Mode::Create;
+        let u = Mode::Update;
+        assert_eq!(
+            text(json!({"x": 1, "duration": "a"}), c),
+            "time does not have a x field"
+        );
+        assert_eq!(
+            text(json!({"duration": "a"}), c),
+            "The time is missing a project"
+        );
+        assert_eq!(
+            text(json!({"duration": "a", "project": ""}), c),
+            "The time is missing a project"
+        );
+        assert_eq!(
+            text(json!({"duration": -1, "project": 5}), c),
+            "Field project of time should be string but was sent as number"
+        );
+        assert_eq!(
+            text(json!({"duration": null}), u),
+            "Field duration of time should be number but was sent as null"
+        );
+        assert_eq!(text(json!({"notes": null}), u), "ok");
+        assert_eq!(
+            text(json!({"duration": -1, "project": "A"}), u),
+            "Field duration of time should be positive number but was sent as negative number"
+        );
+        for d in [json!(3.5), json!(1e308), json!(5.0)] {
+            assert_eq!(
+                text(json!({ "duration": d }), u),
+                "Field duration of time should be positive integer but was sent as non-integer number"
+            );
         }
         assert_eq!(
-            r.non_negative_integer("ok", MAX_DURATION).unwrap(),
-            Field::Value(12)
+            text(json!({"duration": 2_147_483_648_i64}), u),
+            "Field duration of time should be integer of at most 2147483647 but was sent as larger number"
         );
+        assert_eq!(
+            text(json!({"project": "A b"}), u),
+            "Field project of time should be slug but was sent as invalid slug A b"
+        );
+        assert_eq!(
+            text(json!({"project": ""}), u),
+            "Field project of time should be slug but was sent as empty string"
+        );
+        assert_eq!(
+            text(json!({"activities": []}), u),
+            "Field activities of time should be array of slugs but was sent as empty array"
+        );
+        assert_eq!(
+            text(json!({"activities": ["a", 1]}), u),
+            "Field activities of time should be slugs but was sent as array containing at least 1 number"
+        );
+        assert_eq!(
+            text(json!({"activities": ["a", "B"]}), u),
+            "Field activities of time should be slugs but was sent as array containing at least 1 invalid slug"
+        );
+        assert_eq!(
+            text(json!({"notes": "ünïcödé"}), u),
+            "Field notes of time should be string of at most 5 characters but was sent as string of 7 characters"
+        );
+        let ok = json!({"duration": 0, "project": "p", "activities": ["a", "a", "b"]});
+        let fields = read("time", ok.as_object().unwrap(), &TIME, c).unwrap();
+        assert_eq!(
+            fields.slugs("activities"),
+            Field::Value(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(fields.integer("duration"), Field::Value(0));
+        assert_eq!(fields.string("notes"), Field::Absent);
     }
 }

@@ -3,17 +3,19 @@
 use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::activities::{self, ActivityView};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
-use crate::http::pagination::{list_response, page};
+use crate::http::pagination::{list_response, Paging};
+use crate::http::query::{Flag, Query};
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,29 +25,26 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Query parameters of `GET /activities`.
-#[derive(IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // describes what `Params` reads
+#[serde(default)]
 pub struct ActivityListQuery {
     /// Include deleted activities.
-    include_deleted: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    include_deleted: Flag,
     /// Add each activity's older revisions as `parents`.
-    include_revisions: Option<bool>,
-    /// Objects to skip.
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    skip: Option<u64>,
-    /// Most objects to return (0: all).
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    limit: Option<u64>,
+    #[param(value_type = Option<bool>)]
+    include_revisions: Flag,
 }
 
 /// Query parameters of `GET /activities/{slug}`.
-#[derive(IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
+#[serde(default)]
 pub struct ActivityShowQuery {
     /// Add the older revisions as `parents`.
-    include_revisions: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    include_revisions: Flag,
 }
 
 /// An activity as sent in a POST: both fields on create, either on update.
@@ -62,9 +61,9 @@ pub struct ActivityObject {
     slug: Option<String>,
 }
 
-/// Lists activities in creation order.
+/// Lists activities, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
-    get, path = "/activities", operation_id = "list_activities", tag = "activities", params(ActivityListQuery),
+    get, path = "/activities", operation_id = "list_activities", tag = "activities", params(ActivityListQuery, Paging),
     responses(
         (status = 200, description = "The activities", body = Vec<ActivityView>,
          headers(("X-Total-Count" = u64, description = "Matching activities before skip/limit"),
@@ -76,13 +75,14 @@ async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Auth(_caller): Auth,
-    params: Params,
+    Query(paging): Query<Paging>,
+    Query(query): Query<ActivityListQuery>,
 ) -> Result<Response> {
-    let page = page(&params, state.config.default_limit)?;
+    let page = paging.page(state.config.default_limit);
     let listing = activities::list(
         &state.db,
-        params.flag("include_deleted"),
-        params.flag("include_revisions"),
+        query.include_deleted.0,
+        query.include_revisions.0,
         page,
     )
     .await?;
@@ -99,9 +99,9 @@ async fn show(
     State(state): State<AppState>,
     PathParam(slug): PathParam,
     Auth(_caller): Auth,
-    params: Params,
+    Query(query): Query<ActivityShowQuery>,
 ) -> Result<Response> {
-    let view = activities::get(&state.db, &slug, params.flag("include_revisions")).await?;
+    let view = activities::get(&state.db, &slug, query.include_revisions.0).await?;
     Ok(Json(view).into_response())
 }
 

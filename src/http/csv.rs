@@ -8,18 +8,51 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::{Error, Result};
-use crate::http::extract::Params;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::Error;
+use crate::http::query;
 
 pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 
+/// The `format` parameter of a list that can answer CSV.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FormatQuery {
+    /// `csv` answers RFC 4180 CSV (as does `Accept: text/csv`); `json` forces JSON.
+    #[param(inline)]
+    format: Option<ListFormat>,
+}
+
+/// The answer format of a list that can answer CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ListFormat {
+    Json,
+    Csv,
+}
+
+/// Whether the client asked for CSV (its `format`, else its `Accept`).
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for Wanted {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let format = query::parse::<FormatQuery>(parts.uri.query())?;
+        Ok(Wanted(wanted(format, &parts.headers)))
+    }
+}
+
 /// Whether the client asked for CSV.
-pub fn wanted(params: &Params, headers: &HeaderMap) -> Result<bool> {
-    match params.first("format") {
-        Some("csv") => Ok(true),
-        Some("json") => Ok(false),
-        Some(other) => Err(Error::bad_query("format", other)),
-        None => Ok(headers
+pub fn wanted(query: FormatQuery, headers: &HeaderMap) -> bool {
+    match query.format {
+        Some(ListFormat::Csv) => true,
+        Some(ListFormat::Json) => false,
+        None => headers
             .get_all(header::ACCEPT)
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -34,7 +67,7 @@ pub fn wanted(params: &Params, headers: &HeaderMap) -> Result<bool> {
                         .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
                 });
                 media.eq_ignore_ascii_case("text/csv") && !refused
-            })),
+            }),
     }
 }
 
@@ -94,16 +127,18 @@ mod tests {
 
     #[test]
     fn negotiation() {
-        let none = Params::default();
-        assert!(!wanted(&none, &HeaderMap::new()).unwrap());
-        assert!(wanted(&none, &accept("text/csv")).unwrap());
-        assert!(wanted(&none, &accept("application/json, Text/CSV;q=0.5")).unwrap());
-        assert!(!wanted(&none, &accept("text/csv;q=0")).unwrap());
-        assert!(!wanted(&none, &accept("application/json")).unwrap());
-        let csv = Params::parse(Some("format=csv"));
-        assert!(wanted(&csv, &HeaderMap::new()).unwrap());
-        let json = Params::parse(Some("format=json"));
-        assert!(!wanted(&json, &accept("text/csv")).unwrap());
-        assert!(wanted(&Params::parse(Some("format=xml")), &HeaderMap::new()).is_err());
+        let none = FormatQuery::default();
+        assert!(!wanted(none, &HeaderMap::new()));
+        assert!(wanted(none, &accept("text/csv")));
+        assert!(wanted(none, &accept("application/json, Text/CSV;q=0.5")));
+        assert!(!wanted(none, &accept("text/csv;q=0")));
+        assert!(!wanted(none, &accept("application/json")));
+        let format = |q: &str| crate::http::query::parse::<FormatQuery>(Some(q));
+        assert!(wanted(format("format=csv").unwrap(), &HeaderMap::new()));
+        assert!(!wanted(format("format=json").unwrap(), &accept("text/csv")));
+        assert_eq!(
+            format("format=xml").unwrap_err().to_string(),
+            "Parameter format contained invalid value xml"
+        );
     }
 }

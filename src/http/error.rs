@@ -4,7 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::error::Error;
+use crate::error::{catalogue, Error};
 use crate::http::middleware::current_request_id;
 
 /// The methods an object still in use accepts.
@@ -33,43 +33,36 @@ impl Error {
         }
     }
 
-    fn text_and_values(&self) -> (String, Option<Vec<String>>) {
-        match self {
-            Error::InvalidIdentifier { kind, values } if values.len() > 1 => (
-                format!("Expected {kind} but received: {}", values.join(", ")),
-                Some(values.clone()),
-            ),
-            Error::InvalidIdentifier { values, .. } => (self.to_string(), Some(values.clone())),
-            Error::SlugsExist(slugs) if slugs.len() == 1 => (
-                format!("Slug {} already exists on another object", slugs[0]),
-                Some(slugs.clone()),
-            ),
-            Error::SlugsExist(slugs) => (
-                format!("Slugs {} already exist on another object", slugs.join(", ")),
-                Some(slugs.clone()),
-            ),
+    /// The error object as sent; a server error quotes `request_id`.
+    pub fn body(&self, request_id: &str) -> serde_json::Value {
+        let (status, name) = self.status_and_name();
+        let (text, values) = match self {
+            Error::InvalidIdentifier { values, .. } | Error::SlugsExist(values) => {
+                (self.to_string(), Some(values.clone()))
+            }
             Error::UsernameExists(name) | Error::NameExists(name) => {
                 (self.to_string(), Some(vec![name.clone()]))
             }
-            Error::Server(cause) => {
-                let id = current_request_id();
-                // The cause stays in the log; the client gets the id to quote.
-                tracing::error!(request_id = %id, error = %format!("{cause:#}"), "server error");
-                (format!("Internal server error (request id {id})"), None)
-            }
+            Error::Server(_) => (catalogue::server_error(request_id), None),
             _ => (self.to_string(), None),
+        };
+        let mut body = json!({"status": status.as_u16(), "error": name, "text": text});
+        if let Some(values) = values {
+            body["values"] = json!(values);
         }
+        body
     }
 }
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let (status, name) = self.status_and_name();
-        let (text, values) = self.text_and_values();
-        let mut body = json!({"status": status.as_u16(), "error": name, "text": text});
-        if let Some(values) = values {
-            body["values"] = json!(values);
+        let (status, _) = self.status_and_name();
+        let id = current_request_id();
+        if let Error::Server(cause) = &self {
+            // The cause stays in the log; the client gets the id to quote.
+            tracing::error!(request_id = %id, error = %format!("{cause:#}"), "server error");
         }
+        let body = self.body(&id);
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

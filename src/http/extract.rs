@@ -1,51 +1,25 @@
-//! Extractors: query parameters, the authenticated caller, and POST bodies
-//! (`{"auth": {...}, "object": {...}}`) parsed by our strict JSON reader.
+//! Extractors: the authenticated caller, POST bodies
+//! (`{"auth": {...}, "object": {...}}`) parsed by our strict JSON reader,
+//! and path parameters.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
 use serde_json::{Map, Value};
 
 use crate::domain::{caller, Caller};
+use crate::error::catalogue::{self, authentication};
 use crate::error::Error;
-use crate::http::AppState;
+use crate::http::{query, AppState};
 
-/// All query parameters in order. Repeatable keys (`user`, `project`, …)
-/// use `all`; single-valued ones use `first` (the first occurrence wins).
-#[derive(Debug, Clone, Default)]
-pub struct Params(pub Vec<(String, String)>);
-
-impl Params {
-    pub fn parse(query: Option<&str>) -> Self {
-        Self(
-            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
-    }
-    pub fn first(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-    /// `include_*` flags: true when present with any value but `false`.
-    pub fn flag(&self, key: &str) -> bool {
-        self.first(key).is_some_and(|v| v != "false")
-    }
+/// The `?token=` of a request (a GET or DELETE's way to send it).
+#[derive(Debug, Default, serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Params {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Params::parse(parts.uri.query()))
-    }
+/// The token of `?token=`, if any (the first one).
+fn query_token(parts: &Parts) -> Result<Option<String>, Error> {
+    query::parse::<TokenQuery>(parts.uri.query()).map(|q| q.token)
 }
 
 /// The token of `Authorization: Bearer T`, if any.
@@ -64,13 +38,11 @@ pub struct Auth(pub Caller);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let token = bearer(parts)
-            .or_else(|| {
-                Params::parse(parts.uri.query())
-                    .first("token")
-                    .map(str::to_owned)
-            })
-            .ok_or_else(|| Error::authentication("Missing credentials"))?;
+        let token = match bearer(parts) {
+            Some(token) => Some(token),
+            None => query_token(parts)?,
+        }
+        .ok_or_else(|| Error::authentication(authentication::MISSING_CREDENTIALS))?;
         Ok(Auth(
             caller::authenticate(&state.db, &state.tokens, &token).await?,
         ))
@@ -97,8 +69,10 @@ async fn read_json(body: axum::body::Body, limit: usize) -> Result<Value, Error>
     crate::http::json::parse(&bytes)
 }
 
-/// An authenticated POST: the caller (from the body's `auth` block, a
-/// bearer header, or `?token=`) and the body's `object`.
+/// An authenticated POST: the caller (from the body's `auth` block or a
+/// bearer header) and the body's `object`. A `?token=` on a POST is not a
+/// credential (DECISIONS.md): tokens in URLs end up in logs, and the
+/// reference ignores it too.
 #[derive(Debug, Clone)]
 pub struct AuthedObject {
     pub caller: Caller,
@@ -110,13 +84,10 @@ impl FromRequest<AppState> for AuthedObject {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
         let (parts, body) = req.into_parts();
         let header_token = bearer(&parts);
-        let query_token = Params::parse(parts.uri.query())
-            .first("token")
-            .map(str::to_owned);
         let value = read_json(body, state.config.max_body_bytes).await?;
         let Value::Object(mut body) = value else {
             return Err(Error::BadObject(
-                "The request body must be a JSON object".into(),
+                catalogue::bad_object::BODY_NOT_AN_OBJECT.into(),
             ));
         };
         let body_token = match body.get("auth") {
@@ -124,27 +95,24 @@ impl FromRequest<AppState> for AuthedObject {
             Some(Value::Object(auth)) => match auth.get("type") {
                 Some(Value::String(t)) if t == "token" => match auth.get("token") {
                     Some(Value::String(token)) => Some(token.clone()),
-                    _ => return Err(Error::authentication("Missing credentials")),
+                    _ => return Err(Error::authentication(authentication::MISSING_CREDENTIALS)),
                 },
                 Some(Value::String(t)) => {
-                    return Err(Error::Authentication(format!(
-                        "{t} is not a valid authentication type"
-                    )))
+                    return Err(Error::Authentication(authentication::invalid_type(t)))
                 }
-                _ => return Err(Error::authentication("Authentication type required")),
+                _ => return Err(Error::authentication(authentication::TYPE_REQUIRED)),
             },
-            Some(_) => return Err(Error::authentication("Missing credentials")),
+            Some(_) => return Err(Error::authentication(authentication::MISSING_CREDENTIALS)),
         };
         let token = body_token
             .or(header_token)
-            .or(query_token)
-            .ok_or_else(|| Error::authentication("Missing credentials"))?;
+            .ok_or_else(|| Error::authentication(authentication::MISSING_CREDENTIALS))?;
         let caller = caller::authenticate(&state.db, &state.tokens, &token).await?;
         let object = match body.remove("object") {
             Some(Value::Object(object)) => object,
             None => {
                 return Err(Error::BadObject(
-                    "The request body is missing an object".into(),
+                    catalogue::bad_object::BODY_WITHOUT_OBJECT.into(),
                 ))
             }
             Some(other) => {

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use crate::error::{catalogue::bad_object, Error};
 
 /// Deepest accepted nesting of arrays and objects.
 pub const MAX_DEPTH: usize = 64;
@@ -27,13 +27,9 @@ pub fn parse(bytes: &[u8]) -> Result<Value, Error> {
             Error::unparseable_body()
         } else if let Some(rest) = msg.strip_prefix(DUPLICATE) {
             let key = rest.split(" at line").next().unwrap_or(rest);
-            Error::BadObject(format!(
-                "The request body contains the key {key} more than once"
-            ))
+            Error::BadObject(bad_object::duplicate_key(key))
         } else if msg.starts_with(TOO_DEEP) {
-            Error::BadObject(format!(
-                "The request body is nested deeper than {MAX_DEPTH} levels"
-            ))
+            Error::BadObject(bad_object::nested_too_deep(MAX_DEPTH))
         } else {
             Error::unparseable_body()
         }

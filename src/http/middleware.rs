@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::error::Error;
+use crate::error::{catalogue, Error};
 use crate::monitoring;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -140,7 +140,7 @@ pub async fn method_not_allowed() -> Response {
     let body = json!({
         "status": 405,
         "error": "Method not allowed",
-        "text": "The method specified is not allowed for the resource identified",
+        "text": catalogue::method_not_allowed("resource"),
     });
     (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }

@@ -17,12 +17,14 @@ pub mod query;
 pub mod reports;
 pub mod timer;
 pub mod times;
+pub mod trailing_slash;
 pub mod users;
 
 use std::sync::Arc;
 
 use axum::http::{HeaderName, Method};
 use axum::Router;
+use tower::Layer as _;
 use tower_http::cors::{Any, CorsLayer};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -71,10 +73,15 @@ pub fn api_router(state: AppState) -> Router {
             HeaderName::from_static("link"),
             middleware::REQUEST_ID.clone(),
         ]);
-    routes
+    // `request_context` runs after routing (it reads the matched route).
+    let routed = routes
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .with_state(state)
         .layer(cors)
-        .layer(axum::middleware::from_fn(middleware::request_context))
+        .layer(axum::middleware::from_fn(middleware::request_context));
+    // The trailing slash goes before routing: a layer on `routed` itself
+    // would run after its routes were matched.
+    let trimmed = axum::middleware::map_request(trailing_slash::trim).layer(routed);
+    Router::new().fallback_service(trimmed)
 }

@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
@@ -18,6 +19,7 @@ use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::error::Error;
 use crate::http::AppState;
 
 /// The root of the document: info, security schemes, shared schemas.
@@ -30,9 +32,10 @@ use crate::http::AppState;
             Every endpoint but `POST /v0/login` needs a token from `POST /v0/login`, sent as \
             `Authorization: Bearer <token>`, as the `token` query parameter, or, on a POST, in \
             the body's `auth` block (`{\"type\": \"token\", \"token\": \"...\"}`). Errors are JSON \
-            objects `{status, error, text}` (plus `values` for some). Lists are in creation \
-            order, paginated with `skip`/`limit`; `X-Total-Count` gives the total and `Link` \
-            the neighbouring pages.",
+            objects `{status, error, text}` (plus `values` for some). Lists are ordered by \
+            last change (`updated_at`, else `created_at`), oldest first (org-roles by \
+            creation), paginated with `skip`/`limit`; `X-Total-Count` gives the total and \
+            `Link` the neighbouring pages.",
         license(name = "Apache-2.0")
     ),
     modifiers(&SecuritySchemes),
@@ -155,10 +158,18 @@ fn error_responses(codes: &[u16]) -> BTreeMap<String, RefOr<ApiResponse>> {
                 429 => "Too many failed logins; see Retry-After",
                 _ => "Server error (the text quotes the request id)",
             };
+            let examples = error_examples(code).into_iter().map(|(summary, error)| {
+                let example = ExampleBuilder::new()
+                    .summary(summary)
+                    .value(Some(error.body("0f8fad5b-d9cb-469f-a165-70867728950e")))
+                    .build();
+                (summary, example)
+            });
             let mut response = ResponseBuilder::new().description(description).content(
                 "application/json",
                 ContentBuilder::new()
                     .schema(Some(Ref::from_schema_name("Error")))
+                    .examples_from_iter(examples)
                     .build(),
             );
             if code == 405 {
@@ -185,6 +196,67 @@ fn error_responses(codes: &[u16]) -> BTreeMap<String, RefOr<ApiResponse>> {
             (code.to_string(), RefOr::T(response.build()))
         })
         .collect()
+}
+
+/// Examples of the errors a status carries, made by the same code (and
+/// texts) as the server's answers.
+fn error_examples(code: u16) -> Vec<(&'static str, Error)> {
+    use crate::error::catalogue::{action, authentication, bad_object};
+    let bad = |text: String| Error::BadObject(text);
+    match code {
+        400 => vec![
+            ("Not allowed field", Error::unknown_field("time", "uuid")),
+            ("Missing field", Error::missing_field("time", "duration")),
+            (
+                "Wrong JSON type",
+                bad(bad_object::wrong_type(
+                    "time", "duration", "number", "string",
+                )),
+            ),
+            (
+                "Bad form",
+                bad(bad_object::invalid_date(
+                    "time",
+                    "date_worked",
+                    "April 29, 1995",
+                )),
+            ),
+            ("Name taken", bad(bad_object::name_not_unique("project"))),
+            ("Not JSON", Error::unparseable_body()),
+            (
+                "Invalid identifier",
+                Error::InvalidIdentifier {
+                    kind: "slug",
+                    values: vec!["Not_A_Slug".into()],
+                },
+            ),
+            (
+                "Bad query value",
+                Error::bad_query_values("project", &["gone".into(), "Bad_Slug".into()]),
+            ),
+        ],
+        401 => vec![
+            (
+                "Missing credentials",
+                Error::authentication(authentication::MISSING_CREDENTIALS),
+            ),
+            ("Bad token", Error::bad_token()),
+            (
+                "Authorization failure",
+                Error::unauthorized("alice", action::create_times_on("gwm")),
+            ),
+        ],
+        404 => vec![("Not found", Error::NotFound("time"))],
+        405 => vec![("Still in use", Error::InUse { object: "project" })],
+        409 => vec![
+            ("Invalid foreign key", Error::foreign_key("time", "project")),
+            ("Slug taken", Error::SlugsExist(vec!["gwm".into()])),
+            ("Username taken", Error::UsernameExists("alice".into())),
+        ],
+        413 => vec![("Too large", Error::PayloadTooLarge(1_048_576))],
+        429 => vec![("Throttled", Error::TooManyRequests(42))],
+        _ => vec![("Server error", Error::server(anyhow::anyhow!("example")))],
+    }
 }
 
 /// Declares a set of error responses usable in `responses(...)`.
@@ -378,12 +450,13 @@ mod tests {
     #[test]
     fn object_schemas_match_the_domain_fields() {
         let doc = document();
-        let cases: [(&str, &[&str]); 5] = [
+        let cases: [(&str, &[&str]); 6] = [
             ("ActivityObject", domain::activities::FIELDS),
             ("ProjectObject", domain::projects::FIELDS),
             ("TimeObject", domain::times::FIELDS),
             ("OrgRoleObject", domain::org_roles::FIELDS),
             ("UserObject", domain::users::CREATE_FIELDS),
+            ("UserUpdateObject", domain::users::UPDATE_FIELDS),
         ];
         for (schema, fields) in cases {
             let props = doc["components"]["schemas"][schema]["properties"]

@@ -3,36 +3,24 @@
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::Json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::org_roles::{self, OrgRoleView};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
-use crate::http::pagination::{list_response, page};
+use crate::http::pagination::{list_response, Paging};
+use crate::http::query::Query;
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(show, update, remove))
-}
-
-/// Query parameters of `GET /users/org-roles`.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)] // describes what `Params` reads
-pub struct OrgRoleListQuery {
-    /// Objects to skip.
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    skip: Option<u64>,
-    /// Most objects to return (0: all).
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    limit: Option<u64>,
 }
 
 /// An org-role as sent in a POST: both fields on create, either on update.
@@ -51,7 +39,7 @@ pub struct OrgRoleObject {
 
 /// Lists org-roles in creation order.
 #[utoipa::path(
-    get, path = "/users/org-roles", operation_id = "list_org_roles", tag = "org-roles", params(OrgRoleListQuery),
+    get, path = "/users/org-roles", operation_id = "list_org_roles", tag = "org-roles", params(Paging),
     responses(
         (status = 200, description = "The org-roles", body = Vec<OrgRoleView>,
          headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit"),
@@ -62,11 +50,11 @@ pub struct OrgRoleObject {
 async fn list(
     State(state): State<AppState>,
     Auth(_): Auth,
-    params: Params,
+    Query(paging): Query<Paging>,
     // The full path (`/v0/...`) for the Link header, not the nested one.
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response> {
-    let page = page(&params, state.config.default_limit)?;
+    let page = paging.page(state.config.default_limit);
     let listing = org_roles::list(&state.db, page).await?;
     Ok(list_response(&uri, &listing.items, listing.total, page))
 }

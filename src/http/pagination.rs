@@ -3,34 +3,33 @@
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 
 use crate::domain::Page;
-use crate::error::{Error, Result};
-use crate::http::extract::Params;
+use crate::http::query::Count;
 
-/// `skip` and `limit` (non-negative integers; `limit=0` means all). Without
-/// `limit`, the operator's `TIMESYNC_DEFAULT_LIMIT` (0: everything).
-pub fn page(params: &Params, default_limit: u64) -> Result<Page> {
-    let number = |key: &str| -> Result<Option<u64>> {
-        match params.first(key) {
-            None => Ok(None),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
-                // The databases store offsets as signed 64-bit integers.
-                .filter(|n| i64::try_from(*n).is_ok())
-                .map(Some)
-                .ok_or_else(|| Error::bad_query(key, v)),
+/// `skip` and `limit` of every list.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Objects to skip.
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 9223372036854775807_u64)]
+    skip: Option<Count>,
+    /// Most objects to return (0: all).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 9223372036854775807_u64)]
+    limit: Option<Count>,
+}
+
+impl Paging {
+    /// The page asked for; without `limit`, `default_limit` (0: everything).
+    pub fn page(self, default_limit: u64) -> Page {
+        let limit = self.limit.map_or(default_limit, |c| c.0);
+        Page {
+            skip: self.skip.map_or(0, |c| c.0),
+            limit: (limit > 0).then_some(limit),
         }
-    };
-    let skip = number("skip")?.unwrap_or(0);
-    let limit = number("limit")?.unwrap_or(default_limit);
-    Ok(Page {
-        skip,
-        limit: (limit > 0).then_some(limit),
-    })
+    }
 }
 
 /// A JSON array with `X-Total-Count` (before skip/limit) and a `Link`
@@ -59,7 +58,8 @@ fn set_list_headers(headers: &mut HeaderMap, uri: &Uri, total: u64, page: Page) 
     if let Some(limit) = page.limit {
         let link_to = |skip: u64, rel: &str| {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
-            for (k, v) in Params::parse(uri.query()).0 {
+            let pairs = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes());
+            for (k, v) in pairs {
                 if k != "skip" && k != "limit" && k != "token" {
                     query.append_pair(&k, &v);
                 }

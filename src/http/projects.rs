@@ -3,17 +3,19 @@
 use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::projects::{self, ProjectQuery, ProjectView, Roles};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, Slug, UpdateErrors,
 };
-use crate::http::pagination::{list_response, page};
+use crate::http::pagination::{list_response, Paging};
+use crate::http::query::{Flag, Query};
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,31 +25,28 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Query parameters of `GET /projects`.
-#[derive(IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // describes what `Params` reads
+#[serde(default)]
 pub struct ProjectListQuery {
     /// Only projects where one of these users has a role (repeatable).
     user: Option<Vec<String>>,
     /// Include deleted projects.
-    include_deleted: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    include_deleted: Flag,
     /// Add each project's older revisions as `parents`.
-    include_revisions: Option<bool>,
-    /// Objects to skip.
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    skip: Option<u64>,
-    /// Most objects to return (0: all).
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    limit: Option<u64>,
+    #[param(value_type = Option<bool>)]
+    include_revisions: Flag,
 }
 
 /// Query parameters of `GET /projects/{slug}`.
-#[derive(IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
+#[serde(default)]
 pub struct ProjectShowQuery {
     /// Add the older revisions as `parents`.
-    include_revisions: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    include_revisions: Flag,
 }
 
 /// A project as sent in a POST: `name` and `slugs` are required on create.
@@ -68,9 +67,9 @@ pub struct ProjectObject {
     users: Option<std::collections::BTreeMap<String, Roles>>,
 }
 
-/// Lists projects in creation order.
+/// Lists projects, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
-    get, path = "/projects", operation_id = "list_projects", tag = "projects", params(ProjectListQuery),
+    get, path = "/projects", operation_id = "list_projects", tag = "projects", params(ProjectListQuery, Paging),
     responses(
         (status = 200, description = "The projects", body = Vec<ProjectView>,
          headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit"),
@@ -82,13 +81,14 @@ async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     Auth(_caller): Auth,
-    params: Params,
+    Query(paging): Query<Paging>,
+    Query(query): Query<ProjectListQuery>,
 ) -> Result<Response> {
-    let page = page(&params, state.config.default_limit)?;
+    let page = paging.page(state.config.default_limit);
     let query = ProjectQuery {
-        users: params.all("user").into_iter().map(str::to_owned).collect(),
-        include_deleted: params.flag("include_deleted"),
-        include_revisions: params.flag("include_revisions"),
+        users: query.user.unwrap_or_default(),
+        include_deleted: query.include_deleted.0,
+        include_revisions: query.include_revisions.0,
     };
     let listing = projects::list(&state.db, &query, page).await?;
     Ok(list_response(&uri, &listing.items, listing.total, page))
@@ -104,9 +104,9 @@ async fn show(
     State(state): State<AppState>,
     PathParam(slug): PathParam,
     Auth(_caller): Auth,
-    params: Params,
+    Query(query): Query<ProjectShowQuery>,
 ) -> Result<Response> {
-    let view = projects::get(&state.db, &slug, params.flag("include_revisions")).await?;
+    let view = projects::get(&state.db, &slug, query.include_revisions.0).await?;
     Ok(Json(view).into_response())
 }
 

@@ -2,49 +2,60 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::reports::{self, GroupKey, KeyValue, Summary};
 use crate::error::Result;
-use crate::http::extract::{Auth, Params};
+use crate::http::csv::FormatQuery;
+use crate::http::extract::Auth;
 use crate::http::openapi::ListErrors;
-use crate::http::query::{time_query, ListFormat};
+use crate::http::query::{Query, TimeFilters};
 use crate::http::{csv, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(summary))
 }
 
-/// Query parameters of `GET /reports/summary`.
-#[derive(IntoParams)]
+/// Query parameters of `GET /reports/summary` besides the filters of
+/// `GET /times` and the format.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // describes what `Params` reads
 pub struct SummaryQuery {
     /// Group by these keys, in order: `user`, `project`, `activity`, `date`,
     /// `week` (ISO), `month` (repeatable and/or comma-separated).
-    group_by: Option<Vec<String>>,
-    /// Only times of these users (repeatable).
-    user: Option<Vec<String>>,
-    /// Only times on these projects, by slug (repeatable).
-    project: Option<Vec<String>>,
-    /// Only times with these activities, by slug (repeatable).
-    activity: Option<Vec<String>>,
-    /// Only times worked on or after this date (`YYYY-MM-DD`).
-    #[param(format = Date)]
-    start: Option<String>,
-    /// Only times worked on or before this date (`YYYY-MM-DD`).
-    #[param(format = Date)]
-    end: Option<String>,
-    /// Include deleted times.
-    include_deleted: Option<bool>,
-    /// `csv` answers RFC 4180 CSV (as does `Accept: text/csv`); `json` forces JSON.
-    #[param(inline)]
-    format: Option<ListFormat>,
+    #[param(value_type = Option<Vec<String>>)]
+    group_by: Option<Vec<GroupBy>>,
+}
+
+/// One `group_by` value: one or more keys, comma-separated.
+#[derive(Debug)]
+struct GroupBy(Vec<GroupKey>);
+
+impl<'de> Deserialize<'de> for GroupBy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        GroupKey::parse_list(&[&value])
+            .map(GroupBy)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl SummaryQuery {
+    /// The keys in order of their first mention.
+    fn group_by(self) -> Vec<GroupKey> {
+        let mut keys = Vec::new();
+        for key in self.group_by.into_iter().flatten().flat_map(|g| g.0) {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
 }
 
 /// The summary as sent.
@@ -74,7 +85,7 @@ pub struct SumsDoc {
 /// by `activity`, once otherwise.
 #[utoipa::path(
     get, path = "/reports/summary", operation_id = "summary_reports", tag = "reports",
-    params(SummaryQuery),
+    params(SummaryQuery, TimeFilters, FormatQuery),
     responses(
         (status = 200, description = "The summary (JSON, or CSV on request)",
          content((SummaryDoc = "application/json"), (String = "text/csv"))),
@@ -84,12 +95,12 @@ pub struct SumsDoc {
 async fn summary(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    headers: HeaderMap,
-    params: Params,
+    Query(summary_query): Query<SummaryQuery>,
+    csv::Wanted(as_csv): csv::Wanted,
+    Query(filters): Query<TimeFilters>,
 ) -> Result<Response> {
-    let query = time_query(&params);
-    let group_by = GroupKey::parse_list(&params.all("group_by"))?;
-    let as_csv = csv::wanted(&params, &headers)?;
+    let query = filters.into_query(false);
+    let group_by = summary_query.group_by();
     let summary = reports::summary(&state.db, &caller, &query, &group_by).await?;
     if as_csv {
         Ok(csv::response(

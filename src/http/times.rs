@@ -1,22 +1,22 @@
 //! `/v0/times` and `/v0/times/:uuid`.
 
 use axum::extract::{OriginalUri, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::times::{self, TimeView};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
+use crate::http::csv::FormatQuery;
+use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
-use crate::http::pagination::{list_response, page, streamed_list_response};
-use crate::http::query::{time_query, ListFormat};
+use crate::http::pagination::{list_response, streamed_list_response, Paging};
+use crate::http::query::{Flag, Query, TimeFilters};
 use crate::http::{csv, middleware, AppState};
 
 mod stream;
@@ -30,47 +30,27 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update, remove))
 }
 
-/// Query parameters of `GET /times`.
-#[derive(IntoParams)]
+/// Query parameters of `GET /times` besides its filters, paging and format.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // describes what `Params` reads
+#[serde(default)]
 pub struct TimeListQuery {
-    /// Only times of these users (repeatable).
-    user: Option<Vec<String>>,
-    /// Only times on these projects, by slug (repeatable).
-    project: Option<Vec<String>>,
-    /// Only times with these activities, by slug (repeatable).
-    activity: Option<Vec<String>>,
-    /// Only times worked on or after this date (`YYYY-MM-DD`).
-    #[param(format = Date)]
-    start: Option<String>,
-    /// Only times worked on or before this date (`YYYY-MM-DD`).
-    #[param(format = Date)]
-    end: Option<String>,
-    /// Include deleted times.
-    include_deleted: Option<bool>,
     /// Add each time's older revisions as `parents`.
-    include_revisions: Option<bool>,
-    /// Objects to skip.
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    skip: Option<u64>,
-    /// Most objects to return (0: all).
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    limit: Option<u64>,
-    /// `csv` answers RFC 4180 CSV (as does `Accept: text/csv`); `json` forces JSON.
-    #[param(inline)]
-    format: Option<ListFormat>,
+    #[param(value_type = Option<bool>)]
+    include_revisions: Flag,
 }
 
 /// Query parameters of `GET /times/{uuid}`.
-#[derive(IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
+#[serde(default)]
 pub struct TimeShowQuery {
     /// Show the time even if deleted.
-    include_deleted: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    include_deleted: Flag,
     /// Add the older revisions as `parents`.
-    include_revisions: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    include_revisions: Flag,
 }
 
 /// A time as sent in a POST: `duration`, `user`, `project` and
@@ -103,9 +83,9 @@ pub struct TimeObject {
     date_worked: Option<String>,
 }
 
-/// Lists times in creation order.
+/// Lists times, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
-    get, path = "/times", operation_id = "list_times", tag = "times", params(TimeListQuery),
+    get, path = "/times", operation_id = "list_times", tag = "times", params(TimeFilters, TimeListQuery, Paging, FormatQuery),
     responses(
         (status = 200, description = "The times (JSON, or CSV on request)",
          content((Vec<TimeView> = "application/json"), (String = "text/csv")),
@@ -118,18 +98,20 @@ async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    params: Params,
+    csv::Wanted(as_csv): csv::Wanted,
+    Query(paging): Query<Paging>,
+    Query(filters): Query<TimeFilters>,
+    Query(list): Query<TimeListQuery>,
 ) -> Result<Response> {
-    let query = time_query(&params);
-    if csv::wanted(&params, &headers)? {
+    let query = filters.into_query(list.include_revisions.0);
+    if as_csv {
         // Every matching time: the default page size does not apply to
         // CSV, an explicit `skip`/`limit` does.
-        let page = page(&params, 0)?;
+        let page = paging.page(0);
         let stream = stream::times(&state, &caller, &query, page, stream::Encoding::Csv).await?;
         return Ok(csv::response(stream.body, "times.csv"));
     }
-    let page = page(&params, state.config.default_limit)?;
+    let page = paging.page(state.config.default_limit);
     if page.limit.is_none_or(|limit| limit > STREAM_ABOVE) {
         // Large lists are streamed in batches rather than built in memory.
         let stream = stream::times(&state, &caller, &query, page, stream::Encoding::Json).await?;
@@ -154,14 +136,14 @@ async fn show(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathParam(uuid): PathParam,
-    params: Params,
+    Query(query): Query<TimeShowQuery>,
 ) -> Result<Json<TimeView>> {
     let view = times::get(
         &state.db,
         &caller,
         &uuid,
-        params.flag("include_deleted"),
-        params.flag("include_revisions"),
+        query.include_deleted.0,
+        query.include_revisions.0,
     )
     .await?;
     Ok(Json(view))

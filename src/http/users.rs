@@ -3,17 +3,19 @@
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::Json;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::users::{self, UserView};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, Params, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
-use crate::http::pagination::{list_response, page};
+use crate::http::pagination::{list_response, Paging};
+use crate::http::query::{Flag, Query};
 use crate::http::{middleware, AppState};
 
 /// `/users/org-roles` (in `org_roles`) is a static route and so wins over
@@ -25,29 +27,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Query parameters of `GET /users`.
-#[derive(IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // describes what `Params` reads
+#[serde(default)]
 pub struct UserListQuery {
     /// Include deleted users.
-    include_deleted: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    include_deleted: Flag,
     /// Only users with one of these org-roles, by slug (repeatable).
     role: Option<Vec<String>>,
-    /// Objects to skip.
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    skip: Option<u64>,
-    /// Most objects to return (0: all).
-    #[param(minimum = 0, maximum = 9223372036854775807_u64)]
-    limit: Option<u64>,
 }
 
 /// Query parameters of `GET /users/{username}`.
-#[derive(IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
+#[serde(default)]
 pub struct UserShowQuery {
     /// Show the user even if deleted.
-    include_deleted: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    include_deleted: Flag,
 }
 
 /// A user as sent in a POST: `username` is required on create.
@@ -80,9 +78,38 @@ pub struct UserObject {
     meta: Option<String>,
 }
 
-/// Lists users in creation order.
+/// A user as sent to `POST /users/{username}`: only the fields sent
+/// change; `username` never does, so it is no field here.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UserUpdateObject {
+    #[schema(nullable = false, max_length = 255)]
+    password: Option<String>,
+    #[schema(max_length = 255)]
+    display_name: Option<String>,
+    /// Same as `display_name` (spelled so in the spec's example).
+    #[schema(max_length = 255)]
+    displayname: Option<String>,
+    #[schema(max_length = 255)]
+    email: Option<String>,
+    /// Org-role slugs.
+    #[schema(rename = "org-roles", max_items = 100)]
+    org_roles: Option<Vec<crate::http::openapi::Slug>>,
+    #[schema(nullable = false)]
+    site_spectator: Option<bool>,
+    #[schema(nullable = false)]
+    site_manager: Option<bool>,
+    #[schema(nullable = false)]
+    site_admin: Option<bool>,
+    #[schema(nullable = false)]
+    active: Option<bool>,
+    #[schema(max_length = 65535)]
+    meta: Option<String>,
+}
+
+/// Lists users, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
-    get, path = "/users", operation_id = "list_users", tag = "users", params(UserListQuery),
+    get, path = "/users", operation_id = "list_users", tag = "users", params(UserListQuery, Paging),
     responses(
         (status = 200, description = "The users", body = Vec<UserView>,
          headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit"),
@@ -93,18 +120,15 @@ pub struct UserObject {
 async fn list(
     State(state): State<AppState>,
     Auth(_): Auth,
-    params: Params,
+    Query(paging): Query<Paging>,
+    Query(query): Query<UserListQuery>,
     // The full path (`/v0/...`) for the Link header, not the nested one.
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response> {
-    let page = page(&params, state.config.default_limit)?;
-    let listing = users::list(
-        &state.db,
-        params.flag("include_deleted"),
-        &params.all("role"),
-        page,
-    )
-    .await?;
+    let page = paging.page(state.config.default_limit);
+    let roles = query.role.unwrap_or_default();
+    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    let listing = users::list(&state.db, query.include_deleted.0, &roles, page).await?;
     Ok(list_response(&uri, &listing.items, listing.total, page))
 }
 
@@ -117,10 +141,10 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Auth(_): Auth,
-    params: Params,
+    Query(query): Query<UserShowQuery>,
     PathParam(username): PathParam,
 ) -> Result<Json<UserView>> {
-    let user = users::get(&state.db, &username, params.flag("include_deleted")).await?;
+    let user = users::get(&state.db, &username, query.include_deleted.0).await?;
     Ok(Json(user))
 }
 
@@ -139,7 +163,7 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 #[utoipa::path(
     post, path = "/users/{username}", operation_id = "update_users", tag = "users",
     params(("username" = String, Path, description = "A username", pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)),
-    request_body = Envelope<UserObject>,
+    request_body = Envelope<UserUpdateObject>,
     responses((status = 200, description = "Updated", body = UserView), UpdateErrors)
 )]
 async fn update(

@@ -205,3 +205,27 @@ async fn insert(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("inserted activity".into()))
 }
+
+/// Whether a current, undeleted activity other than `except` (a uuid) is
+/// named exactly `name` (names are unique among current activities).
+pub async fn name_taken(
+    db: &impl ConnectionTrait,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool, DbErr> {
+    let mut query = activity::Entity::find()
+        .filter(activity::Column::Name.eq(name))
+        .filter(activity::Column::Newest.eq(true))
+        .filter(activity::Column::DeletedAt.is_null());
+    if let Some(uuid) = except {
+        query = query.filter(activity::Column::Uuid.ne(uuid));
+    }
+    // Compared again here: MySQL's default collation ignores case.
+    let names: Vec<String> = query
+        .select_only()
+        .column(activity::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names.iter().any(|n| n == name))
+}

@@ -368,3 +368,27 @@ async fn insert(db: &impl ConnectionTrait, row: project::ActiveModel) -> Result<
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("inserted project".into()))
 }
+
+/// Whether a current, undeleted project other than `except` (a uuid) is
+/// named exactly `name` (names are unique among current projects).
+pub async fn name_taken(
+    db: &impl ConnectionTrait,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool, DbErr> {
+    let mut query = project::Entity::find()
+        .filter(project::Column::Name.eq(name))
+        .filter(project::Column::Newest.eq(true))
+        .filter(project::Column::DeletedAt.is_null());
+    if let Some(uuid) = except {
+        query = query.filter(project::Column::Uuid.ne(uuid));
+    }
+    // Compared again here: MySQL's default collation ignores case.
+    let names: Vec<String> = query
+        .select_only()
+        .column(project::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names.iter().any(|n| n == name))
+}

@@ -57,7 +57,8 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser, now: i64) -> Result
         active: Set(new.active),
         meta: Set(new.meta),
         created_at: Set(now),
-        updated_at: Set(Some(now)),
+        // Null until the first update, as for every other object.
+        updated_at: Set(None),
         deleted_at: Set(None),
         ..Default::default()
     };

@@ -20,6 +20,7 @@ use sea_orm::{
 use serde_json::Value as Json;
 
 use super::{Table, FORMAT, VERSION};
+use crate::progress::Progress;
 use crate::storage::entities::{
     activity, org_role, project, project_slug, project_user, time, time_activity, user,
     user_org_role,
@@ -29,8 +30,9 @@ use crate::storage::Db;
 /// Rows written per table, in table order.
 pub type Counts = Vec<(Table, u64)>;
 
-/// Writes the export document to `out` from one consistent snapshot.
-pub async fn export(db: &Db, out: &mut impl Write) -> anyhow::Result<Counts> {
+/// Writes the export document to `out` from one consistent snapshot,
+/// counting the rows written on `progress`.
+pub async fn export(db: &Db, out: &mut impl Write, progress: &Progress) -> anyhow::Result<Counts> {
     let tx = match db.backend() {
         DatabaseBackend::Sqlite => db.conn().begin().await,
         _ => {
@@ -43,6 +45,12 @@ pub async fn export(db: &Db, out: &mut impl Write) -> anyhow::Result<Counts> {
         }
     }
     .context("starting the export transaction")?;
+    progress.set_stage("counting");
+    let mut total = 0;
+    for table in Table::ALL {
+        total += super::count_rows(&tx, table).await?;
+    }
+    progress.set_length(total);
     write!(
         out,
         "{{\"format\":{},\"version\":{VERSION},\"tables\":{{",
@@ -54,16 +62,17 @@ pub async fn export(db: &Db, out: &mut impl Write) -> anyhow::Result<Counts> {
             out.write_all(b",")?;
         }
         write!(out, "\n{}:[", Json::from(table.name()))?;
+        progress.set_stage(table.name());
         let n = match table {
-            Table::Users => write_rows::<user::Entity>(&tx, out).await,
-            Table::OrgRoles => write_rows::<org_role::Entity>(&tx, out).await,
-            Table::UserOrgRoles => write_rows::<user_org_role::Entity>(&tx, out).await,
-            Table::Activities => write_rows::<activity::Entity>(&tx, out).await,
-            Table::Projects => write_rows::<project::Entity>(&tx, out).await,
-            Table::ProjectSlugs => write_rows::<project_slug::Entity>(&tx, out).await,
-            Table::ProjectUsers => write_rows::<project_user::Entity>(&tx, out).await,
-            Table::Times => write_rows::<time::Entity>(&tx, out).await,
-            Table::TimeActivities => write_rows::<time_activity::Entity>(&tx, out).await,
+            Table::Users => write_rows::<user::Entity>(&tx, out, progress).await,
+            Table::OrgRoles => write_rows::<org_role::Entity>(&tx, out, progress).await,
+            Table::UserOrgRoles => write_rows::<user_org_role::Entity>(&tx, out, progress).await,
+            Table::Activities => write_rows::<activity::Entity>(&tx, out, progress).await,
+            Table::Projects => write_rows::<project::Entity>(&tx, out, progress).await,
+            Table::ProjectSlugs => write_rows::<project_slug::Entity>(&tx, out, progress).await,
+            Table::ProjectUsers => write_rows::<project_user::Entity>(&tx, out, progress).await,
+            Table::Times => write_rows::<time::Entity>(&tx, out, progress).await,
+            Table::TimeActivities => write_rows::<time_activity::Entity>(&tx, out, progress).await,
         }
         .with_context(|| format!("exporting {}", table.name()))?;
         out.write_all(b"\n]")?;
@@ -79,6 +88,7 @@ pub async fn export(db: &Db, out: &mut impl Write) -> anyhow::Result<Counts> {
 async fn write_rows<E: EntityTrait>(
     tx: &DatabaseTransaction,
     out: &mut impl Write,
+    progress: &Progress,
 ) -> anyhow::Result<u64> {
     let backend = tx.get_database_backend();
     let mut select = E::find();
@@ -99,6 +109,7 @@ async fn write_rows<E: EntityTrait>(
         out.write_all(b"\n")?;
         serde_json::to_writer(&mut *out, &object)?;
         n += 1;
+        progress.inc(1);
     }
     Ok(n)
 }

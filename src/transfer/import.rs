@@ -15,6 +15,7 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::mpsc;
 
 use super::{BatchInsert, ColumnInfo, ColumnKind, Table, FORMAT, VERSION};
+use crate::progress::Progress;
 use crate::storage::Db;
 
 /// Rows inserted per table, in the order the tables came.
@@ -28,8 +29,13 @@ enum Message {
 }
 
 /// Reads an export document from `input` into `db`, which must be empty
-/// (migrated, without users or objects). All or nothing.
-pub async fn import(db: &Db, input: impl Read + Send + 'static) -> anyhow::Result<Counts> {
+/// (migrated, without users or objects). All or nothing. `progress` names
+/// the table being inserted (the caller counts the bytes read).
+pub async fn import(
+    db: &Db,
+    input: impl Read + Send + 'static,
+    progress: &Progress,
+) -> anyhow::Result<Counts> {
     let tx = db.begin_write().await?;
     super::ensure_empty(&*tx).await?;
 
@@ -49,6 +55,7 @@ pub async fn import(db: &Db, input: impl Read + Send + 'static) -> anyhow::Resul
                             counts.push((done.table, done.count));
                         }
                         current = Some(BatchInsert::new(table));
+                        progress.set_stage(table.name());
                     }
                     let batch = current.as_mut().expect("set above");
                     let row = to_values(table, batch.columns(), batch.count + 1, object)?;
@@ -75,10 +82,12 @@ pub async fn import(db: &Db, input: impl Read + Send + 'static) -> anyhow::Resul
     if !complete {
         bail!("the export document ended early");
     }
+    progress.set_stage("committing");
     crate::storage::reset_id_sequences(&*tx)
         .await
         .context("moving the id sequences past the imported rows")?;
     tx.commit().await.context("committing the import")?;
+    progress.set_stage("gathering statistics");
     crate::storage::analyze(db.conn())
         .await
         .context("gathering statistics")?;

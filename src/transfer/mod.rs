@@ -21,13 +21,18 @@ pub mod export;
 pub mod import;
 pub mod node;
 
+use std::path::PathBuf;
+use std::str::FromStr;
+
 use anyhow::{bail, Context};
 use sea_orm::sea_query::{ColumnType, Expr, Query};
+use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, Iterable, PaginatorTrait,
     PrimaryKeyToColumn, Value,
 };
 
+use crate::config::DatabaseUrl;
 use crate::storage::entities::{
     activity, org_role, project, project_slug, project_user, time, time_activity, user,
     user_org_role,
@@ -191,6 +196,35 @@ pub async fn ensure_empty(db: &impl ConnectionTrait) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The SQLite file a command is about to create by connecting to `url`
+/// (none for other backends or an existing file). A failed import removes
+/// it again, with its side files, instead of leaving an empty database
+/// behind.
+pub struct NewSqliteFile(Option<PathBuf>);
+
+impl NewSqliteFile {
+    /// Call before connecting.
+    pub fn before_connect(url: &DatabaseUrl) -> NewSqliteFile {
+        let path = url
+            .is_sqlite()
+            .then(|| SqliteConnectOptions::from_str(url.expose()).ok())
+            .flatten()
+            .map(|options| options.get_filename().to_owned())
+            .filter(|path| path.as_os_str() != ":memory:" && !path.exists());
+        NewSqliteFile(path)
+    }
+
+    /// Removes the file (after the database was closed).
+    pub fn remove(&self) {
+        let Some(path) = &self.0 else { return };
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
 }
 
 /// Collects rows of one table and writes them as multi-row INSERTs.

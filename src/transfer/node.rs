@@ -42,8 +42,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::{anyhow, bail, Context};
 use futures::TryStreamExt;
 use sea_orm::{
-    DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait, Iterable, ModelTrait,
-    QueryResult, Statement, StreamTrait, Value,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    Iterable, ModelTrait, QueryResult, Statement, StreamTrait, Value,
 };
 use uuid::Uuid;
 
@@ -52,6 +52,7 @@ use crate::config::DatabaseUrl;
 use crate::domain::validate::{
     username_key, MAX_IDENT_LEN, MAX_NAME_LEN, MAX_TEXT_LEN, MAX_URI_LEN,
 };
+use crate::progress::Progress;
 use crate::storage::entities::{activity, project, project_slug, project_user, time, user};
 use crate::storage::Db;
 
@@ -128,21 +129,30 @@ pub fn source_url(from: &str) -> anyhow::Result<String> {
     Ok(format!("sqlite://{}?mode=ro", path.display()))
 }
 
-/// Imports the reference database at `from` into `db` (empty, migrated).
-pub async fn import_node(db: &Db, from: &str) -> anyhow::Result<Counts> {
+/// Imports the reference database at `from` into `db` (empty, migrated),
+/// counting the source rows read on `progress`.
+pub async fn import_node(db: &Db, from: &str, progress: &Progress) -> anyhow::Result<Counts> {
     let url = source_url(from)?;
     let source = sea_orm::Database::connect(url.as_str())
         .await
         .with_context(|| format!("cannot open the timesync-node database {from}"))?;
-    let result = copy(db, &source).await;
+    let result = copy(
+        db,
+        Reader {
+            source: &source,
+            progress,
+        },
+    )
+    .await;
     let _ = source.close().await;
     result
 }
 
-async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
+async fn copy(db: &Db, reader: Reader<'_>) -> anyhow::Result<Counts> {
     let tx = db.begin_write().await?;
     super::ensure_empty(&*tx).await?;
-    let mut import = NodeImport::new(&tx, Reader { source });
+    reader.count_all().await?;
+    let mut import = NodeImport::new(&tx, reader);
     import.users().await?;
     import.activities().await?;
     import.projects().await?;
@@ -151,10 +161,12 @@ async fn copy(db: &Db, source: &DatabaseConnection) -> anyhow::Result<Counts> {
     import.times().await?;
     import.time_activities().await?;
     let counts = import.counts;
+    reader.progress.set_stage("committing");
     crate::storage::reset_id_sequences(&*tx)
         .await
         .context("moving the id sequences past the imported rows")?;
     tx.commit().await.context("committing the import")?;
+    reader.progress.set_stage("gathering statistics");
     crate::storage::analyze(db.conn())
         .await
         .context("gathering statistics")?;
@@ -621,25 +633,64 @@ impl Revisions {
     }
 }
 
-/// Reads whole tables of the source, row by row, in id order.
+/// The source tables, in the order they are read.
+const SOURCE_TABLES: [&str; 7] = [
+    "users",
+    "activities",
+    "projects",
+    "projectslugs",
+    "userroles",
+    "times",
+    "timesactivities",
+];
+
+/// Reads whole tables of the source, row by row, in id order, counting
+/// the rows read on `progress`.
+#[derive(Clone, Copy)]
 struct Reader<'a> {
     source: &'a DatabaseConnection,
+    progress: &'a Progress,
 }
 
 impl<'a> Reader<'a> {
-    async fn rows(&self, table: &'static str, columns: &[&str]) -> anyhow::Result<SourceRows<'a>> {
-        let backend = self.source.get_database_backend();
-        let quote = |name: &str| match backend {
+    fn quote(&self, name: &str) -> String {
+        match self.source.get_database_backend() {
             DatabaseBackend::MySql => format!("`{name}`"),
             _ => format!("\"{name}\""),
-        };
-        let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+        }
+    }
+
+    /// Sets the progress total: the rows of every source table.
+    async fn count_all(&self) -> anyhow::Result<()> {
+        let backend = self.source.get_database_backend();
+        let mut total = 0u64;
+        for table in SOURCE_TABLES {
+            let sql = format!("SELECT COUNT(*) AS n FROM {}", self.quote(table));
+            let n: i64 = self
+                .source
+                .query_one_raw(Statement::from_string(backend, sql))
+                .await
+                .and_then(|row| row.map(|r| r.try_get("", "n")).transpose())
+                .with_context(|| {
+                    format!("counting the rows of the table {table} of the timesync-node database")
+                })?
+                .unwrap_or(0);
+            total += u64::try_from(n).unwrap_or(0);
+        }
+        self.progress.set_length(total);
+        Ok(())
+    }
+
+    async fn rows(&self, table: &'static str, columns: &[&str]) -> anyhow::Result<SourceRows<'a>> {
+        let backend = self.source.get_database_backend();
+        let list: Vec<String> = columns.iter().map(|c| self.quote(c)).collect();
         let sql = format!(
             "SELECT {} FROM {} ORDER BY {}",
             list.join(", "),
-            quote(table),
-            quote("id")
+            self.quote(table),
+            self.quote("id")
         );
+        self.progress.set_stage(table);
         let stream = self
             .source
             .stream_raw(Statement::from_string(backend, sql))
@@ -648,6 +699,7 @@ impl<'a> Reader<'a> {
         Ok(SourceRows {
             table,
             stream: Box::pin(stream),
+            progress: self.progress,
         })
     }
 }
@@ -658,6 +710,7 @@ type RowStream<'a> =
 struct SourceRows<'a> {
     table: &'static str,
     stream: RowStream<'a>,
+    progress: &'a Progress,
 }
 
 impl SourceRows<'_> {
@@ -670,6 +723,7 @@ impl SourceRows<'_> {
         else {
             return Ok(None);
         };
+        self.progress.inc(1);
         let mut row = SourceRow {
             table,
             id: 0,

@@ -281,11 +281,11 @@ async fn create_validation_errors() {
         ),
         (
             json!({"name": null, "slug": "a"}),
-            "The activity is missing a name",
+            "Field name of activity should be string but was sent as null",
         ),
         (
             json!({"name": "A", "slug": null}),
-            "The activity is missing a slug",
+            "Field slug of activity should be string but was sent as null",
         ),
         (
             json!({"name": "A", "slug": "a", "color": "red"}),
@@ -301,15 +301,15 @@ async fn create_validation_errors() {
         ),
         (
             json!({"name": "A", "slug": "Not A Slug"}),
-            "Field slug of activity should be slug but was sent as string",
+            "Field slug of activity should be slug but was sent as invalid slug Not A Slug",
         ),
         (
             json!({"name": "A", "slug": ["a"]}),
-            "Field slug of activity should be slug but was sent as array",
+            "Field slug of activity should be string but was sent as array",
         ),
         (
             json!({"name": "A", "slug": "123"}),
-            "Field slug of activity should be slug but was sent as string",
+            "Field slug of activity should be slug but was sent as invalid slug 123",
         ),
     ];
     for (object, text) in cases {
@@ -476,14 +476,17 @@ async fn update_permissions_and_validation() {
             json!({"name": null}),
             "Field name of activity should be string but was sent as null",
         ),
-        (json!({"name": ""}), "The activity is missing a name"),
+        (
+            json!({"name": ""}),
+            "Field name of activity should be string but was sent as empty string",
+        ),
         (
             json!({"slug": null}),
-            "Field slug of activity should be slug but was sent as null",
+            "Field slug of activity should be string but was sent as null",
         ),
         (
             json!({"slug": "NO"}),
-            "Field slug of activity should be slug but was sent as string",
+            "Field slug of activity should be slug but was sent as invalid slug NO",
         ),
         (
             json!({"revision": 5}),

@@ -3,6 +3,9 @@
 mod helpers;
 
 mod activities;
+mod compat_filters;
+mod compat_paths;
+mod compat_texts;
 mod foundation;
 mod ldap;
 mod openapi;

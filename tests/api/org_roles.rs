@@ -104,15 +104,15 @@ async fn org_role_fields_are_validated() {
         ),
         (
             json!({"name": "A", "slug": "Not A Slug"}),
-            "Field slug of org-role should be slug but was sent as string",
+            "Field slug of org-role should be slug but was sent as invalid slug Not A Slug",
         ),
         (
             json!({"name": "A", "slug": "123"}),
-            "Field slug of org-role should be slug but was sent as string",
+            "Field slug of org-role should be slug but was sent as invalid slug 123",
         ),
         (
             json!({"name": "A", "slug": ["a"]}),
-            "Field slug of org-role should be slug but was sent as array",
+            "Field slug of org-role should be string but was sent as array",
         ),
         (
             json!({"name": "A", "slug": "a", "uuid": "x"}),
@@ -120,7 +120,7 @@ async fn org_role_fields_are_validated() {
         ),
         (
             json!({"name": "x".repeat(256), "slug": "a"}),
-            "Field name of org-role should be string of at most 255 characters but was sent as string",
+            "Field name of org-role should be string of at most 255 characters but was sent as string of 256 characters",
         ),
     ];
     for (object, text) in cases {
@@ -144,7 +144,7 @@ async fn org_role_fields_are_validated() {
     app.post("/v0/users/org-roles/long", &root, json!({"slug": null}))
         .await
         .assert_error(400, "Bad object")
-        .assert_text("Field slug of org-role should be slug but was sent as null");
+        .assert_text("Field slug of org-role should be string but was sent as null");
     app.post("/v0/users/org-roles/long", &root, json!({"active": true}))
         .await
         .assert_error(400, "Bad object")

@@ -272,19 +272,19 @@ async fn create_validation_errors() {
         (json!({"name": "A"}), "The project is missing a slugs"),
         (
             json!({"name": "A", "slugs": []}),
-            "The project is missing a slugs",
+            "Field slugs of project should be array of slugs but was sent as empty array",
         ),
         (
             json!({"name": "A", "slugs": null}),
-            "The project is missing a slugs",
+            "Field slugs of project should be array but was sent as null",
         ),
         (
             json!({"name": "A", "slugs": "a"}),
-            "Field slugs of project should be array of slugs but was sent as string",
+            "Field slugs of project should be array but was sent as string",
         ),
         (
             json!({"name": "A", "slugs": ["ok", "Not OK"]}),
-            "Field slugs of project should be array of slugs but was sent as array",
+            "Field slugs of project should be slugs but was sent as array containing at least 1 invalid slug",
         ),
         (
             json!({"name": 3, "slugs": ["a"]}),
@@ -292,19 +292,19 @@ async fn create_validation_errors() {
         ),
         (
             json!({"name": "A", "slugs": ["a"], "uri": "not a uri"}),
-            "Field uri of project should be URI but was sent as string",
+            "Field uri of project should be URI but was sent as invalid URI not a uri",
         ),
         (
             json!({"name": "A", "slugs": ["a"], "uri": "example.com/x"}),
-            "Field uri of project should be URI but was sent as string",
+            "Field uri of project should be URI but was sent as invalid URI example.com/x",
         ),
         (
             json!({"name": "A", "slugs": ["a"], "uri": 7}),
-            "Field uri of project should be URI but was sent as number",
+            "Field uri of project should be string but was sent as number",
         ),
         (
             json!({"name": "A", "slugs": ["a"], "default_activity": "Bad Slug"}),
-            "Field default_activity of project should be slug but was sent as string",
+            "Field default_activity of project should be slug but was sent as invalid slug Bad Slug",
         ),
         (
             json!({"name": "A", "slugs": ["a"], "owner": "me"}),
@@ -368,7 +368,7 @@ async fn create_validation_errors() {
         )
         .await
         .assert_error(409, "Invalid foreign key")
-        .assert_text("The project does not contain a valid user reference");
+        .assert_text("The project does not contain a valid user reference.");
     }
     // A deleted user is no valid reference either.
     app.user("gone", PLAIN).await;
@@ -390,7 +390,7 @@ async fn create_validation_errors() {
     )
     .await
     .assert_error(409, "Invalid foreign key")
-    .assert_text("The project does not contain a valid user reference");
+    .assert_text("The project does not contain a valid user reference.");
     app.post(
         "/v0/projects",
         &root,
@@ -398,7 +398,7 @@ async fn create_validation_errors() {
     )
     .await
     .assert_error(409, "Invalid foreign key")
-    .assert_text("The project does not contain a valid activity reference");
+    .assert_text("The project does not contain a valid activity reference.");
 
     // Slug conflicts list every conflicting slug and change nothing.
     create_project(&app, &root, "gwm", json!({})).await;
@@ -453,7 +453,9 @@ async fn update_permissions_by_level() {
         app.post("/v0/projects/gwm", token, json!({"name": "Nope"}))
             .await
             .assert_error(401, "Authorization failure")
-            .assert_text(&format!("{name} is not authorized to update this project"));
+            .assert_text(&format!(
+                "{name} is not authorized to make changes to Project gwm"
+            ));
     }
     app.post("/v0/projects/gwm", "bad", json!({"name": "Nope"}))
         .await
@@ -562,7 +564,7 @@ async fn update_replaces_slugs_users_and_fields() {
     )
     .await
     .assert_error(409, "Invalid foreign key")
-    .assert_text("The project does not contain a valid activity reference");
+    .assert_text("The project does not contain a valid activity reference.");
     app.post(
         "/v0/projects/ganeti",
         &w.pm,
@@ -570,21 +572,27 @@ async fn update_replaces_slugs_users_and_fields() {
     )
     .await
     .assert_error(409, "Invalid foreign key")
-    .assert_text("The project does not contain a valid user reference");
+    .assert_text("The project does not contain a valid user reference.");
     for (object, text) in [
         (
             json!({"name": null}),
             "Field name of project should be string but was sent as null",
         ),
-        (json!({"name": ""}), "The project is missing a name"),
-        (json!({"slugs": []}), "The project is missing a slugs"),
+        (
+            json!({"name": ""}),
+            "Field name of project should be string but was sent as empty string",
+        ),
+        (
+            json!({"slugs": []}),
+            "Field slugs of project should be array of slugs but was sent as empty array",
+        ),
         (
             json!({"slugs": null}),
-            "Field slugs of project should be array of slugs but was sent as null",
+            "Field slugs of project should be array but was sent as null",
         ),
         (
             json!({"uri": "nope"}),
-            "Field uri of project should be URI but was sent as string",
+            "Field uri of project should be URI but was sent as invalid URI nope",
         ),
         (json!({"uuid": "x"}), "project does not have a uuid field"),
     ] {
@@ -766,7 +774,7 @@ async fn delete_permissions_and_slug_freeing() {
         app.delete("/v0/projects/gwm", token)
             .await
             .assert_error(401, "Authorization failure")
-            .assert_text(&format!("{name} is not authorized to delete this project"));
+            .assert_text(&format!("{name} is not authorized to delete project gwm"));
     }
     app.delete("/v0/projects/gwm", "bad")
         .await
@@ -874,7 +882,9 @@ async fn user_filter_lists_projects_where_the_user_has_a_role() {
     assert_eq!(slugs(&r), ["gwm", "ts"]);
     let r = app.get("/v0/projects?user=root", &w.unrelated).await;
     assert_eq!(r.body, json!([]));
-    for bad in ["ghost", "not%20valid", ""] {
+    // (An empty value is ignored, a repeated key drops unknown values:
+    // compat_filters.rs.)
+    for bad in ["ghost", "not%20valid"] {
         app.get(&format!("/v0/projects?user={bad}"), &w.root)
             .await
             .assert_error(400, "Bad query value")

@@ -178,11 +178,11 @@ async fn stop_overrides_date_notes_and_issue() {
     for (object, text) in [
         (
             json!({"date_worked": "yesterday"}),
-            "Field date_worked of time should be ISO-8601 date but was sent as string",
+            "Field date_worked of time should be ISO-8601 date but was sent as yesterday",
         ),
         (
             json!({"date_worked": null}),
-            "Field date_worked of time should be ISO-8601 date but was sent as null",
+            "Field date_worked of time should be string but was sent as null",
         ),
         (
             json!({"duration": 5}),
@@ -190,7 +190,7 @@ async fn stop_overrides_date_notes_and_issue() {
         ),
         (
             json!({"issue_uri": "not a uri"}),
-            "Field issue_uri of time should be URI but was sent as string",
+            "Field issue_uri of time should be URI but was sent as invalid URI not a uri",
         ),
     ] {
         app.post("/v0/timer/stop", &alice, object)
@@ -232,14 +232,14 @@ async fn bad_starts_are_refused_and_write_nothing() {
             json!({"project": null}),
             400,
             "Bad object",
-            "The timer is missing a project",
+            "Field project of timer should be string but was sent as null",
         ),
         (
             &alice,
             json!({"project": "Not A Slug"}),
             400,
             "Bad object",
-            "Field project of timer should be slug but was sent as string",
+            "Field project of timer should be slug but was sent as invalid slug Not A Slug",
         ),
         (
             &alice,
@@ -253,14 +253,14 @@ async fn bad_starts_are_refused_and_write_nothing() {
             json!({"project": "nope"}),
             409,
             "Invalid foreign key",
-            "The timer does not contain a valid project reference",
+            "The timer does not contain a valid project reference.",
         ),
         (
             &alice,
             json!({"project": "gwm", "activities": ["dev", "nope"]}),
             409,
             "Invalid foreign key",
-            "The timer does not contain a valid activities reference",
+            "The timer does not contain a valid activities reference.",
         ),
         (
             &alice,
@@ -274,7 +274,7 @@ async fn bad_starts_are_refused_and_write_nothing() {
             json!({"project": "gwm"}),
             401,
             "Authorization failure",
-            "bob is not authorized to create time entries for project gwm",
+            "bob is not authorized to create time entries for project gwm.",
         ),
     ];
     for (token, object, status, error, text) in cases {
@@ -316,7 +316,7 @@ async fn bad_starts_are_refused_and_write_nothing() {
     app.post("/v0/timer", &alice, json!({"project": null}))
         .await
         .assert_error(400, "Bad object")
-        .assert_text("Field project of timer should be slug but was sent as null");
+        .assert_text("Field project of timer should be string but was sent as null");
     app.post("/v0/timer", &alice, json!({"activities": ["nope"]}))
         .await
         .assert_error(409, "Invalid foreign key");

@@ -371,31 +371,31 @@ async fn create_refuses_bad_objects() {
         (with("uuid", json!("x")), "time does not have a uuid field"),
         (with("revision", json!(1)), "time does not have a revision field"),
         (without("duration"), "The time is missing a duration"),
-        (with("duration", Value::Null), "The time is missing a duration"),
+        (with("duration", Value::Null), "Field duration of time should be number but was sent as null"),
         (without("user"), "The time is missing a user"),
         (without("project"), "The time is missing a project"),
         (without("date_worked"), "The time is missing a date_worked"),
         (without("activities"), "The time is missing a activities"),
-        (with("duration", json!(3.5)), "Field duration of time should be positive integer but was sent as number"),
-        (with("duration", json!(1e308)), "Field duration of time should be positive integer but was sent as number"),
-        (with("duration", json!(-1)), "Field duration of time should be positive integer but was sent as number"),
-        (with("duration", json!(2147483648i64)), "Field duration of time should be positive integer but was sent as number"),
-        (with("duration", json!("12")), "Field duration of time should be positive integer but was sent as string"),
+        (with("duration", json!(3.5)), "Field duration of time should be positive integer but was sent as non-integer number"),
+        (with("duration", json!(1e308)), "Field duration of time should be positive integer but was sent as non-integer number"),
+        (with("duration", json!(-1)), "Field duration of time should be positive number but was sent as negative number"),
+        (with("duration", json!(2147483648i64)), "Field duration of time should be integer of at most 2147483647 but was sent as larger number"),
+        (with("duration", json!("12")), "Field duration of time should be number but was sent as string"),
         (with("user", json!(5)), "Field user of time should be string but was sent as number"),
-        (with("project", json!(5)), "Field project of time should be slug but was sent as number"),
-        (with("project", json!("Not A Slug")), "Field project of time should be slug but was sent as string"),
-        (with("project", json!(["pgd"])), "Field project of time should be slug but was sent as array"),
-        (with("activities", json!("dev")), "Field activities of time should be array of slugs but was sent as string"),
-        (with("activities", json!(["DEV"])), "Field activities of time should be array of slugs but was sent as array"),
-        (with("activities", json!([1])), "Field activities of time should be array of slugs but was sent as array"),
-        (with("date_worked", json!("2015-02-30")), "Field date_worked of time should be ISO-8601 date but was sent as string"),
-        (with("date_worked", json!("2015-2-3")), "Field date_worked of time should be ISO-8601 date but was sent as string"),
-        (with("date_worked", json!(20150203)), "Field date_worked of time should be ISO-8601 date but was sent as number"),
-        (with("issue_uri", json!("not a uri")), "Field issue_uri of time should be URI but was sent as string"),
-        (with("issue_uri", json!("example.com/issues/1")), "Field issue_uri of time should be URI but was sent as string"),
-        (with("issue_uri", json!(7)), "Field issue_uri of time should be URI but was sent as number"),
+        (with("project", json!(5)), "Field project of time should be string but was sent as number"),
+        (with("project", json!("Not A Slug")), "Field project of time should be slug but was sent as invalid slug Not A Slug"),
+        (with("project", json!(["pgd"])), "Field project of time should be string but was sent as array"),
+        (with("activities", json!("dev")), "Field activities of time should be array but was sent as string"),
+        (with("activities", json!(["DEV"])), "Field activities of time should be slugs but was sent as array containing at least 1 invalid slug"),
+        (with("activities", json!([1])), "Field activities of time should be slugs but was sent as array containing at least 1 number"),
+        (with("date_worked", json!("2015-02-30")), "Field date_worked of time should be ISO-8601 date but was sent as 2015-02-30"),
+        (with("date_worked", json!("2015-2-3")), "Field date_worked of time should be ISO-8601 date but was sent as 2015-2-3"),
+        (with("date_worked", json!(20150203)), "Field date_worked of time should be string but was sent as number"),
+        (with("issue_uri", json!("not a uri")), "Field issue_uri of time should be URI but was sent as invalid URI not a uri"),
+        (with("issue_uri", json!("example.com/issues/1")), "Field issue_uri of time should be URI but was sent as invalid URI example.com/issues/1"),
+        (with("issue_uri", json!(7)), "Field issue_uri of time should be string but was sent as number"),
         (with("notes", json!(7)), "Field notes of time should be string but was sent as number"),
-        (with("notes", json!(long_notes)), "Field notes of time should be string of at most 65535 characters but was sent as string"),
+        (with("notes", json!(long_notes)), "Field notes of time should be string of at most 65535 characters but was sent as string of 65536 characters"),
     ];
     for (object, text) in cases {
         s.app
@@ -416,7 +416,7 @@ async fn create_refuses_bad_objects() {
             .await
             .assert_error(409, "Invalid foreign key")
             .assert_text(&format!(
-                "The time does not contain a valid {key} reference"
+                "The time does not contain a valid {key} reference."
             ));
     }
     // A deleted user is no valid reference either.
@@ -461,7 +461,7 @@ async fn create_checks_permissions() {
         )
         .await
         .assert_error(401, "Authorization failure")
-        .assert_text("alice is not authorized to create time entries for other users");
+        .assert_text("alice is not authorized to create time entries for bob");
     // Not a member of the project (no role, spectator, or manager only).
     for (token, name) in [(&carol, "carol"), (&spect, "spect"), (&siteman, "siteman")] {
         s.app
@@ -473,7 +473,7 @@ async fn create_checks_permissions() {
             .await
             .assert_error(401, "Authorization failure")
             .assert_text(&format!(
-                "{name} is not authorized to create time entries for project pgd"
+                "{name} is not authorized to create time entries for project pgd."
             ));
     }
     // A site admin logs time for anyone, member or not.
@@ -601,23 +601,23 @@ async fn update_refuses_bad_objects_and_unknown_times() {
         (json!({"uuid": "x"}), "time does not have a uuid field"),
         (
             json!({"activities": null}),
-            "Field activities of time should be array of slugs but was sent as null",
+            "Field activities of time should be array but was sent as null",
         ),
         (
             json!({"activities": []}),
-            "The time is missing a activities",
+            "Field activities of time should be array of slugs but was sent as empty array",
         ),
         (
             json!({"duration": null}),
-            "Field duration of time should be positive integer but was sent as null",
+            "Field duration of time should be number but was sent as null",
         ),
         (
             json!({"duration": 1.5}),
-            "Field duration of time should be positive integer but was sent as number",
+            "Field duration of time should be positive integer but was sent as non-integer number",
         ),
         (
             json!({"project": null}),
-            "Field project of time should be slug but was sent as null",
+            "Field project of time should be string but was sent as null",
         ),
         (
             json!({"user": null}),
@@ -625,15 +625,15 @@ async fn update_refuses_bad_objects_and_unknown_times() {
         ),
         (
             json!({"date_worked": null}),
-            "Field date_worked of time should be ISO-8601 date but was sent as null",
+            "Field date_worked of time should be string but was sent as null",
         ),
         (
             json!({"date_worked": "2015-13-01"}),
-            "Field date_worked of time should be ISO-8601 date but was sent as string",
+            "Field date_worked of time should be ISO-8601 date but was sent as 2015-13-01",
         ),
         (
             json!({"issue_uri": "nope"}),
-            "Field issue_uri of time should be URI but was sent as string",
+            "Field issue_uri of time should be URI but was sent as invalid URI nope",
         ),
         (
             json!({"notes": false}),
@@ -657,7 +657,7 @@ async fn update_refuses_bad_objects_and_unknown_times() {
             .await
             .assert_error(409, "Invalid foreign key")
             .assert_text(&format!(
-                "The time does not contain a valid {key} reference"
+                "The time does not contain a valid {key} reference."
             ));
     }
     s.app
@@ -701,7 +701,8 @@ async fn update_checks_permissions() {
             .await
             .assert_error(401, "Authorization failure")
             .assert_text(&format!(
-                "{name} is not authorized to update time entries of other users"
+                "{name} is not authorized to modify time {}",
+                path.trim_start_matches("/v0/times/")
             ));
     }
     // Only admins change the user; naming oneself is no change.
@@ -709,7 +710,10 @@ async fn update_checks_permissions() {
         .post(&path, &s.alice, json!({"user": "bob"}))
         .await
         .assert_error(401, "Authorization failure")
-        .assert_text("alice is not authorized to change the user of a time");
+        .assert_text(&format!(
+            "alice is not authorized to modify time {}",
+            path.trim_start_matches("/v0/times/")
+        ));
     let r = s
         .app
         .post(&path, &s.alice, json!({"user": "Alice", "duration": 7}))
@@ -721,7 +725,7 @@ async fn update_checks_permissions() {
         .post(&path, &s.alice, json!({"project": "other"}))
         .await
         .assert_error(401, "Authorization failure")
-        .assert_text("alice is not authorized to move time entries to project other");
+        .assert_text("alice is not authorized to create time entries for project other.");
     fixture::role(&s.app, &other, "alice", MEMBER).await;
     let r = s
         .app
@@ -766,9 +770,7 @@ async fn delete_soft_deletes_and_update_undeletes() {
             .delete(&path, token)
             .await
             .assert_error(401, "Authorization failure")
-            .assert_text(&format!(
-                "{name} is not authorized to delete time entries of other users"
-            ));
+            .assert_text(&format!("{name} is not authorized to delete time {uuid}"));
     }
     let r = s.app.delete(&path, &s.alice).await;
     assert_eq!(r.status, 200);
@@ -897,7 +899,7 @@ async fn visibility_follows_roles() {
                 assert_eq!(r.body["uuid"], uuid.as_str());
             } else {
                 r.assert_error(401, "Authorization failure")
-                    .assert_text(&format!("{name} is not authorized to view this time"));
+                    .assert_text(&format!("{name} is not authorized to view time {uuid}"));
             }
         }
         // Filters cannot widen what a caller sees.
@@ -1012,12 +1014,13 @@ async fn list_refuses_bad_query_values() {
         ("end=", "end", ""),
         ("start=2015-03-02&end=2015-03-01", "start", "2015-03-02"),
         ("user=nobody", "user", "nobody"),
-        ("user=alice&user=nobody", "user", "nobody"),
         ("user=bad%20name", "user", "bad name"),
         ("project=nope", "project", "nope"),
-        ("project=gwm&project=Bad_Slug", "project", "Bad_Slug"),
         ("activity=nope", "activity", "nope"),
         ("activity=--2cool--", "activity", "--2cool--"),
+        // Every value names nothing (with one that does, it is dropped:
+        // compat_filters.rs).
+        ("user=nobody&user=bad%20name", "user", "nobody,bad name"),
         ("limit=-1", "limit", "-1"),
         ("skip=x", "skip", "x"),
     ];

@@ -8,6 +8,7 @@ use std::io::Cursor;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
 use serde_json::json;
 use timesync::app::Application;
+use timesync::progress::Progress;
 use timesync::storage::entities::{
     activity, org_role, project, project_slug, project_user, time, time_activity, user,
     user_org_role,
@@ -250,7 +251,7 @@ async fn login(client: &reqwest::Client, base: &str, username: &str, password: &
 async fn import_node_brings_every_object_revision_and_role() {
     let (source, _source_dir) = knex_database(&knex_rows()).await;
     let (db, url, _dir) = empty_target().await;
-    let counts = transfer::node::import_node(&db, &source)
+    let counts = transfer::node::import_node(&db, &source, &Progress::hidden())
         .await
         .expect("import-node");
     assert_eq!(
@@ -647,7 +648,7 @@ async fn get_json(
 async fn assert_node_import_fails(rows: Vec<String>, message: &str) {
     let (source, _source_dir) = knex_database(&rows).await;
     let (db, _url, _dir) = empty_target().await;
-    let err = transfer::node::import_node(&db, &source)
+    let err = transfer::node::import_node(&db, &source, &Progress::hidden())
         .await
         .expect_err("a broken source is refused");
     let text = format!("{err:#}");
@@ -743,7 +744,7 @@ async fn import_node_refuses_inconsistent_revisions_and_usernames() {
 async fn import_node_refuses_a_target_that_is_not_empty() {
     let (source, _source_dir) = knex_database(&knex_rows()).await;
     let app = TestApp::spawn().await; // has its first-run root
-    let err = transfer::node::import_node(&app.db, &source)
+    let err = transfer::node::import_node(&app.db, &source, &Progress::hidden())
         .await
         .expect_err("refused");
     assert!(
@@ -758,7 +759,7 @@ async fn import_node_refuses_a_target_that_is_not_empty() {
 pub async fn filled_database() -> (Db, String, Option<tempfile::TempDir>) {
     let (source, _source_dir) = knex_database(&knex_rows()).await;
     let (db, url, dir) = empty_target().await;
-    transfer::node::import_node(&db, &source)
+    transfer::node::import_node(&db, &source, &Progress::hidden())
         .await
         .expect("import-node");
     for (name, slug) in [("Staff \"core\"", "staff"), ("Ops \\ on-call\n", "ops")] {
@@ -785,7 +786,7 @@ pub async fn filled_database() -> (Db, String, Option<tempfile::TempDir>) {
 
 async fn export_bytes(db: &Db) -> Vec<u8> {
     let mut out = Vec::new();
-    transfer::export::export(db, &mut out)
+    transfer::export::export(db, &mut out, &Progress::hidden())
         .await
         .expect("export");
     out
@@ -825,7 +826,7 @@ async fn export_import_export_is_byte_identical() {
     assert_eq!(doc["tables"]["times"][1]["date_worked"], "2026-03-01");
 
     let (copy, url, _copy_dir) = empty_target().await;
-    let counts = transfer::import::import(&copy, Cursor::new(first.clone()))
+    let counts = transfer::import::import(&copy, Cursor::new(first.clone()), &Progress::hidden())
         .await
         .expect("import");
     assert_eq!(counts.iter().map(|(_, n)| n).sum::<u64>(), 40);
@@ -836,7 +837,7 @@ async fn export_import_export_is_byte_identical() {
     );
 
     // A second import into the now filled database is refused, untouched.
-    let err = transfer::import::import(&copy, Cursor::new(first.clone()))
+    let err = transfer::import::import(&copy, Cursor::new(first.clone()), &Progress::hidden())
         .await
         .expect_err("not empty");
     assert!(format!("{err:#}").contains("the target database is not empty"));
@@ -902,9 +903,10 @@ async fn a_broken_export_document_writes_nothing() {
     for (doc, message) in cases {
         assert_ne!(doc, good, "the case {message:?} changes the document");
         let (target, _url, _dir) = empty_target().await;
-        let err = transfer::import::import(&target, Cursor::new(doc.into_bytes()))
-            .await
-            .expect_err(message);
+        let err =
+            transfer::import::import(&target, Cursor::new(doc.into_bytes()), &Progress::hidden())
+                .await
+                .expect_err(message);
         let text = format!("{err:#}");
         assert!(text.contains(message), "error {text:?} lacks {message:?}");
         assert_eq!(
@@ -960,9 +962,13 @@ async fn export_round_trips_across_sqlite_postgres_mariadb_sqlite() {
     let original = export_bytes(&sqlite).await;
 
     let on_postgres = database_on(&postgres).await;
-    transfer::import::import(&on_postgres, Cursor::new(original.clone()))
-        .await
-        .expect("import into PostgreSQL");
+    transfer::import::import(
+        &on_postgres,
+        Cursor::new(original.clone()),
+        &Progress::hidden(),
+    )
+    .await
+    .expect("import into PostgreSQL");
     let from_postgres = export_bytes(&on_postgres).await;
     assert_eq!(
         String::from_utf8_lossy(&from_postgres),
@@ -971,7 +977,7 @@ async fn export_round_trips_across_sqlite_postgres_mariadb_sqlite() {
     );
 
     let on_mysql = database_on(&mysql).await;
-    transfer::import::import(&on_mysql, Cursor::new(from_postgres))
+    transfer::import::import(&on_mysql, Cursor::new(from_postgres), &Progress::hidden())
         .await
         .expect("import into MariaDB");
     let from_mysql = export_bytes(&on_mysql).await;
@@ -982,7 +988,7 @@ async fn export_round_trips_across_sqlite_postgres_mariadb_sqlite() {
     );
 
     let (back, _back_url, _back_dir) = empty_target().await;
-    transfer::import::import(&back, Cursor::new(from_mysql))
+    transfer::import::import(&back, Cursor::new(from_mysql), &Progress::hidden())
         .await
         .expect("import back into SQLite");
     assert_eq!(

@@ -386,7 +386,9 @@ pub async fn seed(database_url: &str) {
         seed: 1,
         admin_password: "admin".into(),
     };
-    timesync::seed::seed(&db, &args).await.expect("seed");
+    timesync::seed::seed(&db, &args, &timesync::progress::Progress::hidden())
+        .await
+        .expect("seed");
     db.close().await;
 }
 

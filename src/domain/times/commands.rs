@@ -4,10 +4,11 @@
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value};
 
-use super::input::{duration_i32, not_null, parse_uuid, read_input, required};
+use super::input::{parse_uuid, read_input};
 use super::view::{one, TimeView};
-use crate::domain::validate::{is_username, Field};
+use crate::domain::validate::{is_username, Field, Mode};
 use crate::domain::Caller;
+use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
 use crate::storage::times::{self as store, NewRevision};
 use crate::storage::{self, Db};
@@ -17,10 +18,7 @@ async fn resolve_user(
     conn: &impl ConnectionTrait,
     name: &str,
 ) -> Result<crate::storage::users::UserRow> {
-    let invalid = || Error::InvalidForeignKey {
-        object: "time",
-        key: "user",
-    };
+    let invalid = || Error::foreign_key("time", "user");
     if !is_username(name) {
         return Err(invalid());
     }
@@ -34,10 +32,7 @@ async fn resolve_project(conn: &impl ConnectionTrait, slug: &str) -> Result<Stri
     store::project_uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
         .await?
         .remove(slug)
-        .ok_or(Error::InvalidForeignKey {
-            object: "time",
-            key: "project",
-        })
+        .ok_or(Error::foreign_key("time", "project"))
 }
 
 async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Result<Vec<String>> {
@@ -45,10 +40,10 @@ async fn resolve_activities(conn: &impl ConnectionTrait, slugs: &[String]) -> Re
     slugs
         .iter()
         .map(|s| {
-            found.get(s).cloned().ok_or(Error::InvalidForeignKey {
-                object: "time",
-                key: "activities",
-            })
+            found
+                .get(s)
+                .cloned()
+                .ok_or(Error::foreign_key("time", "activities"))
         })
         .collect()
 }
@@ -64,14 +59,8 @@ async fn hold_references(
 ) -> Result<()> {
     match store::hold_references(conn, project_uuid, activity_uuids).await? {
         (true, true) => Ok(()),
-        (false, _) => Err(Error::InvalidForeignKey {
-            object: "time",
-            key: "project",
-        }),
-        (true, false) => Err(Error::InvalidForeignKey {
-            object: "time",
-            key: "activities",
-        }),
+        (false, _) => Err(Error::foreign_key("time", "project")),
+        (true, false) => Err(Error::foreign_key("time", "activities")),
     }
 }
 
@@ -84,11 +73,12 @@ async fn is_member(conn: &impl ConnectionTrait, project_uuid: &str, user_id: i64
 
 /// `POST /times`: validates and stores a new time (revision 1).
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<TimeView> {
-    let (input, r) = read_input(object)?;
-    let duration = duration_i32(required(&r, "duration", input.duration)?)?;
-    let username = required(&r, "user", input.user)?;
-    let project_slug = required(&r, "project", input.project)?;
-    let date_worked = required(&r, "date_worked", input.date_worked)?;
+    let input = read_input(object, Mode::Create)?;
+    // `read_input` saw every required field (else "missing").
+    let duration = input.duration.value().unwrap_or_default();
+    let username = input.user.value().unwrap_or_default();
+    let project_slug = input.project.value().unwrap_or_default();
+    let date_worked = input.date_worked.value().unwrap_or_default();
     let activity_slugs = input.activities.value().filter(|a| !a.is_empty());
 
     let tx = db.begin_write().await?;
@@ -98,19 +88,17 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         Some(slugs) => resolve_activities(&*tx, &slugs).await?,
         None => match store::default_activity(&*tx, &project_uuid).await? {
             Some(default) => vec![default],
-            None => return Err(r.missing("activities")),
+            None => return Err(Error::missing_field("time", "activities")),
         },
     };
-    if user.id != caller.id {
-        caller.require(caller.is_admin(), "create time entries for other users")?;
-    }
     hold_references(&*tx, Some(&project_uuid), &activity_uuids).await?;
+    // Permissions last: logging time for someone else is for site admins.
+    if user.id != caller.id {
+        caller.require(caller.is_admin(), &action::create_times_for(&user.username))?;
+    }
     if !caller.is_admin() {
         let member = is_member(&*tx, &project_uuid, caller.id).await?;
-        caller.require(
-            member,
-            &format!("create time entries for project {project_slug}"),
-        )?;
+        caller.require(member, &action::create_times_on(&project_slug))?;
     }
     let now = storage::now_millis();
     let row = store::insert_revision(
@@ -146,27 +134,24 @@ pub async fn update(
     object: &Map<String, Value>,
 ) -> Result<TimeView> {
     let uuid = parse_uuid(uuid)?;
-    let (input, r) = read_input(object)?;
-    let duration = not_null(&r, "duration", "positive integer", input.duration)?
-        .map(duration_i32)
-        .transpose()?;
-    let username = not_null(&r, "user", "string", input.user)?;
-    let project_slug = not_null(&r, "project", "slug", input.project)?;
-    let date_worked = not_null(&r, "date_worked", "ISO-8601 date", input.date_worked)?;
-    let activity_slugs = not_null(&r, "activities", "array of slugs", input.activities)?;
+    let input = read_input(object, Mode::Update)?;
+    let duration = input.duration.value();
+    let username = input.user.value();
+    let project_slug = input.project.value();
+    let date_worked = input.date_worked.value();
+    let activity_slugs = input.activities.value();
     if activity_slugs.as_ref().is_some_and(Vec::is_empty) {
         // A time always has at least one activity.
-        return Err(r.missing("activities"));
+        return Err(Error::BadObject(bad_object::empty_array(
+            "time",
+            "activities",
+        )));
     }
 
     let tx = db.begin_write().await?;
     let current = store::lock_current(&*tx, &uuid)
         .await?
         .ok_or(Error::NotFound("time"))?;
-    caller.require(
-        current.user_id == caller.id || caller.is_admin(),
-        "update time entries of other users",
-    )?;
     let user_id = match &username {
         Some(name) => resolve_user(&*tx, name).await?.id,
         None => current.user_id,
@@ -180,9 +165,6 @@ pub async fn update(
         Some(slugs) => resolve_activities(&*tx, slugs).await?,
         None => current_activities.clone(),
     };
-    if user_id != current.user_id {
-        caller.require(caller.is_admin(), "change the user of a time")?;
-    }
     let added: Vec<String> = activity_uuids
         .iter()
         .filter(|a| !current_activities.contains(a))
@@ -190,10 +172,14 @@ pub async fn update(
         .collect();
     let moved = (project_uuid != current.project_uuid).then_some(project_uuid.as_str());
     hold_references(&*tx, moved, &added).await?;
+    // Last, as the reference does: permissions that depend on the time.
+    // Its user or an admin modifies it; only an admin gives it to another.
+    let owner = current.user_id == caller.id && user_id == current.user_id;
+    caller.require(owner || caller.is_admin(), &action::modify_time(&uuid))?;
     if project_uuid != current.project_uuid && !caller.is_admin() {
         let member = is_member(&*tx, &project_uuid, user_id).await?;
         let slug = project_slug.as_deref().unwrap_or_default();
-        caller.require(member, &format!("move time entries to project {slug}"))?;
+        caller.require(member, &action::create_times_on(slug))?;
     }
     let keep = |field: Field<String>, old: &Option<String>| match field {
         Field::Absent => old.clone(),
@@ -235,7 +221,7 @@ pub async fn delete(db: &Db, caller: &Caller, uuid: &str) -> Result<()> {
         .ok_or(Error::NotFound("time"))?;
     caller.require(
         current.user_id == caller.id || caller.is_manager(),
-        "delete time entries of other users",
+        &action::delete_time(&uuid),
     )?;
     store::mark_deleted(&*tx, current.id, storage::now_millis()).await?;
     tx.commit().await?;

@@ -9,6 +9,7 @@ use super::input::parse_uuid;
 use super::view::{one, render, TimeView};
 use crate::domain::validate::{self, is_slug, is_username, parse_date};
 use crate::domain::{Caller, Listing, Page};
+use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::times::{self as store, TimeFilter};
 use crate::storage::{self, Db};
@@ -59,8 +60,8 @@ async fn list_on(
     Ok(Listing { items, total })
 }
 
-/// Turns the query's names into ids, refusing malformed or unknown values
-/// with `Bad query value`.
+/// Turns the query's names into ids (see `validate::filter_ids`); bad
+/// dates and `start` after `end` are `Bad query value`.
 pub(crate) async fn resolve_filter(
     conn: &impl ConnectionTrait,
     caller: &Caller,
@@ -82,45 +83,36 @@ pub(crate) async fn resolve_filter(
             ));
         }
     }
-    for (key, values, valid) in [
-        ("user", &query.users, is_username as fn(&str) -> bool),
-        ("project", &query.projects, is_slug),
-        ("activity", &query.activities, is_slug),
-    ] {
-        if let Some(bad) = values.iter().find(|v| !valid(v)) {
-            return Err(Error::bad_query(key, bad));
-        }
-    }
-
-    let user_ids = if query.users.is_empty() {
-        None
+    let names = validate::filter_lookups(&query.users, is_username);
+    let users: HashMap<String, i64> = if names.is_empty() {
+        HashMap::new()
     } else {
-        let found = store::users_by_names(conn, &query.users).await?;
-        let by_key: HashMap<String, i64> = found
-            .iter()
-            .map(|u| (u.username_key.clone(), u.id))
-            .collect();
-        let mut ids = Vec::new();
-        for name in &query.users {
-            let id = by_key
-                .get(&validate::username_key(name))
-                .ok_or_else(|| Error::bad_query("user", name))?;
-            ids.push(*id);
-        }
-        Some(ids)
+        store::users_by_names(conn, &names)
+            .await?
+            .into_iter()
+            .map(|u| (u.username_key, u.id))
+            .collect()
     };
-    let project_uuids = if query.projects.is_empty() {
-        None
+    let user_ids = validate::filter_ids("user", &query.users, |name| {
+        users.get(&validate::username_key(name)).copied()
+    })?;
+    let slugs = validate::filter_lookups(&query.projects, is_slug);
+    let projects = if slugs.is_empty() {
+        HashMap::new()
     } else {
-        let found = store::project_uuids_by_slugs(conn, &query.projects).await?;
-        Some(all_found("project", &query.projects, &found)?)
+        store::project_uuids_by_slugs(conn, &slugs).await?
     };
-    let activity_uuids = if query.activities.is_empty() {
-        None
+    let project_uuids =
+        validate::filter_ids("project", &query.projects, |s| projects.get(s).cloned())?;
+    let slugs = validate::filter_lookups(&query.activities, is_slug);
+    let activities = if slugs.is_empty() {
+        HashMap::new()
     } else {
-        let found = store::activity_uuids_by_slugs(conn, &query.activities).await?;
-        Some(all_found("activity", &query.activities, &found)?)
+        store::activity_uuids_by_slugs(conn, &slugs).await?
     };
+    let activity_uuids = validate::filter_ids("activity", &query.activities, |s| {
+        activities.get(s).cloned()
+    })?;
     Ok(TimeFilter {
         user_ids,
         project_uuids,
@@ -130,19 +122,6 @@ pub(crate) async fn resolve_filter(
         include_deleted: query.include_deleted,
         visible_to: (!caller.sees_all_times()).then_some(caller.id),
     })
-}
-
-/// The uuid of each slug, or `Bad query value` for the first unknown one.
-fn all_found(key: &str, slugs: &[String], found: &HashMap<String, String>) -> Result<Vec<String>> {
-    slugs
-        .iter()
-        .map(|s| {
-            found
-                .get(s)
-                .cloned()
-                .ok_or_else(|| Error::bad_query(key, s))
-        })
-        .collect()
 }
 
 /// `GET /times/:uuid`.
@@ -163,7 +142,7 @@ pub async fn get(
         || store::project_role(conn, &row.project_uuid, caller.id)
             .await?
             .is_some_and(|r| r.spectator || r.manager);
-    caller.require(visible, "view this time")?;
+    caller.require(visible, &action::view_time(&uuid))?;
     if row.deleted_at.is_some() && !include_deleted {
         return Err(Error::NotFound("time"));
     }
