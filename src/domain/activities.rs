@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::validate::{self, FieldSpec, Kind, Mode, MAX_NAME_LEN};
@@ -14,24 +13,18 @@ use crate::error::{Error, Result};
 use crate::storage::activities::{self as store, ActivityRow};
 use crate::storage::{self, Db};
 
-/// An activity in the wire shape.
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+/// An activity as shown to clients.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActivityView {
     pub name: String,
     /// `null` once deleted.
-    #[schema(required = true)]
     pub slug: Option<String>,
     pub uuid: String,
     pub revision: i32,
-    #[schema(format = Date)]
     pub created_at: String,
-    #[schema(required = true, format = Date)]
     pub updated_at: Option<String>,
-    #[schema(required = true, format = Date)]
     pub deleted_at: Option<String>,
     /// Older revisions, newest first (`include_revisions`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, no_recursion)]
     pub parents: Option<Vec<ActivityView>>,
 }
 

@@ -2,7 +2,6 @@
 //! slug. Anyone authenticated reads them; site managers and admins manage
 //! them. They are deleted for good, and only while no user holds them.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::validate::{self, FieldSpec, Kind, Mode, MAX_NAME_LEN};
@@ -29,7 +28,7 @@ const SPECS: [FieldSpec; 2] = [
 pub const FIELDS: &[&str] = &validate::names(&SPECS);
 
 /// An org-role as the API shows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgRoleView {
     pub name: String,
     pub slug: String,

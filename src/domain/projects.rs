@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::activities::{check_slug, slugs_by_uuid};
@@ -36,39 +35,30 @@ pub const FIELDS: &[&str] = &validate::names(&SPECS);
 const ROLES: &[&str] = &["member", "spectator", "manager"];
 
 /// A user's roles on a project.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Roles {
     pub member: bool,
     pub spectator: bool,
     pub manager: bool,
 }
 
-/// A project in the wire shape.
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+/// A project as shown to clients.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectView {
     pub name: String,
     /// Sorted.
     pub slugs: Vec<String>,
-    #[schema(required = true)]
     pub uri: Option<String>,
     /// The default activity's current slug.
-    #[schema(required = true)]
     pub default_activity: Option<String>,
     /// Absent on parents (members are not kept per revision).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
     pub users: Option<BTreeMap<String, Roles>>,
     pub uuid: String,
     pub revision: i32,
-    #[schema(format = Date)]
     pub created_at: String,
-    #[schema(required = true, format = Date)]
     pub updated_at: Option<String>,
-    #[schema(required = true, format = Date)]
     pub deleted_at: Option<String>,
     /// Older revisions, newest first (`include_revisions`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, no_recursion)]
     pub parents: Option<Vec<ProjectView>>,
 }
 

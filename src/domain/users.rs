@@ -3,7 +3,6 @@
 //! Usernames are case-insensitive everywhere, shown as created, and stay
 //! reserved after deletion.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::validate::{
@@ -68,26 +67,19 @@ pub const CREATE_FIELDS: &[&str] = &validate::names(&CREATE_SPECS);
 pub const UPDATE_FIELDS: &[&str] = &validate::names(&UPDATE_SPECS);
 
 /// A user as the API shows it (never the password).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserView {
-    #[schema(required = true)]
     pub display_name: Option<String>,
     pub username: String,
-    #[schema(required = true)]
     pub email: Option<String>,
-    #[serde(rename = "org-roles")]
     pub org_roles: Vec<String>,
     pub site_spectator: bool,
     pub site_manager: bool,
     pub site_admin: bool,
     pub active: bool,
-    #[schema(format = Date)]
     pub created_at: String,
-    #[schema(required = true, format = Date)]
     pub updated_at: Option<String>,
-    #[schema(required = true, format = Date)]
     pub deleted_at: Option<String>,
-    #[schema(required = true)]
     pub meta: Option<String>,
 }
 

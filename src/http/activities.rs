@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::activities::{self, ActivityView};
+use crate::domain::activities;
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{
@@ -16,6 +16,7 @@ use crate::http::openapi::{
 };
 use crate::http::pagination::{list_response, Paging};
 use crate::http::query::{Flag, Query};
+use crate::http::views::{self, ActivityView};
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -86,7 +87,8 @@ async fn list(
         page,
     )
     .await?;
-    Ok(list_response(&uri, &listing.items, listing.total, page))
+    let items: Vec<ActivityView> = views::all(listing.items);
+    Ok(list_response(&uri, &items, listing.total, page))
 }
 
 /// One activity by slug.
@@ -102,7 +104,7 @@ async fn show(
     Query(query): Query<ActivityShowQuery>,
 ) -> Result<Response> {
     let view = activities::get(&state.db, &slug, query.include_revisions.0).await?;
-    Ok(Json(view).into_response())
+    Ok(Json(ActivityView::from(view)).into_response())
 }
 
 /// Creates an activity (site managers and admins).
@@ -113,7 +115,7 @@ async fn show(
 )]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Response> {
     let view = activities::create(&state.db, &body.caller, &body.object).await?;
-    Ok(Json(view).into_response())
+    Ok(Json(ActivityView::from(view)).into_response())
 }
 
 /// Changes an activity's name or slug, keeping the old revision (site managers and admins).
@@ -129,7 +131,7 @@ async fn update(
     body: AuthedObject,
 ) -> Result<Response> {
     let view = activities::update(&state.db, &body.caller, &slug, &body.object).await?;
-    Ok(Json(view).into_response())
+    Ok(Json(ActivityView::from(view)).into_response())
 }
 
 /// Deletes an activity (site managers and admins); 405 while a time uses it.

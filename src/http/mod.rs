@@ -19,6 +19,7 @@ pub mod timer;
 pub mod times;
 pub mod trailing_slash;
 pub mod users;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::org_roles::{self, OrgRoleView};
+use crate::domain::org_roles;
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{
@@ -15,6 +15,7 @@ use crate::http::openapi::{
 };
 use crate::http::pagination::{list_response, Paging};
 use crate::http::query::Query;
+use crate::http::views::{self, OrgRoleView};
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -56,7 +57,8 @@ async fn list(
 ) -> Result<Response> {
     let page = paging.page(state.config.default_limit);
     let listing = org_roles::list(&state.db, page).await?;
-    Ok(list_response(&uri, &listing.items, listing.total, page))
+    let items: Vec<OrgRoleView> = views::all(listing.items);
+    Ok(list_response(&uri, &items, listing.total, page))
 }
 
 /// One of the org-roles.
@@ -70,7 +72,7 @@ async fn show(
     Auth(_): Auth,
     PathParam(slug): PathParam,
 ) -> Result<Json<OrgRoleView>> {
-    Ok(Json(org_roles::get(&state.db, &slug).await?))
+    Ok(Json(org_roles::get(&state.db, &slug).await?.into()))
 }
 
 /// Creates one of the org-roles (site managers and admins).
@@ -81,7 +83,9 @@ async fn show(
 )]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Json<OrgRoleView>> {
     Ok(Json(
-        org_roles::create(&state.db, &body.caller, &body.object).await?,
+        org_roles::create(&state.db, &body.caller, &body.object)
+            .await?
+            .into(),
     ))
 }
 
@@ -98,7 +102,9 @@ async fn update(
     body: AuthedObject,
 ) -> Result<Json<OrgRoleView>> {
     Ok(Json(
-        org_roles::update(&state.db, &body.caller, &slug, &body.object).await?,
+        org_roles::update(&state.db, &body.caller, &slug, &body.object)
+            .await?
+            .into(),
     ))
 }
 

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::projects::{self, ProjectQuery, ProjectView, Roles};
+use crate::domain::projects::{self, ProjectQuery};
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{
@@ -16,6 +16,7 @@ use crate::http::openapi::{
 };
 use crate::http::pagination::{list_response, Paging};
 use crate::http::query::{Flag, Query};
+use crate::http::views::{self, ProjectView, Roles};
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -91,7 +92,8 @@ async fn list(
         include_revisions: query.include_revisions.0,
     };
     let listing = projects::list(&state.db, &query, page).await?;
-    Ok(list_response(&uri, &listing.items, listing.total, page))
+    let items: Vec<ProjectView> = views::all(listing.items);
+    Ok(list_response(&uri, &items, listing.total, page))
 }
 
 /// One of the projects.
@@ -107,7 +109,7 @@ async fn show(
     Query(query): Query<ProjectShowQuery>,
 ) -> Result<Response> {
     let view = projects::get(&state.db, &slug, query.include_revisions.0).await?;
-    Ok(Json(view).into_response())
+    Ok(Json(ProjectView::from(view)).into_response())
 }
 
 /// Creates one of the projects (project managers; creating: site managers and admins).
@@ -118,7 +120,7 @@ async fn show(
 )]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Response> {
     let view = projects::create(&state.db, &body.caller, &body.object).await?;
-    Ok(Json(view).into_response())
+    Ok(Json(ProjectView::from(view)).into_response())
 }
 
 /// Updates one of the projects: only the fields sent change (project managers; creating: site managers and admins).
@@ -134,7 +136,7 @@ async fn update(
     body: AuthedObject,
 ) -> Result<Response> {
     let view = projects::update(&state.db, &body.caller, &slug, &body.object).await?;
-    Ok(Json(view).into_response())
+    Ok(Json(ProjectView::from(view)).into_response())
 }
 
 /// Deletes one of the projects (project managers; creating: site managers and admins).

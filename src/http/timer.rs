@@ -9,10 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::timers::{self, RunningTimer};
-use crate::domain::times::TimeView;
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject};
 use crate::http::openapi::{CreateErrors, DeleteUnusedErrors, Envelope, ShowErrors, UpdateErrors};
+use crate::http::views::TimeView;
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -146,7 +146,9 @@ async fn edit(State(state): State<AppState>, body: AuthedObject) -> Result<Json<
 )]
 async fn stop(State(state): State<AppState>, body: AuthedObject) -> Result<Json<TimeView>> {
     Ok(Json(
-        timers::stop(&state.db, &body.caller, &body.object).await?,
+        timers::stop(&state.db, &body.caller, &body.object)
+            .await?
+            .into(),
     ))
 }
 

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::times::{self, TimeView};
+use crate::domain::times;
 use crate::error::Result;
 use crate::http::csv::FormatQuery;
 use crate::http::extract::{Auth, AuthedObject, PathParam};
@@ -17,6 +17,7 @@ use crate::http::openapi::{
 };
 use crate::http::pagination::{list_response, streamed_list_response, Paging};
 use crate::http::query::{Flag, Query, TimeFilters};
+use crate::http::views::{self, TimeView};
 use crate::http::{csv, middleware, AppState};
 
 mod stream;
@@ -123,7 +124,8 @@ async fn list(
         ));
     }
     let listing = times::list(&state.db, &caller, &query, page).await?;
-    Ok(list_response(&uri, &listing.items, listing.total, page))
+    let items: Vec<TimeView> = views::all(listing.items);
+    Ok(list_response(&uri, &items, listing.total, page))
 }
 
 /// One of the times.
@@ -146,7 +148,7 @@ async fn show(
         query.include_revisions.0,
     )
     .await?;
-    Ok(Json(view))
+    Ok(Json(view.into()))
 }
 
 /// Creates one of the times (the time's user, project managers and site admins; see times.rst).
@@ -157,7 +159,9 @@ async fn show(
 )]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Json<TimeView>> {
     Ok(Json(
-        times::create(&state.db, &body.caller, &body.object).await?,
+        times::create(&state.db, &body.caller, &body.object)
+            .await?
+            .into(),
     ))
 }
 
@@ -174,7 +178,9 @@ async fn update(
     body: AuthedObject,
 ) -> Result<Json<TimeView>> {
     Ok(Json(
-        times::update(&state.db, &body.caller, &uuid, &body.object).await?,
+        times::update(&state.db, &body.caller, &uuid, &body.object)
+            .await?
+            .into(),
     ))
 }
 

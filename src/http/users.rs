@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::users::{self, UserView};
+use crate::domain::users;
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, PathParam};
 use crate::http::openapi::{
@@ -16,6 +16,7 @@ use crate::http::openapi::{
 };
 use crate::http::pagination::{list_response, Paging};
 use crate::http::query::{Flag, Query};
+use crate::http::views::{self, UserView};
 use crate::http::{middleware, AppState};
 
 /// `/users/org-roles` (in `org_roles`) is a static route and so wins over
@@ -129,7 +130,8 @@ async fn list(
     let roles = query.role.unwrap_or_default();
     let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
     let listing = users::list(&state.db, query.include_deleted.0, &roles, page).await?;
-    Ok(list_response(&uri, &listing.items, listing.total, page))
+    let items: Vec<UserView> = views::all(listing.items);
+    Ok(list_response(&uri, &items, listing.total, page))
 }
 
 /// One of the users.
@@ -145,7 +147,7 @@ async fn show(
     PathParam(username): PathParam,
 ) -> Result<Json<UserView>> {
     let user = users::get(&state.db, &username, query.include_deleted.0).await?;
-    Ok(Json(user))
+    Ok(Json(user.into()))
 }
 
 /// Creates one of the users (site admins; users may change some of their own fields).
@@ -156,7 +158,7 @@ async fn show(
 )]
 async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Json<UserView>> {
     let user = users::create(&state.db, &body.caller, &body.object).await?;
-    Ok(Json(user))
+    Ok(Json(user.into()))
 }
 
 /// Updates one of the users: only the fields sent change (site admins; users may change some of their own fields).
@@ -172,7 +174,7 @@ async fn update(
     body: AuthedObject,
 ) -> Result<Json<UserView>> {
     let user = users::update(&state.db, &body.caller, &username, &body.object).await?;
-    Ok(Json(user))
+    Ok(Json(user.into()))
 }
 
 /// Deletes one of the users (site admins; users may change some of their own fields).

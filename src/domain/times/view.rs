@@ -3,14 +3,13 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::ConnectionTrait;
-use serde::Serialize;
 
 use crate::domain::validate::{wire_date, wire_date_opt};
 use crate::error::{Error, Result};
 use crate::storage::times::{self as store, TimeRow};
 
-/// A time as shown on the wire.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A time as shown to clients.
+#[derive(Debug, Clone)]
 pub struct TimeView {
     pub duration: i32,
     /// The username as stored.
@@ -20,23 +19,15 @@ pub struct TimeView {
     /// The current slugs of the activities, sorted; deleted activities have
     /// no slug and are left out.
     pub activities: Vec<String>,
-    #[schema(required = true)]
     pub notes: Option<String>,
-    #[schema(required = true)]
     pub issue_uri: Option<String>,
-    #[schema(format = Date)]
     pub date_worked: String,
     pub revision: i32,
     pub uuid: String,
-    #[schema(format = Date)]
     pub created_at: String,
-    #[schema(required = true, format = Date)]
     pub updated_at: Option<String>,
-    #[schema(required = true, format = Date)]
     pub deleted_at: Option<String>,
     /// Older revisions, newest first (only with `include_revisions`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, no_recursion)]
     pub parents: Option<Vec<TimeView>>,
 }
 

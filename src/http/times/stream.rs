@@ -5,9 +5,10 @@
 use axum::body::{Body, Bytes};
 
 use crate::domain::reports::{self, TimeExport};
-use crate::domain::times::{TimeQuery, TimeView};
+use crate::domain::times::TimeQuery;
 use crate::domain::{Caller, Page};
 use crate::error::Result;
+use crate::http::views::TimeView;
 use crate::http::{csv, middleware, AppState};
 
 /// How long a client may leave a chunk unread before the stream is
@@ -166,8 +167,8 @@ async fn produce(
         match export.next_batch().await {
             Ok(Some(batch)) => {
                 let mut out = String::with_capacity(batch.len() * 300);
-                for time in &batch {
-                    encoding.push(&mut out, time, first);
+                for time in batch {
+                    encoding.push(&mut out, &TimeView::from(time), first);
                     first = false;
                 }
                 open = send(Ok(Bytes::from(out))).await;
