@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod api_tokens;
 pub mod caller;
 pub mod ldap;
 pub mod login;

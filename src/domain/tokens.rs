@@ -40,6 +40,8 @@ pub struct Tokens {
     decoding: DecodingKey,
     validation: Validation,
     instance: String,
+    /// When personal API tokens' uses were last written (shared by clones).
+    api_token_uses: std::sync::Arc<crate::domain::api_tokens::UseClock>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -63,7 +65,13 @@ impl Tokens {
             decoding: DecodingKey::from_secret(secret),
             validation,
             instance: instance.to_owned(),
+            api_token_uses: Default::default(),
         }
+    }
+
+    /// The clock that limits `last_used_at` writes of personal API tokens.
+    pub fn api_token_uses(&self) -> &crate::domain::api_tokens::UseClock {
+        &self.api_token_uses
     }
 
     /// A token for `username`, valid for 30 minutes from `now_ms`.

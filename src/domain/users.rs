@@ -486,6 +486,7 @@ mod tests {
             site_spectator: spectator,
             site_manager: manager,
             site_admin: admin,
+            credential: crate::domain::caller::Credential::Login,
         }
     }
 

@@ -43,9 +43,12 @@ impl FromRequestParts<AppState> for Auth {
             None => query_token(parts)?,
         }
         .ok_or_else(|| Error::authentication(authentication::MISSING_CREDENTIALS))?;
-        Ok(Auth(
-            caller::authenticate(&state.db, &state.tokens, &token).await?,
-        ))
+        let caller = caller::authenticate(&state.db, &state.tokens, &token).await?;
+        if parts.method != axum::http::Method::GET && parts.method != axum::http::Method::HEAD {
+            // A DELETE: refused to `read` API tokens.
+            caller.require_write()?;
+        }
+        Ok(Auth(caller))
     }
 }
 
@@ -108,6 +111,7 @@ impl FromRequest<AppState> for AuthedObject {
             .or(header_token)
             .ok_or_else(|| Error::authentication(authentication::MISSING_CREDENTIALS))?;
         let caller = caller::authenticate(&state.db, &state.tokens, &token).await?;
+        caller.require_write()?;
         let object = match body.remove("object") {
             Some(Value::Object(object)) => object,
             None => {

@@ -2,6 +2,8 @@
 //! resource, each exporting `router()`, merged in `api_router`.
 
 pub mod activities;
+pub mod api_tokens;
+pub mod calendar;
 pub mod csv;
 pub mod error;
 pub mod extract;
@@ -53,6 +55,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(projects::router())
         .merge(times::router())
         .merge(timer::router())
+        .merge(api_tokens::router())
+        .merge(calendar::router())
         .merge(reports::router())
         .merge(org_roles::router())
         .merge(users::router());

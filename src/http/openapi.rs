@@ -47,6 +47,7 @@ use crate::http::AppState;
         (name = "projects", description = "Projects and their members (`/v0/projects`)"),
         (name = "times", description = "Time entries (`/v0/times`)"),
         (name = "timer", description = "The caller's running timer (`/v0/timer`)"),
+        (name = "tokens", description = "Personal API tokens (`/v0/tokens`)"),
         (name = "users", description = "Users (`/v0/users`)"),
         (name = "org-roles", description = "Organisation roles (`/v0/users/org-roles`)"),
         (name = "meta", description = "Health and this description"),
@@ -61,13 +62,16 @@ impl Modify for SecuritySchemes {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut bearer = Http::new(HttpAuthScheme::Bearer);
         bearer.bearer_format = Some("JWT".into());
-        bearer.description = Some("A token from `POST /v0/login`.".into());
+        bearer.description = Some(
+            "A token from `POST /v0/login`, or a personal API token (`tsk_…`, `POST /v0/tokens`)."
+                .into(),
+        );
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
         components.add_security_scheme(
             "token",
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
                 "token",
-                "A token from `POST /v0/login` in the query string.",
+                "A token from `POST /v0/login` or a personal API token in the query string.",
             ))),
         );
     }

@@ -3,6 +3,7 @@
 //! through the functions here.
 
 pub mod activities;
+pub mod api_tokens;
 pub mod entities;
 pub mod migrations;
 pub mod org_roles;

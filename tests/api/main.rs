@@ -3,6 +3,8 @@
 mod helpers;
 
 mod activities;
+mod api_tokens;
+mod calendar;
 mod compat_filters;
 mod compat_paths;
 mod compat_texts;

@@ -47,6 +47,10 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/v0/timer"),
     ("post", "/v0/timer/start"),
     ("post", "/v0/timer/stop"),
+    ("get", "/v0/tokens"),
+    ("post", "/v0/tokens"),
+    ("delete", "/v0/tokens/{id}"),
+    ("get", "/v0/times.ics"),
 ];
 
 fn operations(doc: &Value) -> Vec<(String, String, Value)> {
@@ -177,6 +181,7 @@ fn concrete(path: &str) -> String {
     path.replace("{slug}", "no-such-thing")
         .replace("{uuid}", "00000000-0000-4000-8000-000000000000")
         .replace("{username}", "nobody")
+        .replace("{id}", "999999")
 }
 
 #[tokio::test]

@@ -306,6 +306,7 @@ mod tests {
             site_spectator: false,
             site_manager: false,
             site_admin: false,
+            credential: crate::domain::caller::Credential::Login,
         };
         (db, caller)
     }
