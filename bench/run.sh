@@ -99,6 +99,9 @@ for backend in $BACKENDS; do
     measure "$backend" "GET /v0/reports/summary (member, activity)" $c PATH_="/v0/reports/summary?group_by=activity,month&token=$MEMBER_TOKEN"
     measure "$backend" "GET /v0/projects" $c PATH_="/v0/projects?token=$ADMIN"
     measure "$backend" "GET /v0/users" $c PATH_="/v0/users?token=$ADMIN"
+    # The web app's week page and reports page (the session cookie holds a token).
+    measure "$backend" "GET / (web week, member)" $c PATH_="/?week=2025-03-03" COOKIE="session=$MEMBER_TOKEN; csrf=bench"
+    measure "$backend" "GET /reports (web, project)" $c PATH_="/reports?start=2025-01-01&end=2025-12-31&group_by=project" COOKIE="session=$ADMIN; csrf=bench"
     measure "$backend" "GET /v0/activities/activity1" $c PATH_="/v0/activities/activity1?token=$ADMIN"
     measure "$backend" "POST /v0/times" $c MODE=create TOKEN="$MEMBER_TOKEN" USER_="$MEMBER" PROJECT=project1
     measure "$backend" "POST /v0/times/:uuid" $c MODE=update TOKEN="$MEMBER_TOKEN" UUIDS="$UUIDS"

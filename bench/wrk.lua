@@ -1,7 +1,7 @@
 -- Requests for bench/run.sh. MODE (env): "get" (default; PATH_), "create"
 -- (POST /v0/times with distinct bodies; TOKEN, PROJECT), "update" (POST
 -- /v0/times/:uuid over UUIDS, comma-separated), "login" (USER_, password
--- "password"). Prints one machine-readable RESULT line at the end.
+-- "password"); COOKIE adds a Cookie header (web pages). Prints one machine-readable RESULT line at the end.
 local mode = os.getenv("MODE") or "get"
 local counter = 0
 local uuids = {}
@@ -15,6 +15,8 @@ end
 function init(args)
   n = 0
   wrk.headers["Content-Type"] = "application/json"
+  -- Web pages (GET, PATH_) sign in with the session cookie.
+  if os.getenv("COOKIE") then wrk.headers["Cookie"] = os.getenv("COOKIE") end
 end
 
 function request()

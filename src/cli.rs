@@ -96,6 +96,8 @@ fn all_args(command: &clap::Command) -> Box<dyn Iterator<Item = &clap::Arg> + '_
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once per process: the size of the `serve` settings does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Apply migrations (unless --no-migrate), then serve the API.
     Serve(ServeArgs),

@@ -163,6 +163,10 @@ pub struct ServeArgs {
     /// Skip applying migrations at start-up.
     #[arg(long)]
     pub no_migrate: bool,
+    /// The address people open the web app at, e.g. https://time.example.org
+    /// (https makes the session cookie `Secure`; forms must come from it).
+    #[arg(long, env = "TIMESYNC_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 /// How log lines are written.
@@ -222,6 +226,8 @@ pub struct Config {
     /// Where `/metrics` is served; `None`: metrics are off.
     pub metrics_bind: Option<SocketAddr>,
     pub migrate: bool,
+    /// `TIMESYNC_PUBLIC_URL`: origin of the web app, when configured.
+    pub public_url: Option<url::Url>,
 }
 
 /// A configuration value that cannot be used; names the variable.
@@ -293,6 +299,20 @@ impl Config {
         if args.max_body_bytes == 0 {
             return Err(config_error("TIMESYNC_MAX_BODY_BYTES", "must be positive"));
         }
+        let public_url = match args.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => {
+                let url = url::Url::parse(raw)
+                    .map_err(|e| config_error("TIMESYNC_PUBLIC_URL", e.to_string()))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                    return Err(config_error(
+                        "TIMESYNC_PUBLIC_URL",
+                        "must be an http:// or https:// URL with a host",
+                    ));
+                }
+                Some(url)
+            }
+        };
         Ok(Self {
             database_url: args.database.database_url,
             bind: args.bind,
@@ -306,6 +326,7 @@ impl Config {
             login_failures_per_minute: args.login_failures_per_minute,
             metrics_bind: args.metrics_bind,
             migrate: !args.no_migrate,
+            public_url,
         })
     }
 }

@@ -19,3 +19,4 @@ pub mod seed;
 pub mod storage;
 pub mod telemetry;
 pub mod transfer;
+pub mod web;

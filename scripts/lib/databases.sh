@@ -18,6 +18,8 @@ install_missing() {
   command -v curl >/dev/null || missing+=(curl) # scripts/fuzz.sh
   command -v systemd-analyze >/dev/null || missing+=(systemd) # tests/deploy.rs checks deploy/*
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3 python3-venv) # schemathesis
+  command -v chromium >/dev/null || missing+=(chromium) # tests/web.rs (browser tests)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "missing packages: ${missing[*]} (run as root to install them)" >&2

@@ -80,6 +80,7 @@ pub fn api_router(state: AppState) -> Router {
         ]);
     // `request_context` runs after routing (it reads the matched route).
     let routed = routes
+        .merge(crate::web::router())
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .with_state(state)

@@ -91,6 +91,7 @@ pub fn test_config(database_url: &str) -> Config {
         login_failures_per_minute: 1000,
         metrics_bind: None,
         migrate: true,
+        public_url: None,
     }
 }
 
