@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: builds in release mode, seeds a database, starts the server and
 # measures it with wrk on loopback, on SQLite and on PostgreSQL, at 1 and at
-# 32 connections. Writes bench/results.md; exits non-zero if any request failed.
+# 16 connections (the issue-15 targets are at 16). Writes bench/results.md; exits non-zero if any request failed.
 #
 # Environment: BENCH_TIMES (50000), BENCH_USERS (200), BENCH_PROJECTS (100),
 # BENCH_ACTIVITIES (20), BENCH_SECONDS per measurement (5), BENCH_BACKENDS
@@ -90,7 +90,7 @@ for backend in $BACKENDS; do
   UUIDS=$(curl -sf "$BASE/v0/times?user=$MEMBER&limit=50&token=$ADMIN" | json_get '",".join(t["uuid"] for t in d)')
   SOME_USER=$(curl -sf "$BASE/v0/times?limit=1&skip=100&token=$ADMIN" | json_get 'd[0]["user"]')
   log "$backend: measuring (${SECONDS_EACH}s each; member $MEMBER)"
-  for c in 1 32; do
+  for c in 1 16; do
     measure "$backend" "GET /healthz" $c PATH_=/healthz
     measure "$backend" "GET /v0/times?limit=25 (admin)" $c PATH_="/v0/times?limit=25&token=$ADMIN"
     measure "$backend" "GET /v0/times?limit=25 (member)" $c PATH_="/v0/times?limit=25&token=$MEMBER_TOKEN"
@@ -98,6 +98,7 @@ for backend in $BACKENDS; do
     measure "$backend" "GET /v0/reports/summary (project,week)" $c PATH_="/v0/reports/summary?group_by=project,week&token=$ADMIN"
     measure "$backend" "GET /v0/reports/summary (member, activity)" $c PATH_="/v0/reports/summary?group_by=activity,month&token=$MEMBER_TOKEN"
     measure "$backend" "GET /v0/projects" $c PATH_="/v0/projects?token=$ADMIN"
+    measure "$backend" "GET /v0/users" $c PATH_="/v0/users?token=$ADMIN"
     # The web app's week page and reports page (the session cookie holds a token).
     measure "$backend" "GET / (web week, member)" $c PATH_="/?week=2025-03-03" COOKIE="session=$MEMBER_TOKEN; csrf=bench"
     measure "$backend" "GET /reports (web, project)" $c PATH_="/reports?start=2025-01-01&end=2025-12-31&group_by=project" COOKIE="session=$ADMIN; csrf=bench"

@@ -1,10 +1,11 @@
-//! bcrypt password hashing, always on a blocking thread so that a login
-//! never stalls the async runtime.
+//! bcrypt password hashing, on a pool of dedicated threads that run at the
+//! lowest scheduling priority, so that a login never stalls the async
+//! runtime and hashing only fills cores that requests leave idle.
 
-use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
-use tokio::sync::Semaphore;
 
 /// bcrypt cost for hashes the server makes (the spec's "10 rounds").
 pub const BCRYPT_COST: u32 = 10;
@@ -24,27 +25,61 @@ pub fn is_bcrypt_hash(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/')
 }
 
-/// bcrypt work allowed at once: half the cores (at least one), so a burst
-/// of logins cannot starve the requests that need no hashing.
-fn bcrypt_slots() -> &'static Semaphore {
-    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
-    SLOTS.get_or_init(|| {
+type BcryptJob = Box<dyn FnOnce() + Send>;
+
+/// The queue of the bcrypt threads: one thread per core, each at nice 19
+/// (on Linux a thread's nice value is its own). With logins alone they use
+/// every core; next to requests the scheduler gives the cores to the
+/// requests first, so a burst of logins cannot delay reads.
+fn bcrypt_queue() -> &'static mpsc::Sender<BcryptJob> {
+    static QUEUE: OnceLock<mpsc::Sender<BcryptJob>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (sender, receiver) = mpsc::channel::<BcryptJob>();
+        let receiver = Arc::new(Mutex::new(receiver));
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Semaphore::new((cores / 2).max(1))
+        for n in 0..cores {
+            let receiver = Arc::clone(&receiver);
+            let spawned = std::thread::Builder::new()
+                .name(format!("bcrypt-{n}"))
+                .spawn(move || bcrypt_worker(&receiver));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a bcrypt thread");
+            }
+        }
+        sender
     })
 }
 
-/// Runs CPU-heavy bcrypt work on a blocking thread, within the slots.
+fn bcrypt_worker(receiver: &Mutex<mpsc::Receiver<BcryptJob>>) {
+    use thread_priority::{set_current_thread_priority, ThreadPriority};
+    if let Err(e) = set_current_thread_priority(ThreadPriority::Min) {
+        tracing::warn!(error = ?e, "bcrypt thread keeps normal priority");
+    }
+    loop {
+        // The lock is held only while waiting for the next job.
+        let job = match receiver.lock() {
+            Ok(r) => r.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        // A panicking job fails only its own request (its answer channel
+        // is dropped); the thread goes on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
+}
+
+/// Runs CPU-heavy bcrypt work on the bcrypt threads and awaits its result.
 async fn run_bcrypt<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> anyhow::Result<T> {
-    let _slot = bcrypt_slots()
-        .acquire()
-        .await
-        .context("bcrypt slots closed")?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .context("bcrypt task")
+    let (answer, result) = tokio::sync::oneshot::channel();
+    let job: BcryptJob = Box::new(move || {
+        let _ = answer.send(work());
+    });
+    bcrypt_queue()
+        .send(job)
+        .map_err(|_| anyhow::anyhow!("bcrypt threads stopped"))?;
+    result.await.context("bcrypt job failed")
 }
 
 /// Hashes a plain password (cost 10).
@@ -105,5 +140,22 @@ mod tests {
         assert!(!verify("secret".into(), None).await);
         // A client-hashed password is stored as sent.
         assert_eq!(storable(stored.clone()).await.unwrap(), stored);
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_on_named_threads_at_the_lowest_priority() {
+        let (name, stat) = run_bcrypt(|| {
+            let name = std::thread::current().name().map(str::to_owned);
+            (name, std::fs::read_to_string("/proc/thread-self/stat"))
+        })
+        .await
+        .unwrap();
+        assert!(name.unwrap().starts_with("bcrypt-"));
+        // Field 19 of stat is the nice value; fields after the
+        // parenthesised command name are space-separated.
+        let stat = stat.unwrap();
+        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+        let nice: i32 = after_comm.split(' ').nth(16).unwrap().parse().unwrap();
+        assert_eq!(nice, 19);
     }
 }

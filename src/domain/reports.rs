@@ -19,7 +19,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -154,9 +153,8 @@ fn summary_slots() -> &'static tokio::sync::Semaphore {
 
 /// Groups the times `query` selects for `caller` by `group_by`.
 ///
-/// SQL groups by user, project, activity and date (whichever are needed)
-/// and sums there; ids then become names and dates become weeks or months
-/// here, merging the SQL groups that fall together (rows per date are few).
+/// SQL groups by every key and sums there; ids then become names here,
+/// merging the SQL groups that fall together (the projects deleted since).
 pub async fn summary(
     db: &Db,
     caller: &Caller,
@@ -174,17 +172,19 @@ pub async fn summary(
         user: has(GroupKey::User),
         project: has(GroupKey::Project),
         activity: has(GroupKey::Activity),
-        date: has(GroupKey::Date) || has(GroupKey::Week) || has(GroupKey::Month),
+        date: has(GroupKey::Date),
+        week: has(GroupKey::Week),
+        month: has(GroupKey::Month),
     };
     let groups = store::group_sums(conn, &filter, grouping).await?;
-    let total = store::group_sums(conn, &filter, Grouping::default())
-        .await?
-        .first()
-        .map(|g| Sums {
-            duration: g.duration,
-            count: g.count,
-        })
-        .unwrap_or_default();
+    let total = if grouping.activity {
+        // Per activity a time may count more than once: sum again.
+        let all = store::group_sums(conn, &filter, Grouping::default()).await?;
+        sum(all.iter())
+    } else {
+        // Otherwise the groups partition the times.
+        sum(groups.iter())
+    };
 
     let user_ids: Vec<i64> = unique(groups.iter().filter_map(|g| g.user_id));
     let project_uuids: Vec<String> = unique(groups.iter().filter_map(|g| g.project_uuid.clone()));
@@ -195,10 +195,6 @@ pub async fn summary(
 
     let key_value = |key: GroupKey, g: &GroupRow| -> KeyValue {
         let text = |v: Option<&String>| v.cloned().map_or(KeyValue::Null, KeyValue::Text);
-        let date = |f: fn(NaiveDate) -> String| {
-            g.date_worked
-                .map_or(KeyValue::Null, |d| KeyValue::Text(f(d)))
-        };
         match key {
             GroupKey::User => text(g.user_id.and_then(|id| usernames.get(&id))),
             GroupKey::Project => g
@@ -210,12 +206,11 @@ pub async fn summary(
             GroupKey::Activity => {
                 text(g.activity_uuid.as_ref().and_then(|u| activity_slugs.get(u)))
             }
-            GroupKey::Date => date(|d| d.format("%Y-%m-%d").to_string()),
-            GroupKey::Week => date(|d| {
-                let w = d.iso_week();
-                format!("{:04}-W{:02}", w.year(), w.week())
+            GroupKey::Date => g.date_worked.map_or(KeyValue::Null, |d| {
+                KeyValue::Text(d.format("%Y-%m-%d").to_string())
             }),
-            GroupKey::Month => date(|d| d.format("%Y-%m").to_string()),
+            GroupKey::Week => text(g.week.as_ref()),
+            GroupKey::Month => text(g.month.as_ref()),
         }
     };
     let mut merged: BTreeMap<Vec<KeyValue>, Sums> = BTreeMap::new();
@@ -236,6 +231,13 @@ pub async fn summary(
         group_by: group_by.to_vec(),
         rows,
         total,
+    })
+}
+
+fn sum<'a>(groups: impl Iterator<Item = &'a GroupRow>) -> Sums {
+    groups.fold(Sums::default(), |s, g| Sums {
+        duration: s.duration + g.duration,
+        count: s.count + g.count,
     })
 }
 

@@ -16,14 +16,18 @@ use super::entities::{time, time_activity};
 use super::times::{TimeFilter, TimeRow};
 use super::Result;
 
-/// The columns a summary groups by in SQL. Weeks and months are folded
-/// from dates by the caller (ISO weeks are not portable SQL).
+/// The columns a summary groups by, all in SQL (weeks and months through
+/// each dialect's date formatting).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Grouping {
     pub user: bool,
     pub project: bool,
     pub activity: bool,
     pub date: bool,
+    /// ISO week of `date_worked`, `YYYY-Www` (ISO year).
+    pub week: bool,
+    /// `YYYY-MM` of `date_worked`.
+    pub month: bool,
 }
 
 /// One group of a summary: the grouped columns (`None` where not grouped,
@@ -34,6 +38,8 @@ pub struct GroupRow {
     pub project_uuid: Option<String>,
     pub activity_uuid: Option<String>,
     pub date_worked: Option<NaiveDate>,
+    pub week: Option<String>,
+    pub month: Option<String>,
     pub duration: i64,
     pub count: i64,
 }
@@ -46,6 +52,39 @@ fn sum_duration(backend: DbBackend) -> SimpleExpr {
     match backend {
         DbBackend::MySql => sum.cast_as(Alias::new("SIGNED")),
         _ => sum,
+    }
+}
+
+/// `date_worked` formatted as an ISO week (`2026-W07`) or a month
+/// (`2026-02`) in the backend's dialect.
+fn date_format(backend: DbBackend, iso_week: bool) -> SimpleExpr {
+    let date = Expr::col((time::Entity, time::Column::DateWorked));
+    let (function, format) = match (backend, iso_week) {
+        // %G/%V: ISO year and week (SQLite 3.46+, bundled).
+        (DbBackend::Sqlite, true) => ("strftime", "%G-W%V"),
+        (DbBackend::Sqlite, false) => ("strftime", "%Y-%m"),
+        (DbBackend::Postgres, true) => ("to_char", "IYYY-\"W\"IW"),
+        (DbBackend::Postgres, false) => ("to_char", "YYYY-MM"),
+        // %x/%v: year and week of weeks starting on Monday with
+        // week 1 holding the year's first Thursday, i.e. ISO.
+        (_, true) => ("DATE_FORMAT", "%x-W%v"),
+        (_, false) => ("DATE_FORMAT", "%Y-%m"),
+    };
+    let f = Func::cust(Alias::new(function));
+    match backend {
+        DbBackend::Sqlite => f.arg(Expr::val(format)).arg(date),
+        _ => f.arg(date).arg(Expr::val(format)),
+    }
+    .into()
+}
+
+/// Selects `expr` as `alias` and groups by the alias when `on` (by the
+/// alias, because an expression with a bound format string does not
+/// match its copy in GROUP BY on PostgreSQL).
+fn group_formatted(q: &mut SelectStatement, on: bool, expr: SimpleExpr, alias: &str) {
+    if on {
+        q.expr_as(expr, Alias::new(alias));
+        q.add_group_by([Expr::col(Alias::new(alias))]);
     }
 }
 
@@ -86,6 +125,8 @@ pub async fn group_sums(
         Expr::col((time::Entity, time::Column::DateWorked)),
         "g_date",
     );
+    group_formatted(&mut q, by.week, date_format(backend, true), "g_week");
+    group_formatted(&mut q, by.month, date_format(backend, false), "g_month");
     if by.activity {
         // LEFT: a time left without activities still counts (as "none").
         q.left_join(
@@ -113,6 +154,8 @@ pub async fn group_sums(
             project_uuid: grouped(&r, by.project, "g_project")?,
             activity_uuid: grouped(&r, by.activity, "g_activity")?,
             date_worked: grouped(&r, by.date, "g_date")?,
+            week: grouped(&r, by.week, "g_week")?,
+            month: grouped(&r, by.month, "g_month")?,
             duration: r.try_get::<Option<i64>>("", "g_duration")?.unwrap_or(0),
             count: r.try_get("", "g_count")?,
         };
