@@ -102,25 +102,37 @@ async fn views(
         .collect())
 }
 
-/// `GET /activities`.
+/// `GET /activities`, from the catalogue (parents excepted).
 pub async fn list(
     db: &Db,
     include_deleted: bool,
     include_revisions: bool,
     page: Page,
 ) -> Result<Listing<ActivityView>> {
-    let (rows, total) = store::list(db.conn(), include_deleted, page).await?;
+    let catalogue = db.catalogue().await?;
+    let matching: Vec<&ActivityRow> = catalogue
+        .activities()
+        .iter()
+        .filter(|a| include_deleted || a.deleted_at.is_none())
+        .collect();
+    let total = matching.len() as u64;
+    let rows = crate::domain::projects::page_of(matching, page)
+        .cloned()
+        .collect();
     Ok(Listing {
         items: views(db, rows, include_revisions).await?,
         total,
     })
 }
 
-/// `GET /activities/:slug`.
+/// `GET /activities/:slug`, from the catalogue (parents excepted).
 pub async fn get(db: &Db, slug: &str, include_revisions: bool) -> Result<ActivityView> {
     check_slug(slug)?;
-    let row = store::find_by_slug(db.conn(), slug)
+    let row = db
+        .catalogue()
         .await?
+        .activity_by_slug(slug)
+        .cloned()
         .ok_or(Error::NotFound(OBJECT))?;
     let mut views = views(db, vec![row], include_revisions).await?;
     views.pop().ok_or(Error::NotFound(OBJECT))

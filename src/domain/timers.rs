@@ -21,7 +21,7 @@ use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::timers::{self as store, TimerFields, TimerRow};
 use crate::storage::times::{self as time_store, NewRevision};
-use crate::storage::{self, Conn, Db, Tx};
+use crate::storage::{self, Catalogue, Conn, Db, Tx};
 
 const NOTES: FieldSpec = FieldSpec::new(
     "notes",
@@ -78,10 +78,19 @@ pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Res
     let project_slug = input.project.clone().value().unwrap_or_default();
     let activity_slugs = input.activities.clone().value().filter(|a| !a.is_empty());
     let (input, project_slug, activity_slugs) = (&input, &project_slug, &activity_slugs);
+    let catalogue = &db.catalogue().await?;
     db.write(|tx| async move {
         store::lock_owner(&tx, caller.id).await?;
         if let Some((running, activities)) = store::find(&tx, caller.id).await? {
-            save_time(&tx, caller, &running, activities, &StopInput::NONE).await?;
+            save_time(
+                &tx,
+                catalogue,
+                caller,
+                &running,
+                activities,
+                &StopInput::NONE,
+            )
+            .await?;
             store::remove(&tx, caller.id).await?;
         }
         let project_uuid = resolve_project(&tx, project_slug).await?;
@@ -154,12 +163,13 @@ pub async fn stop(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Resu
         issue_uri: fields.string("issue_uri"),
     };
     let overrides = &overrides;
+    let catalogue = &db.catalogue().await?;
     db.write(|tx| async move {
         store::lock_owner(&tx, caller.id).await?;
         let (running, activities) = store::find(&tx, caller.id)
             .await?
             .ok_or(Error::NotFound("timer"))?;
-        let time = save_time(&tx, caller, &running, activities, overrides).await?;
+        let time = save_time(&tx, catalogue, caller, &running, activities, overrides).await?;
         if !store::remove(&tx, caller.id).await? {
             // Only reachable without the owner lock; never save twice.
             return Err(Error::NotFound("timer"));
@@ -286,6 +296,7 @@ async fn require_member(
 /// Writes the time entry of a stopping timer (revision 1, the caller's).
 async fn save_time(
     tx: &Tx,
+    catalogue: &Catalogue,
     caller: &Caller,
     running: &TimerRow,
     activity_uuids: Vec<String>,
@@ -322,7 +333,7 @@ async fn save_time(
         },
     )
     .await?;
-    times::render(tx, vec![row], false)
+    times::render(tx, catalogue, vec![row], false)
         .await?
         .pop()
         .ok_or_else(|| Error::server(anyhow::anyhow!("rendering a time gave no view")))

@@ -11,7 +11,7 @@ use crate::domain::validate::{
 use crate::domain::{passwords, Caller, Listing, Page};
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
-use crate::storage::users::{NewUser, UserFilter, UserRow};
+use crate::storage::users::{NewUser, UserRow};
 use crate::storage::{self, Conn, Db};
 
 const OBJECT: &str = "user";
@@ -126,52 +126,54 @@ fn path_username(username: &str) -> Result<&str> {
     }
 }
 
-/// `GET /users`: `role` slugs (OR), deleted users on request, paginated.
-/// A malformed or unknown role is `Bad query value`.
+/// `GET /users`, from the catalogue: `role` slugs (OR), deleted users on
+/// request, paginated. A malformed or unknown role is `Bad query value`.
 pub async fn list(
     db: &Db,
     include_deleted: bool,
     roles: &[&str],
     page: Page,
 ) -> Result<Listing<UserView>> {
-    let conn = db.conn();
-    let role_ids = if roles.is_empty() {
-        None
-    } else {
-        if let Some(bad) = roles.iter().find(|r| !validate::is_slug(r)) {
-            return Err(Error::bad_query("role", bad));
-        }
-        let slugs: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
-        let found = storage::org_roles::find_by_slugs(conn, &slugs).await?;
-        if let Some(unknown) = slugs.iter().find(|s| !found.iter().any(|r| &r.slug == *s)) {
-            return Err(Error::bad_query("role", unknown));
-        }
-        Some(found.into_iter().map(|r| r.id).collect())
-    };
-    let filter = UserFilter {
-        include_deleted,
-        role_ids,
-    };
-    let (rows, total) = storage::users::list(conn, &filter, page).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut roles = storage::users::role_slugs(conn, &ids).await?;
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let slugs = roles.remove(&row.id).unwrap_or_default();
-            view(row, slugs)
+    let catalogue = db.catalogue().await?;
+    if let Some(bad) = roles.iter().find(|r| !validate::is_slug(r)) {
+        return Err(Error::bad_query("role", bad));
+    }
+    let role_ids = roles
+        .iter()
+        .map(|role| {
+            catalogue
+                .org_role_by_slug(role)
+                .map(|r| r.id)
+                .ok_or_else(|| Error::bad_query("role", role))
         })
+        .collect::<Result<Vec<i64>>>()?;
+    let matching: Vec<&UserRow> = catalogue
+        .users()
+        .iter()
+        .filter(|u| include_deleted || u.deleted_at.is_none())
+        .filter(|u| {
+            role_ids.is_empty()
+                || catalogue
+                    .role_ids(u.id)
+                    .iter()
+                    .any(|r| role_ids.contains(r))
+        })
+        .collect();
+    let total = matching.len() as u64;
+    let items = crate::domain::projects::page_of(matching, page)
+        .map(|row| view(row.clone(), catalogue.role_slugs(row.id).to_vec()))
         .collect();
     Ok(Listing { items, total })
 }
 
 /// `GET /users/:username` (any letter case).
 pub async fn get(db: &Db, username: &str, include_deleted: bool) -> Result<UserView> {
-    let row = storage::users::find_by_username(db.conn(), path_username(username)?)
-        .await?
+    let catalogue = db.catalogue().await?;
+    let row = catalogue
+        .user_by_name(path_username(username)?)
         .filter(|u| include_deleted || u.deleted_at.is_none())
         .ok_or(Error::NotFound(OBJECT))?;
-    view_one(db.conn(), row).await
+    Ok(view(row.clone(), catalogue.role_slugs(row.id).to_vec()))
 }
 
 /// The fields of a user request object, read and checked for shape.

@@ -17,6 +17,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::catalogue::{self, Catalogue, CatalogueCache};
 use super::{CountCache, Migrator, Result};
 use crate::config::DatabaseUrl;
 
@@ -41,6 +42,8 @@ pub struct Db {
     conn: DatabaseConnection,
     /// List counts (`X-Total-Count`) reused until the next write.
     counts: Arc<CountCache>,
+    /// This instance's copy of the catalogue (`catalogue`).
+    catalogue: Arc<CatalogueCache>,
     /// SQLite allows one writer at a time; serialising writers in-process
     /// means no request ever sees `database is locked`.
     sqlite_writer: Option<Arc<Mutex<()>>>,
@@ -57,6 +60,7 @@ impl WriteTx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         self.counts.invalidate();
+        catalogue::forget_for_request();
         Ok(())
     }
 }
@@ -183,6 +187,7 @@ impl Db {
         Ok(Self {
             conn,
             counts: Arc::new(CountCache::default()),
+            catalogue: Arc::default(),
             sqlite_writer,
         })
     }
@@ -288,6 +293,28 @@ impl Db {
             .map(|m| m.name().to_owned())
             .filter(|n| !before.contains(n))
             .collect())
+    }
+
+    /// The catalogue (users, org-roles, projects, activities) as the
+    /// database holds it now: this instance's copy when the version counter
+    /// says it is current, else a fresh one. Checked once per request
+    /// (`catalogue::per_request`) until the request commits a write.
+    pub async fn catalogue(&self) -> Result<Catalogue> {
+        if let Some(copy) = catalogue::remembered() {
+            return Ok(copy);
+        }
+        let version = catalogue::version(&self.conn).await?;
+        let copy = self
+            .catalogue
+            .get(version, || async {
+                let snapshot = self.snapshot().await?;
+                let copy = catalogue::load(&*snapshot).await;
+                snapshot.finish().await?;
+                copy
+            })
+            .await?;
+        catalogue::remember(&copy);
+        Ok(copy)
     }
 
     /// Counts of list queries, reused until the next write.

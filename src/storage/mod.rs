@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod api_tokens;
+pub mod catalogue;
 mod counts;
 mod db;
 pub mod entities;
@@ -22,6 +23,7 @@ pub mod users;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
+pub use catalogue::Catalogue;
 pub use counts::{CountCache, COUNT_TTL};
 pub use db::{Conn, Db, Snapshot, Tx, WriteFailure, WriteTx, WRITE_ATTEMPTS};
 pub(crate) use error::{is_unique_violation, taken_as};

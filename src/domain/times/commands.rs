@@ -5,44 +5,53 @@ use crate::storage::Conn;
 use serde_json::{Map, Value};
 
 use super::input::{parse_uuid, read_input};
-use super::view::{one, TimeView};
+use super::view::{written, TimeView};
 use crate::domain::validate::{is_username, Field, Mode};
 use crate::domain::Caller;
 use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
 use crate::storage::times::{self as store, NewRevision};
-use crate::storage::{self, Db};
+use crate::storage::users::UserRow;
+use crate::storage::{self, Catalogue, Db};
 
 /// The user a time is for: an existing, undeleted user, or 409.
-async fn resolve_user(conn: &impl Conn, name: &str) -> Result<crate::storage::users::UserRow> {
+fn resolve_user<'c>(catalogue: &'c Catalogue, name: &str) -> Result<&'c UserRow> {
     let invalid = || Error::foreign_key("time", "user");
     if !is_username(name) {
         return Err(invalid());
     }
-    storage::users::find_by_username(conn, name)
-        .await?
+    catalogue
+        .user_by_name(name)
         .filter(|u| u.deleted_at.is_none())
         .ok_or_else(invalid)
 }
 
-async fn resolve_project(conn: &impl Conn, slug: &str) -> Result<String> {
-    storage::projects::uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
-        .await?
-        .remove(slug)
+fn resolve_project(catalogue: &Catalogue, slug: &str) -> Result<String> {
+    catalogue
+        .project_uuid_by_slug(slug)
+        .map(str::to_owned)
         .ok_or(Error::foreign_key("time", "project"))
 }
 
-async fn resolve_activities(conn: &impl Conn, slugs: &[String]) -> Result<Vec<String>> {
-    let found = storage::activities::uuids_by_slugs(conn, slugs).await?;
+fn resolve_activities(catalogue: &Catalogue, slugs: &[String]) -> Result<Vec<String>> {
     slugs
         .iter()
         .map(|s| {
-            found
-                .get(s)
-                .cloned()
+            catalogue
+                .activity_by_slug(s)
+                .map(|a| a.uuid.clone())
                 .ok_or(Error::foreign_key("time", "activities"))
         })
         .collect()
+}
+
+/// The project's default activity, unless it is deleted.
+fn default_activity(catalogue: &Catalogue, project_uuid: &str) -> Option<String> {
+    catalogue
+        .project(project_uuid)?
+        .default_activity
+        .clone()
+        .filter(|uuid| catalogue.live_slug(uuid).is_some())
 }
 
 /// Keeps the project and activities a write newly points a time at from
@@ -62,10 +71,10 @@ async fn hold_references(
 }
 
 /// Whether `user_id` is a member of the project.
-async fn is_member(conn: &impl Conn, project_uuid: &str, user_id: i64) -> Result<bool> {
-    Ok(storage::projects::roles_of(conn, project_uuid, user_id)
-        .await?
-        .is_some_and(|r| r.member))
+fn is_member(catalogue: &Catalogue, project_uuid: &str, user_id: i64) -> bool {
+    catalogue
+        .roles_of(project_uuid, user_id)
+        .is_some_and(|r| r.member)
 }
 
 /// `POST /times`: validates and stores a new time (revision 1).
@@ -78,23 +87,27 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
     let date_worked = input.date_worked.value().unwrap_or_default();
     let activity_slugs = input.activities.value().filter(|a| !a.is_empty());
 
-    let tx = db.begin_write().await?;
-    let user = resolve_user(&*tx, &username).await?;
-    let project_uuid = resolve_project(&*tx, &project_slug).await?;
+    // Names resolve through the catalogue; the write holds what they name
+    // (`hold_references`), so a project or activity deleted meanwhile is
+    // still refused.
+    let catalogue = db.catalogue().await?;
+    let user = resolve_user(&catalogue, &username)?;
+    let project_uuid = resolve_project(&catalogue, &project_slug)?;
     let activity_uuids = match activity_slugs {
-        Some(slugs) => resolve_activities(&*tx, &slugs).await?,
-        None => match storage::projects::default_activity(&*tx, &project_uuid).await? {
+        Some(slugs) => resolve_activities(&catalogue, &slugs)?,
+        None => match default_activity(&catalogue, &project_uuid) {
             Some(default) => vec![default],
             None => return Err(Error::missing_field("time", "activities")),
         },
     };
+    let tx = db.begin_write().await?;
     hold_references(&*tx, Some(&project_uuid), &activity_uuids).await?;
     // Permissions last: logging time for someone else is for site admins.
     if user.id != caller.id {
         caller.require(caller.is_admin(), &action::create_times_for(&user.username))?;
     }
     if !caller.is_admin() {
-        let member = is_member(&*tx, &project_uuid, caller.id).await?;
+        let member = is_member(&catalogue, &project_uuid, caller.id);
         caller.require(member, &action::create_times_on(&project_slug))?;
     }
     let now = storage::now_millis();
@@ -111,13 +124,12 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
             date_worked,
             created_at: now,
             updated_at: None,
-            activity_uuids,
+            activity_uuids: activity_uuids.clone(),
         },
     )
     .await?;
-    let view = one(&*tx, row, false).await?;
     tx.commit().await?;
-    Ok(view)
+    Ok(written(&catalogue, &row, &activity_uuids))
 }
 
 /// `POST /times/:uuid`: a partial update written as a new revision. Only
@@ -145,21 +157,22 @@ pub async fn update(
         )));
     }
 
+    let catalogue = db.catalogue().await?;
     let tx = db.begin_write().await?;
     let current = store::lock_current(&*tx, &uuid)
         .await?
         .ok_or(Error::NotFound("time"))?;
     let user_id = match &username {
-        Some(name) => resolve_user(&*tx, name).await?.id,
+        Some(name) => resolve_user(&catalogue, name)?.id,
         None => current.user_id,
     };
     let project_uuid = match &project_slug {
-        Some(slug) => resolve_project(&*tx, slug).await?,
+        Some(slug) => resolve_project(&catalogue, slug)?,
         None => current.project_uuid.clone(),
     };
     let current_activities = store::activity_uuids_of(&*tx, current.id).await?;
     let activity_uuids = match &activity_slugs {
-        Some(slugs) => resolve_activities(&*tx, slugs).await?,
+        Some(slugs) => resolve_activities(&catalogue, slugs)?,
         None => current_activities.clone(),
     };
     let added: Vec<String> = activity_uuids
@@ -174,7 +187,7 @@ pub async fn update(
     let owner = current.user_id == caller.id && user_id == current.user_id;
     caller.require(owner || caller.is_admin(), &action::modify_time(&uuid))?;
     if project_uuid != current.project_uuid && !caller.is_admin() {
-        let member = is_member(&*tx, &project_uuid, user_id).await?;
+        let member = is_member(&catalogue, &project_uuid, user_id);
         let slug = project_slug.as_deref().unwrap_or_default();
         caller.require(member, &action::create_times_on(slug))?;
     }
@@ -198,13 +211,12 @@ pub async fn update(
             date_worked: date_worked.unwrap_or(current.date_worked),
             created_at: current.created_at,
             updated_at: Some(now),
-            activity_uuids,
+            activity_uuids: activity_uuids.clone(),
         },
     )
     .await?;
-    let view = one(&*tx, row, false).await?;
     tx.commit().await?;
-    Ok(view)
+    Ok(written(&catalogue, &row, &activity_uuids))
 }
 
 /// `DELETE /times/:uuid`: soft-deletes the current revision. Allowed to
