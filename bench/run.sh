@@ -36,7 +36,7 @@ if ! command -v wrk >/dev/null; then
 fi
 
 if [ -n "${BENCH_BIN:-}" ]; then
-  BIN=$(realpath "$BENCH_BIN") # a binary built elsewhere (an older commit, to compare)
+  BIN=$(realpath "$BENCH_BIN") # a binary built elsewhere (an older commit, to compare: BENCH_COMMIT names it)
 else
   log "building (release)"
   # Cargo says where the binary is (CARGO_TARGET_DIR respected).

@@ -18,6 +18,7 @@
 //! - rows are ordered by their keys in `group_by` order, nulls first.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -164,10 +165,6 @@ pub async fn summary(
     let conn = db.conn();
     let catalogue = db.catalogue().await?;
     let filter = resolve_filter(&catalogue, caller, query)?;
-    let _slot = summary_slots()
-        .acquire()
-        .await
-        .map_err(crate::error::Error::server)?;
     let has = |k: GroupKey| group_by.contains(&k);
     let grouping = Grouping {
         user: has(GroupKey::User),
@@ -177,10 +174,23 @@ pub async fn summary(
         week: has(GroupKey::Week),
         month: has(GroupKey::Month),
     };
-    let groups = store::group_sums(conn, &filter, grouping).await?;
+    // The groups are a scan of every matching time: reused until a write
+    // (see `storage::WriteCache`); visibility depends on project roles,
+    // so the catalogue's version is part of the key.
+    let filter = &filter;
+    let sums = |grouping: Grouping| {
+        let key = format!("{} {grouping:?} {filter:?}", catalogue.version());
+        db.sums().get_or_compute(key, move || async move {
+            let _slot = summary_slots().acquire().await.map_err(|_| {
+                crate::storage::Error::missing("a summary slot (the semaphore closed)")
+            })?;
+            Ok(Arc::new(store::group_sums(conn, filter, grouping).await?))
+        })
+    };
+    let groups = sums(grouping).await?;
     let total = if grouping.activity {
         // Per activity a time may count more than once: sum again.
-        let all = store::group_sums(conn, &filter, Grouping::default()).await?;
+        let all = sums(Grouping::default()).await?;
         sum(all.iter())
     } else {
         // Otherwise the groups partition the times.
@@ -214,7 +224,7 @@ pub async fn summary(
         }
     };
     let mut merged: BTreeMap<Vec<KeyValue>, Sums> = BTreeMap::new();
-    for g in &groups {
+    for g in groups.iter() {
         let keys = group_by.iter().map(|&k| key_value(k, g)).collect();
         let sums = merged.entry(keys).or_default();
         sums.duration += g.duration;

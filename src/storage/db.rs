@@ -18,7 +18,8 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::catalogue::{self, Catalogue, CatalogueCache};
-use super::{CountCache, Migrator, Result};
+use super::reports::GroupRow;
+use super::{CountCache, Migrator, Result, WriteCache};
 use crate::config::DatabaseUrl;
 
 /// Anything storage functions read and write through: the pool, a
@@ -42,6 +43,8 @@ pub struct Db {
     conn: DatabaseConnection,
     /// List counts (`X-Total-Count`) reused until the next write.
     counts: Arc<CountCache>,
+    /// Summary sums, reused like the counts.
+    sums: Arc<SumCache>,
     /// This instance's copy of the catalogue (`catalogue`).
     catalogue: Arc<CatalogueCache>,
     /// SQLite allows one writer at a time; serialising writers in-process
@@ -49,10 +52,14 @@ pub struct Db {
     sqlite_writer: Option<Arc<Mutex<()>>>,
 }
 
+/// Cached summary groups (`storage::reports::group_sums`).
+pub type SumCache = WriteCache<Arc<Vec<GroupRow>>>;
+
 /// A transaction for a request that writes. Commit it, or dropping it rolls back.
 pub struct WriteTx {
     tx: DatabaseTransaction,
     counts: Arc<CountCache>,
+    sums: Arc<SumCache>,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -60,6 +67,7 @@ impl WriteTx {
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         self.counts.invalidate();
+        self.sums.invalidate();
         catalogue::forget_for_request();
         Ok(())
     }
@@ -187,6 +195,7 @@ impl Db {
         Ok(Self {
             conn,
             counts: Arc::new(CountCache::default()),
+            sums: Arc::default(),
             catalogue: Arc::default(),
             sqlite_writer,
         })
@@ -221,6 +230,7 @@ impl Db {
         Ok(WriteTx {
             tx,
             counts: self.counts.clone(),
+            sums: self.sums.clone(),
             _writer: writer,
         })
     }
@@ -320,6 +330,11 @@ impl Db {
     /// Counts of list queries, reused until the next write.
     pub fn counts(&self) -> &CountCache {
         &self.counts
+    }
+
+    /// Grouped sums of summaries, reused until the next write.
+    pub fn sums(&self) -> &SumCache {
+        &self.sums
     }
 
     /// Checks that the database answers.

@@ -56,9 +56,11 @@ async fn list_on(
     let filter = resolve_filter(catalogue, caller, query)?;
     let total = match counts {
         Some(cache) => {
-            let key = format!("times {filter:?}");
+            // Visibility depends on project roles: the catalogue's version
+            // is part of the key.
+            let key = format!("times {} {filter:?}", catalogue.version());
             cache
-                .get_or_count(key, || store::count(conn, &filter))
+                .get_or_compute(key, || store::count(conn, &filter))
                 .await?
         }
         None => store::count(conn, &filter).await?,
