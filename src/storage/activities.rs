@@ -36,14 +36,20 @@ fn no_slug() -> SimpleExpr {
     Expr::value(Option::<String>::None)
 }
 
-/// The current revisions (undeleted unless `include_deleted`), one page of
+/// The current revisions (undeleted unless `include_deleted`; with
+/// `since`, those changed at or after it, deleted or not), one page of
 /// them in list order, and how many there are in all.
 pub async fn list(
     db: &impl ConnectionTrait,
     include_deleted: bool,
+    since: Option<i64>,
     page: Page,
 ) -> Result<(Vec<ActivityRow>, u64)> {
-    revisions::list::<activity::Entity>(db, include_deleted, Condition::all(), page).await
+    let only = match since {
+        Some(since) => revisions::changed_since::<activity::Entity>(since),
+        None => Condition::all(),
+    };
+    revisions::list::<activity::Entity>(db, include_deleted || since.is_some(), only, page).await
 }
 
 /// The current, undeleted revision that owns `slug`.

@@ -147,6 +147,17 @@ pub fn current_rows<E: Revisioned>(include_deleted: bool) -> Condition {
     }
 }
 
+/// The condition "changed at or after `since`" (ms) on current rows: the
+/// revision was made then (`sort_at` is its `updated_at`, else the
+/// object's `created_at`) or the object was deleted then. Each side is a
+/// range on an index led by `newest`.
+pub fn changed_since<E: Revisioned>(since: i64) -> Condition {
+    let c = cols::<E>();
+    Condition::any()
+        .add(c.sort_at.gte(since))
+        .add(c.deleted_at.gte(since))
+}
+
 /// One page of the current revisions matching `only` (undeleted unless
 /// `include_deleted`), in list order (`sort_at`, then id), and how many
 /// match in all.

@@ -46,6 +46,9 @@ pub struct TimeFilter {
     /// `date_worked` on or before.
     pub end: Option<NaiveDate>,
     pub include_deleted: bool,
+    /// Only times created, updated or deleted at or after (ms); deleted
+    /// ones included.
+    pub since: Option<i64>,
     /// `Some(user id)`: only the times that user may see (their own, and
     /// those of projects where they are spectator or manager); `None`: all.
     pub visible_to: Option<i64>,
@@ -55,8 +58,10 @@ impl TimeFilter {
     /// The SQL condition on `times` rows (shared with reports).
     pub fn condition(&self) -> Condition {
         let mut cond = Condition::all().add(time::Column::Newest.eq(true));
-        if !self.include_deleted {
-            cond = cond.add(time::Column::DeletedAt.is_null());
+        match self.since {
+            Some(since) => cond = cond.add(revisions::changed_since::<time::Entity>(since)),
+            None if !self.include_deleted => cond = cond.add(time::Column::DeletedAt.is_null()),
+            None => {}
         }
         if let Some(ids) = &self.user_ids {
             cond = cond.add(time::Column::UserId.is_in(ids.clone()));
