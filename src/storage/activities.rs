@@ -45,11 +45,7 @@ pub async fn list(
     since: Option<i64>,
     page: Page,
 ) -> Result<(Vec<ActivityRow>, u64)> {
-    let only = match since {
-        Some(since) => revisions::changed_since::<activity::Entity>(since),
-        None => Condition::all(),
-    };
-    revisions::list::<activity::Entity>(db, include_deleted || since.is_some(), only, page).await
+    revisions::list::<activity::Entity>(db, include_deleted, since, Condition::all(), page).await
 }
 
 /// The current, undeleted revision that owns `slug`.

@@ -67,9 +67,6 @@ pub async fn list(
     page: Page,
 ) -> Result<(Vec<ProjectRow>, u64)> {
     let mut only = Condition::all();
-    if let Some(since) = since {
-        only = only.add(revisions::changed_since::<project::Entity>(since));
-    }
     if let Some(ids) = user_ids {
         let with_role = Query::select()
             .column(project_user::Column::ProjectUuid)
@@ -87,7 +84,7 @@ pub async fn list(
             .to_owned();
         only = only.add(project::Column::Uuid.in_subquery(with_role));
     }
-    revisions::list::<project::Entity>(db, include_deleted || since.is_some(), only, page).await
+    revisions::list::<project::Entity>(db, include_deleted, since, only, page).await
 }
 
 /// The uuid of the project that currently has `slug`.

@@ -56,6 +56,11 @@ pub struct TimeFilter {
 
 impl TimeFilter {
     /// The SQL condition on `times` rows (shared with reports).
+    /// What the list sorts by first (`revisions::sort_key`).
+    pub fn sort_key(&self) -> sea_orm::sea_query::SimpleExpr {
+        revisions::sort_key(time::Column::SortAt, self.since)
+    }
+
     pub fn condition(&self) -> Condition {
         let mut cond = Condition::all().add(time::Column::Newest.eq(true));
         match self.since {
@@ -120,7 +125,7 @@ pub async fn page(
 ) -> Result<Vec<TimeRow>> {
     let select = time::Entity::find()
         .filter(filter.condition())
-        .order_by(time::Column::SortAt, Order::Asc)
+        .order_by(filter.sort_key(), Order::Asc)
         .order_by(time::Column::Id, Order::Asc);
     Ok(super::paginate(select, page).all(db).await?)
 }
@@ -262,4 +267,38 @@ pub async fn retire(db: &impl ConnectionTrait, id: i64) -> Result<()> {
 /// Soft-deletes the row `id` (the current revision).
 pub async fn mark_deleted(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<()> {
     revisions::mark_deleted::<time::Entity>(db, id, now, Vec::new()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, QueryTrait};
+
+    use super::*;
+
+    /// With `since`, the list sorts by an expression, so that SQLite finds
+    /// the changed rows through the indexes of both sides of the OR rather
+    /// than walking the whole list index (see `revisions::sort_key`).
+    #[test]
+    fn since_lists_sort_by_an_expression() {
+        let sql = |since| {
+            let filter = TimeFilter {
+                since,
+                ..Default::default()
+            };
+            time::Entity::find()
+                .filter(filter.condition())
+                .order_by(filter.sort_key(), Order::Asc)
+                .build(DbBackend::Sqlite)
+                .to_string()
+        };
+        let with = sql(Some(5));
+        assert!(
+            with.contains(r#""sort_at" >= 5 OR "times"."deleted_at" >= 5"#),
+            "{with}"
+        );
+        assert!(with.ends_with(r#"ORDER BY "sort_at" + 0 ASC"#), "{with}");
+        let without = sql(None);
+        assert!(without.ends_with(r#"ORDER BY "sort_at" ASC"#), "{without}");
+        assert!(without.contains(r#""deleted_at" IS NULL"#), "{without}");
+    }
 }
