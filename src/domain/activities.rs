@@ -102,18 +102,23 @@ async fn views(
         .collect())
 }
 
-/// `GET /activities`, from the catalogue (parents excepted).
+/// `GET /activities`, from the catalogue (parents excepted); with `since`
+/// (ms), only those changed at or after it, deleted ones included.
 pub async fn list(
     db: &Db,
     include_deleted: bool,
     include_revisions: bool,
+    since: Option<i64>,
     page: Page,
 ) -> Result<Listing<ActivityView>> {
     let catalogue = db.catalogue().await?;
     let matching: Vec<&ActivityRow> = catalogue
         .activities()
         .iter()
-        .filter(|a| include_deleted || a.deleted_at.is_none())
+        .filter(|a| match since {
+            Some(since) => crate::domain::projects::changed_since(a.sort_at, a.deleted_at, since),
+            None => include_deleted || a.deleted_at.is_none(),
+        })
         .collect();
     let total = matching.len() as u64;
     let rows = crate::domain::projects::page_of(matching, page)

@@ -69,6 +69,8 @@ pub struct ProjectQuery {
     pub users: Vec<String>,
     pub include_deleted: bool,
     pub include_revisions: bool,
+    /// Only projects changed at or after (ms), deleted ones included.
+    pub since: Option<i64>,
 }
 
 /// Views of `rows` (current revisions) with slugs, users and default
@@ -154,7 +156,11 @@ pub async fn list(db: &Db, query: &ProjectQuery, page: Page) -> Result<Listing<P
     let matching: Vec<&ProjectRow> = catalogue
         .projects()
         .iter()
-        .filter(|p| query.include_deleted || p.deleted_at.is_none())
+        .filter(|p| match query.since {
+            // Changed since, deleted or not.
+            Some(since) => changed_since(p.sort_at, p.deleted_at, since),
+            None => query.include_deleted || p.deleted_at.is_none(),
+        })
         .filter(|p| has_role(&p.uuid))
         .collect();
     let total = matching.len() as u64;
@@ -163,6 +169,12 @@ pub async fn list(db: &Db, query: &ProjectQuery, page: Page) -> Result<Listing<P
         items: views(db, &catalogue, rows, query.include_revisions).await?,
         total,
     })
+}
+
+/// Whether a row of the catalogue was created, updated or deleted at or
+/// after `since` (ms): `sort_at` is the last update, else the creation.
+pub(crate) fn changed_since(sort_at: i64, deleted_at: Option<i64>, since: i64) -> bool {
+    sort_at >= since || deleted_at.is_some_and(|d| d >= since)
 }
 
 /// The rows of `page` among `all` (in list order).

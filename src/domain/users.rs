@@ -128,10 +128,13 @@ fn path_username(username: &str) -> Result<&str> {
 
 /// `GET /users`, from the catalogue: `role` slugs (OR), deleted users on
 /// request, paginated. A malformed or unknown role is `Bad query value`.
+/// With `since` (ms), only users changed at or after it, deleted ones
+/// included.
 pub async fn list(
     db: &Db,
     include_deleted: bool,
     roles: &[&str],
+    since: Option<i64>,
     page: Page,
 ) -> Result<Listing<UserView>> {
     let catalogue = db.catalogue().await?;
@@ -150,7 +153,14 @@ pub async fn list(
     let matching: Vec<&UserRow> = catalogue
         .users()
         .iter()
-        .filter(|u| include_deleted || u.deleted_at.is_none())
+        .filter(|u| match since {
+            // Created, updated or deleted since, deleted or not.
+            Some(since) => [Some(u.created_at), u.updated_at, u.deleted_at]
+                .into_iter()
+                .flatten()
+                .any(|at| at >= since),
+            None => include_deleted || u.deleted_at.is_none(),
+        })
         .filter(|u| {
             role_ids.is_empty()
                 || catalogue

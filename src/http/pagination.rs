@@ -6,8 +6,36 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
+use crate::domain::changes;
 use crate::domain::Page;
 use crate::http::query::Count;
+
+/// The header of every list answer naming the `since` of the next
+/// synchronisation.
+pub const NEXT_SINCE: &str = "x-next-since";
+
+/// The `since` a client sends next (`domain::changes`), fixed before a
+/// list's query runs.
+#[derive(Debug, Clone, Copy)]
+pub struct NextSince(i64);
+
+impl NextSince {
+    /// Read the clock now, before the list's first query.
+    pub fn before_query() -> Self {
+        Self(changes::next_since())
+    }
+
+    /// `response` with the `X-Next-Since` header (RFC 3339, UTC, ms).
+    pub fn on(self, mut response: Response) -> Response {
+        let stamp = chrono::DateTime::from_timestamp_millis(self.0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        if let Ok(value) = HeaderValue::from_str(&stamp) {
+            response.headers_mut().insert(NEXT_SINCE, value);
+        }
+        response
+    }
+}
 
 /// `skip` and `limit` of every list.
 #[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]

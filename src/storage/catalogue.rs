@@ -4,7 +4,7 @@
 //!
 //! A copy is valid for one value of `catalogue_version.version`, a counter
 //! that triggers bump in the same transaction as every write of those
-//! tables (migration `m20261202_000001_catalogue_version`), by this
+//! tables (migration `m20261202_000003_catalogue_version`), by this
 //! instance or any other. `Db::catalogue` reads the counter (one indexed
 //! one-row query) and reloads the whole copy, in one snapshot, when it
 //! moved. Within one request the copy is checked once: later calls reuse

@@ -25,7 +25,9 @@ use sea_orm::{ConnectionTrait, DatabaseBackend};
 
 pub use catalogue::Catalogue;
 pub use counts::{CountCache, WriteCache, COUNT_TTL};
-pub use db::{Conn, Db, Snapshot, SumCache, Tx, WriteFailure, WriteTx, WRITE_ATTEMPTS};
+pub use db::{
+    Conn, Db, Snapshot, SumCache, Tx, WriteFailure, WriteTx, WRITE_ATTEMPTS, WRITE_TX_LIMIT,
+};
 pub(crate) use error::{is_unique_violation, taken_as};
 pub use error::{Error, Result, Taken};
 pub use migrations::Migrator;

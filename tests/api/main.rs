@@ -15,6 +15,7 @@ mod openapi;
 mod org_roles;
 mod projects;
 mod reports;
+mod since;
 mod slapd;
 mod timers;
 mod times;

@@ -17,7 +17,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261202_000001_catalogue_version"
+        "m20261202_000003_catalogue_version"
     }
 }
 
