@@ -1,6 +1,7 @@
 //! Caches of results that only writes change: the counts of list queries
 //! (`X-Total-Count`) and the sums of summaries.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Result;
@@ -24,6 +25,9 @@ pub struct WriteCache<V> {
     /// Bumped by every committed write of this server.
     generation: std::sync::atomic::AtomicU64,
     entries: std::sync::Mutex<std::collections::HashMap<String, Cached<V>>>,
+    /// One computation per key at a time: requests that miss together
+    /// wait for the first one's result rather than all running the query.
+    computing: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Counts of list queries.
@@ -34,6 +38,7 @@ impl<V> Default for WriteCache<V> {
         Self {
             generation: Default::default(),
             entries: Default::default(),
+            computing: Default::default(),
         }
     }
 }
@@ -60,15 +65,22 @@ impl<V: Clone> WriteCache<V> {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<V>>,
     {
-        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
-        let cached = {
-            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            entries.get(&key).cloned()
-        };
-        if let Some(c) = cached.filter(|c| c.generation == generation && c.at.elapsed() < COUNT_TTL)
-        {
-            return Ok(c.value);
+        if let Some(value) = self.fresh(&key) {
+            return Ok(value);
         }
+        let gate = {
+            let mut computing = self.computing.lock().unwrap_or_else(|e| e.into_inner());
+            if computing.len() >= MAX_CACHED_COUNTS {
+                computing.clear();
+            }
+            computing.entry(key.clone()).or_default().clone()
+        };
+        let _computing = gate.lock().await;
+        // Computed by the request this one waited for?
+        if let Some(value) = self.fresh(&key) {
+            return Ok(value);
+        }
+        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
         let fresh = compute().await?;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_CACHED_COUNTS {
@@ -83,6 +95,17 @@ impl<V: Clone> WriteCache<V> {
             },
         );
         Ok(fresh)
+    }
+
+    /// The cached result of `key` if no write committed since it was
+    /// computed and it is younger than `COUNT_TTL`.
+    fn fresh(&self, key: &str) -> Option<V> {
+        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|c| c.generation == generation && c.at.elapsed() < COUNT_TTL)
+            .map(|c| c.value.clone())
     }
 }
 

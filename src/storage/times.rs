@@ -7,7 +7,7 @@
 //! bind-parameter limit is reached), never one query per time.
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Asterisk, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -126,6 +126,52 @@ pub async fn page(
         .order_by(filter.sort_key(), Order::Asc)
         .order_by(time::Column::Id, Order::Asc);
     Ok(super::paginate(select, page).all(db).await?)
+}
+
+/// `page` with the activities of each row, in one statement (one round
+/// trip instead of two): the page as a derived table, joined to
+/// `time_activities`. Each row comes with its activity uuids.
+pub async fn page_with_activities(
+    db: &impl ConnectionTrait,
+    filter: &TimeFilter,
+    page: super::Page,
+) -> Result<Vec<(TimeRow, Vec<String>)>> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let inner = super::paginate(
+        time::Entity::find()
+            .filter(filter.condition())
+            .order_by(time::Column::SortAt, Order::Asc)
+            .order_by(time::Column::Id, Order::Asc),
+        page,
+    )
+    .into_query();
+    let t = Alias::new("t");
+    let mut outer = Query::select();
+    outer
+        .column((t.clone(), Asterisk))
+        .expr_as(
+            Expr::col((time_activity::Entity, time_activity::Column::ActivityUuid)),
+            Alias::new("activity_uuid"),
+        )
+        .from_subquery(inner, t.clone())
+        .left_join(
+            time_activity::Entity,
+            Expr::col((time_activity::Entity, time_activity::Column::TimeId))
+                .equals((t.clone(), time::Column::Id)),
+        )
+        .order_by((t.clone(), time::Column::SortAt), Order::Asc)
+        .order_by((t, time::Column::Id), Order::Asc);
+    let mut out: Vec<(TimeRow, Vec<String>)> = Vec::new();
+    for row in db.query_all(&outer).await? {
+        let time = TimeRow::from_query_result(&row, "")?;
+        let activity: Option<String> = row.try_get("", "activity_uuid")?;
+        match out.last_mut() {
+            Some((last, activities)) if last.id == time.id => activities.extend(activity),
+            _ => out.push((time, activity.into_iter().collect())),
+        }
+    }
+    Ok(out)
 }
 
 /// Holds the project and activities a time is about to refer to against a

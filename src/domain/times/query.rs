@@ -4,7 +4,7 @@
 use crate::storage::Conn;
 
 use super::input::parse_uuid;
-use super::view::{one, render, TimeView};
+use super::view::{one, render_with_activities, TimeView};
 use crate::domain::validate::{self, is_slug, is_username, parse_date};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::action;
@@ -68,8 +68,8 @@ async fn list_on(
         }
         None => store::count(conn, &filter).await?,
     };
-    let rows = store::page(conn, &filter, page).await?;
-    let items = render(conn, catalogue, rows, query.include_revisions).await?;
+    let rows = store::page_with_activities(conn, &filter, page).await?;
+    let items = render_with_activities(conn, catalogue, rows, query.include_revisions).await?;
     Ok(Listing { items, total })
 }
 

@@ -52,15 +52,51 @@ pub(crate) async fn render(
     rows: Vec<TimeRow>,
     revisions: bool,
 ) -> Result<Vec<TimeView>> {
+    let row_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let links = store::activity_links(conn, &row_ids).await?;
+    render_linked(conn, catalogue, rows, links, revisions).await
+}
+
+/// `render` for rows whose activities were read with them
+/// (`store::page_with_activities`).
+pub(super) async fn render_with_activities(
+    conn: &impl Conn,
+    catalogue: &Catalogue,
+    rows: Vec<(TimeRow, Vec<String>)>,
+    revisions: bool,
+) -> Result<Vec<TimeView>> {
+    let mut links = Vec::new();
+    let rows = rows
+        .into_iter()
+        .map(|(row, activities)| {
+            links.extend(activities.into_iter().map(|a| (row.id, a)));
+            row
+        })
+        .collect();
+    render_linked(conn, catalogue, rows, links, revisions).await
+}
+
+/// `render` given the activity links (time row id, activity uuid) of
+/// `rows`; those of the parents are read here.
+async fn render_linked(
+    conn: &impl Conn,
+    catalogue: &Catalogue,
+    rows: Vec<TimeRow>,
+    mut links: Vec<(i64, String)>,
+    revisions: bool,
+) -> Result<Vec<TimeView>> {
     let parents = if revisions {
         let uuids: Vec<String> = rows.iter().map(|r| r.uuid.clone()).collect();
         store::parents(conn, &uuids).await?
     } else {
         Vec::new()
     };
-    let row_ids: Vec<i64> = rows.iter().chain(parents.iter()).map(|r| r.id).collect();
+    if !parents.is_empty() {
+        let parent_ids: Vec<i64> = parents.iter().map(|r| r.id).collect();
+        links.extend(store::activity_links(conn, &parent_ids).await?);
+    }
     let mut activities: HashMap<i64, Vec<String>> = HashMap::new();
-    for (time_id, uuid) in store::activity_links(conn, &row_ids).await? {
+    for (time_id, uuid) in links {
         // Deleted activities have no slug and are left out.
         if let Some(slug) = catalogue.live_slug(&uuid) {
             activities.entry(time_id).or_default().push(slug.to_owned());
