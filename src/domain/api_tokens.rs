@@ -104,20 +104,17 @@ pub async fn create(
         Field::Value(date) => Some(end_of(date)),
     };
     let token = generate();
-    let tx = db.begin_write().await?;
-    let row = store::insert(
-        &*tx,
-        NewApiToken {
-            user_id: caller.id,
-            name,
-            scope: scope.as_str().to_owned(),
-            token_hash: hash(&token),
-            created_at: now,
-            expires_at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let new = &NewApiToken {
+        user_id: caller.id,
+        name,
+        scope: scope.as_str().to_owned(),
+        token_hash: hash(&token),
+        created_at: now,
+        expires_at,
+    };
+    let row = db
+        .write(|tx| async move { Ok::<_, Error>(store::insert(&tx, new.clone()).await?) })
+        .await?;
     Ok(CreatedApiToken {
         info: info(row),
         token,
@@ -160,16 +157,17 @@ pub async fn revoke(db: &Db, caller: &Caller, id: &str) -> Result<()> {
             kind: "id",
             values: vec![id.to_owned()],
         })?;
-    let tx = db.begin_write().await?;
-    let row = store::find(&*tx, id)
-        .await?
-        .filter(|t| t.user_id == caller.id || caller.is_admin())
-        .ok_or(Error::NotFound(OBJECT))?;
-    if !store::delete(&*tx, row.id).await? {
-        return Err(Error::NotFound(OBJECT));
-    }
-    tx.commit().await?;
-    Ok(())
+    db.write(|tx| async move {
+        let row = store::find(&tx, id)
+            .await?
+            .filter(|t| t.user_id == caller.id || caller.is_admin())
+            .ok_or(Error::NotFound(OBJECT))?;
+        if !store::delete(&tx, row.id).await? {
+            return Err(Error::NotFound(OBJECT));
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// The user and credential of an API token, or `Bad API token` (unknown,
@@ -196,9 +194,8 @@ pub(crate) async fn authenticate(
         .last_used_at
         .is_none_or(|at| now - at >= USE_WRITE_INTERVAL_MS);
     if stale && uses.claim(row.id, now) {
-        let tx = db.begin_write().await?;
-        store::touch(&*tx, row.id, now).await?;
-        tx.commit().await?;
+        db.write(|tx| async move { Ok::<_, Error>(store::touch(&tx, row.id, now).await?) })
+            .await?;
     }
     Ok((user, Credential::ApiToken { id: row.id, scope }))
 }

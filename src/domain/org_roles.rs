@@ -100,12 +100,12 @@ async fn check_unique(conn: &impl Conn, name: &str, slug: &str, own_id: Option<i
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<OrgRoleView> {
     caller.require(caller.is_manager(), action::CREATE_ORG_ROLES)?;
     let (name, slug) = read_input(object, Mode::Create)?;
-    let (name, slug) = (name.unwrap_or_default(), slug.unwrap_or_default());
-    let tx = db.begin_write().await?;
-    check_unique(&*tx, &name, &slug, None).await?;
-    let row = storage::org_roles::insert(&*tx, &name, &slug).await?;
-    tx.commit().await?;
-    Ok(row.into())
+    let (name, slug) = (&name.unwrap_or_default(), &slug.unwrap_or_default());
+    db.write(|tx| async move {
+        check_unique(&tx, name, slug, None).await?;
+        Ok(storage::org_roles::insert(&tx, name, slug).await?.into())
+    })
+    .await
 }
 
 /// Renames a role (name and/or slug). Users refer to roles by id, so a
@@ -118,20 +118,22 @@ pub async fn update(
 ) -> Result<OrgRoleView> {
     caller.require(caller.is_manager(), action::UPDATE_ORG_ROLES)?;
     let slug = path_slug(slug)?;
-    let (new_name, new_slug) = read_input(object, Mode::Update)?;
-    let tx = db.begin_write().await?;
-    let row = storage::org_roles::find_by_slug(&*tx, slug)
-        .await?
-        .ok_or(Error::NotFound(OBJECT))?;
-    let name = new_name.unwrap_or_else(|| row.name.clone());
-    let slug = new_slug.unwrap_or_else(|| row.slug.clone());
-    if name == row.name && slug == row.slug {
-        return Ok(row.into());
-    }
-    check_unique(&*tx, &name, &slug, Some(row.id)).await?;
-    let row = storage::org_roles::update(&*tx, row.id, &name, &slug).await?;
-    tx.commit().await?;
-    Ok(row.into())
+    let (new_name, new_slug) = &read_input(object, Mode::Update)?;
+    db.write(|tx| async move {
+        let row = storage::org_roles::find_by_slug(&tx, slug)
+            .await?
+            .ok_or(Error::NotFound(OBJECT))?;
+        let name = new_name.clone().unwrap_or_else(|| row.name.clone());
+        let slug = new_slug.clone().unwrap_or_else(|| row.slug.clone());
+        if name == row.name && slug == row.slug {
+            return Ok(row.into());
+        }
+        check_unique(&tx, &name, &slug, Some(row.id)).await?;
+        Ok(storage::org_roles::update(&tx, row.id, &name, &slug)
+            .await?
+            .into())
+    })
+    .await
 }
 
 /// Deletes a role for good; refused with 405 while a (not deleted) user
@@ -139,14 +141,15 @@ pub async fn update(
 pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
     caller.require(caller.is_manager(), action::DELETE_ORG_ROLES)?;
     let slug = path_slug(slug)?;
-    let tx = db.begin_write().await?;
-    let row = storage::org_roles::find_by_slug_for_update(&*tx, slug)
-        .await?
-        .ok_or(Error::NotFound(OBJECT))?;
-    if storage::org_roles::held_by_live_user(&*tx, row.id).await? {
-        return Err(Error::InUse { object: OBJECT });
-    }
-    storage::org_roles::delete(&*tx, row.id).await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(|tx| async move {
+        let row = storage::org_roles::find_by_slug_for_update(&tx, slug)
+            .await?
+            .ok_or(Error::NotFound(OBJECT))?;
+        if storage::org_roles::held_by_live_user(&tx, row.id).await? {
+            return Err(Error::InUse { object: OBJECT });
+        }
+        storage::org_roles::delete(&tx, row.id).await?;
+        Ok(())
+    })
+    .await
 }

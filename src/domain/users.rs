@@ -275,16 +275,8 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         Field::Null | Field::Absent => None,
     };
 
-    let tx = db.begin_write().await?;
-    if storage::users::find_by_username(&*tx, &username)
-        .await?
-        .is_some()
-    {
-        return Err(Error::UsernameExists(username));
-    }
-    let slugs = input.org_roles.value().unwrap_or_default();
-    let role_ids = role_ids(&*tx, &slugs).await?;
-    let new = NewUser {
+    let slugs = input.org_roles.clone().value().unwrap_or_default();
+    let new = &NewUser {
         username: username.clone(),
         password,
         display_name: input.display_name.value(),
@@ -295,11 +287,20 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         active: input.active.value().unwrap_or(true),
         meta: input.meta.value(),
     };
-    let row = storage::users::insert(&*tx, new, storage::now_millis()).await?;
-    storage::users::set_roles(&*tx, row.id, &role_ids).await?;
-    let user = view_one(&*tx, row).await?;
-    tx.commit().await?;
-    Ok(user)
+    let (username, slugs) = (&username, &slugs);
+    db.write(|tx| async move {
+        if storage::users::find_by_username(&tx, username)
+            .await?
+            .is_some()
+        {
+            return Err(Error::UsernameExists(username.clone()));
+        }
+        let role_ids = role_ids(&tx, slugs).await?;
+        let row = storage::users::insert(&tx, new.clone(), storage::now_millis()).await?;
+        storage::users::set_roles(&tx, row.id, &role_ids).await?;
+        view_one(&tx, row).await
+    })
+    .await
 }
 
 /// The fields an update would change on `target` (whose org-roles are
@@ -412,43 +413,51 @@ pub async fn update(
         _ => None,
     };
 
-    let tx = db.begin_write().await?;
-    let mut row = load(storage::users::find_for_update(&*tx, username).await?)?;
-    let new_role_ids = match &input.org_roles {
-        Field::Value(slugs) => Some(role_ids(&*tx, slugs).await?),
-        _ => None,
-    };
-    let current_roles = roles_of(&*tx, row.id).await?;
-    check_update(caller, &row, &changed_fields(&row, &current_roles, &input))?;
+    let (input, password) = (&input, &password);
+    db.write(|tx| async move {
+        let row = load(storage::users::find_for_update(&tx, username).await?)?;
+        let new_role_ids = match &input.org_roles {
+            Field::Value(slugs) => Some(role_ids(&tx, slugs).await?),
+            _ => None,
+        };
+        let current_roles = roles_of(&tx, row.id).await?;
+        check_update(caller, &row, &changed_fields(&row, &current_roles, input))?;
+        let row = updated(row, input, password.clone());
+        storage::users::save(&tx, &row).await?;
+        if let Some(ids) = &new_role_ids {
+            storage::users::set_roles(&tx, row.id, ids).await?;
+        }
+        view_one(&tx, row).await
+    })
+    .await
+}
+
+/// `row` with the fields of `input` (and the new password hash) applied,
+/// updated now and not deleted.
+fn updated(mut row: UserRow, input: &UserInput, password: Option<String>) -> UserRow {
     if let Some(hash) = password {
         row.password = Some(hash);
     }
-    let text = |field: Field<String>, current: &mut Option<String>| match field {
+    let text = |field: &Field<String>, current: &mut Option<String>| match field {
         Field::Absent => {}
         Field::Null => *current = None,
-        Field::Value(v) => *current = Some(v),
+        Field::Value(v) => *current = Some(v.clone()),
     };
-    text(input.display_name, &mut row.display_name);
-    text(input.email, &mut row.email);
-    text(input.meta, &mut row.meta);
-    let set = |field: Field<bool>, current: &mut bool| {
+    text(&input.display_name, &mut row.display_name);
+    text(&input.email, &mut row.email);
+    text(&input.meta, &mut row.meta);
+    let set = |field: &Field<bool>, current: &mut bool| {
         if let Field::Value(v) = field {
-            *current = v;
+            *current = *v;
         }
     };
-    set(input.site_spectator, &mut row.site_spectator);
-    set(input.site_manager, &mut row.site_manager);
-    set(input.site_admin, &mut row.site_admin);
-    set(input.active, &mut row.active);
+    set(&input.site_spectator, &mut row.site_spectator);
+    set(&input.site_manager, &mut row.site_manager);
+    set(&input.site_admin, &mut row.site_admin);
+    set(&input.active, &mut row.active);
     row.updated_at = Some(storage::now_millis());
     row.deleted_at = None;
-    storage::users::save(&*tx, &row).await?;
-    if let Some(ids) = &new_role_ids {
-        storage::users::set_roles(&*tx, row.id, ids).await?;
-    }
-    let user = view_one(&*tx, row).await?;
-    tx.commit().await?;
-    Ok(user)
+    row
 }
 
 /// `DELETE /users/:username`: site admins only; a soft delete. The user's
@@ -456,14 +465,15 @@ pub async fn update(
 pub async fn delete(db: &Db, caller: &Caller, username: &str) -> Result<()> {
     caller.require(caller.is_admin(), action::DELETE_USERS)?;
     let username = path_username(username)?;
-    let tx = db.begin_write().await?;
-    let row = storage::users::find_for_update(&*tx, username)
-        .await?
-        .filter(|u| u.deleted_at.is_none())
-        .ok_or(Error::NotFound(OBJECT))?;
-    storage::users::mark_deleted(&*tx, row.id, storage::now_millis()).await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(|tx| async move {
+        let row = storage::users::find_for_update(&tx, username)
+            .await?
+            .filter(|u| u.deleted_at.is_none())
+            .ok_or(Error::NotFound(OBJECT))?;
+        storage::users::mark_deleted(&tx, row.id, storage::now_millis()).await?;
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

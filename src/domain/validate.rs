@@ -147,6 +147,13 @@ impl<T> Field<T> {
             _ => None,
         }
     }
+    /// The value, borrowed; `Null` and `Absent` both give `None`.
+    pub fn as_ref(&self) -> Option<&T> {
+        match self {
+            Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
 }
 
 /// What a field of a request object holds: its JSON type and its form.

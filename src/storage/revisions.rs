@@ -12,7 +12,7 @@
 //! new statement, which sees what the previous holder committed
 //! (PostgreSQL: a new snapshot per statement; MySQL: locking reads see the
 //! latest commit). SQLite writers are already serialised by
-//! `Db::begin_write`, and sea-query omits `FOR UPDATE` there.
+//! `Db::write`, and sea-query omits `FOR UPDATE` there.
 //!
 //! Lists of keys are sent in chunks of `CHUNK`, so no backend's
 //! bind-parameter limit is reached, whatever the page size.

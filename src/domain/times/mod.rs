@@ -13,6 +13,7 @@
 mod commands;
 mod input;
 mod query;
+pub(crate) mod references;
 mod view;
 
 pub use commands::{create, delete, update};

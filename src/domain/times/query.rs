@@ -196,6 +196,67 @@ mod tests {
         }
     }
 
+    /// A current activity named and slugged `slug`; its uuid.
+    async fn insert_activity(conn: &DatabaseConnection, slug: &str, now: i64) -> String {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        activity::Entity::insert(activity::ActiveModel {
+            uuid: Set(uuid.clone()),
+            revision: Set(1),
+            newest: Set(true),
+            name: Set(slug.into()),
+            slug: Set(Some(slug.into())),
+            live_slug: Set(Some(slug.into())),
+            created_at: Set(now),
+            sort_at: Set(now),
+            ..Default::default()
+        })
+        .exec(conn)
+        .await
+        .unwrap();
+        uuid
+    }
+
+    /// A current project named and slugged `slug` that `spectator`
+    /// spectates; its uuid.
+    async fn insert_project(
+        conn: &DatabaseConnection,
+        slug: &str,
+        spectator: i64,
+        now: i64,
+    ) -> String {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        project::Entity::insert(project::ActiveModel {
+            uuid: Set(uuid.clone()),
+            revision: Set(1),
+            newest: Set(true),
+            name: Set(slug.into()),
+            created_at: Set(now),
+            sort_at: Set(now),
+            ..Default::default()
+        })
+        .exec(conn)
+        .await
+        .unwrap();
+        project_slug::Entity::insert(project_slug::ActiveModel {
+            slug: Set(slug.into()),
+            project_uuid: Set(uuid.clone()),
+        })
+        .exec_without_returning(conn)
+        .await
+        .unwrap();
+        project_user::Entity::insert(project_user::ActiveModel {
+            project_uuid: Set(uuid.clone()),
+            user_id: Set(spectator),
+            member: Set(false),
+            spectator: Set(true),
+            manager: Set(false),
+        })
+        .exec_without_returning(conn)
+        .await
+        .unwrap();
+        uuid
+    }
+
     /// A database with `n` times (two activities and two revisions each)
     /// spread over `n` users and `n` projects; returns it and a plain
     /// caller who spectates every project.
@@ -218,22 +279,7 @@ mod tests {
         .unwrap();
         let mut activity_uuids = Vec::new();
         for slug in ["dev", "docs"] {
-            let uuid = uuid::Uuid::new_v4().to_string();
-            activity::Entity::insert(activity::ActiveModel {
-                uuid: Set(uuid.clone()),
-                revision: Set(1),
-                newest: Set(true),
-                name: Set(slug.into()),
-                slug: Set(Some(slug.into())),
-                live_slug: Set(Some(slug.into())),
-                created_at: Set(now),
-                sort_at: Set(now),
-                ..Default::default()
-            })
-            .exec(conn)
-            .await
-            .unwrap();
-            activity_uuids.push(uuid);
+            activity_uuids.push(insert_activity(conn, slug, now).await);
         }
         for i in 0..n {
             let user = users::insert(
@@ -247,36 +293,7 @@ mod tests {
             )
             .await
             .unwrap();
-            let project_uuid = uuid::Uuid::new_v4().to_string();
-            project::Entity::insert(project::ActiveModel {
-                uuid: Set(project_uuid.clone()),
-                revision: Set(1),
-                newest: Set(true),
-                name: Set(format!("p{i}")),
-                created_at: Set(now),
-                sort_at: Set(now),
-                ..Default::default()
-            })
-            .exec(conn)
-            .await
-            .unwrap();
-            project_slug::Entity::insert(project_slug::ActiveModel {
-                slug: Set(format!("p{i}")),
-                project_uuid: Set(project_uuid.clone()),
-            })
-            .exec_without_returning(conn)
-            .await
-            .unwrap();
-            project_user::Entity::insert(project_user::ActiveModel {
-                project_uuid: Set(project_uuid.clone()),
-                user_id: Set(viewer.id),
-                member: Set(false),
-                spectator: Set(true),
-                manager: Set(false),
-            })
-            .exec_without_returning(conn)
-            .await
-            .unwrap();
+            let project_uuid = insert_project(conn, &format!("p{i}"), viewer.id, now).await;
             let base = NewRevision {
                 uuid: uuid::Uuid::new_v4().to_string(),
                 revision: 1,
