@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::caller::{Credential, Scope};
+use crate::domain::ids::TokenId;
 use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
 use crate::domain::Caller;
 use crate::error::{Error, Result};
@@ -148,15 +149,7 @@ pub async fn list(db: &Db, caller: &Caller, user: Option<&str>) -> Result<Vec<Ap
 
 /// `DELETE /tokens/:id`: revokes a token of the caller (site admins: any).
 /// Someone else's token is `Nonexistent token`, as an unknown one.
-pub async fn revoke(db: &Db, caller: &Caller, id: &str) -> Result<()> {
-    let id: i64 = id
-        .parse()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Error::InvalidIdentifier {
-            kind: "id",
-            values: vec![id.to_owned()],
-        })?;
+pub async fn revoke(db: &Db, caller: &Caller, TokenId(id): TokenId) -> Result<()> {
     db.write(|tx| async move {
         let row = store::find(&tx, id)
             .await?

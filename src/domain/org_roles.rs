@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::ids::Slug;
 use crate::domain::validate::{self, FieldSpec, Kind, Mode, MAX_NAME_LEN};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::action;
@@ -43,18 +44,6 @@ impl From<OrgRoleRow> for OrgRoleView {
     }
 }
 
-/// A slug in a path: malformed is `Invalid identifier`.
-fn path_slug(slug: &str) -> Result<&str> {
-    if validate::is_slug(slug) {
-        Ok(slug)
-    } else {
-        Err(Error::InvalidIdentifier {
-            kind: "slug",
-            values: vec![slug.to_owned()],
-        })
-    }
-}
-
 pub async fn list(db: &Db, page: Page) -> Result<Listing<OrgRoleView>> {
     let (rows, total) = storage::org_roles::list(db.conn(), page).await?;
     Ok(Listing {
@@ -63,8 +52,8 @@ pub async fn list(db: &Db, page: Page) -> Result<Listing<OrgRoleView>> {
     })
 }
 
-pub async fn get(db: &Db, slug: &str) -> Result<OrgRoleView> {
-    storage::org_roles::find_by_slug(db.conn(), path_slug(slug)?)
+pub async fn get(db: &Db, slug: &Slug) -> Result<OrgRoleView> {
+    storage::org_roles::find_by_slug(db.conn(), slug)
         .await?
         .map(Into::into)
         .ok_or(Error::NotFound(OBJECT))
@@ -113,11 +102,10 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
 pub async fn update(
     db: &Db,
     caller: &Caller,
-    slug: &str,
+    slug: &Slug,
     object: &Map<String, Value>,
 ) -> Result<OrgRoleView> {
     caller.require(caller.is_manager(), action::UPDATE_ORG_ROLES)?;
-    let slug = path_slug(slug)?;
     let (new_name, new_slug) = &read_input(object, Mode::Update)?;
     db.write(|tx| async move {
         let row = storage::org_roles::find_by_slug(&tx, slug)
@@ -138,9 +126,8 @@ pub async fn update(
 
 /// Deletes a role for good; refused with 405 while a (not deleted) user
 /// holds it. Deleted users lose it.
-pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
+pub async fn delete(db: &Db, caller: &Caller, slug: &Slug) -> Result<()> {
     caller.require(caller.is_manager(), action::DELETE_ORG_ROLES)?;
-    let slug = path_slug(slug)?;
     db.write(|tx| async move {
         let row = storage::org_roles::find_by_slug_for_update(&tx, slug)
             .await?

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::domain::activities::{check_slug, slugs_by_uuid};
+use crate::domain::activities::slugs_by_uuid;
+use crate::domain::ids::Slug;
 use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode, MAX_NAME_LEN};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::{action, bad_object};
@@ -172,8 +173,7 @@ pub async fn list(db: &Db, query: &ProjectQuery, page: Page) -> Result<Listing<P
 }
 
 /// `GET /projects/:slug`.
-pub async fn get(db: &Db, slug: &str, include_revisions: bool) -> Result<ProjectView> {
-    check_slug(slug)?;
+pub async fn get(db: &Db, slug: &Slug, include_revisions: bool) -> Result<ProjectView> {
     let uuid = store::uuid_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?;
@@ -431,10 +431,9 @@ async fn require_project_manager(
 pub async fn update(
     db: &Db,
     caller: &Caller,
-    slug: &str,
+    slug: &Slug,
     object: &Map<String, Value>,
 ) -> Result<ProjectView> {
-    check_slug(slug)?;
     let uuid = store::uuid_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?;
@@ -493,8 +492,7 @@ async fn update_once(
 
 /// `DELETE /projects/:slug`: soft delete that frees the slugs; refused
 /// while a current time is on the project.
-pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
-    check_slug(slug)?;
+pub async fn delete(db: &Db, caller: &Caller, slug: &Slug) -> Result<()> {
     let uuid = store::uuid_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?;

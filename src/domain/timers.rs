@@ -15,8 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
 use crate::domain::times::references::{
-    default_activities, hold_references, keep, require_member, resolve_activities,
-    resolve_project,
+    default_activities, hold_references, keep, require_member, resolve_activities, resolve_project,
 };
 use crate::domain::times::{self, TimeView};
 use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};

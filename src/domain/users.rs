@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::ids::Username;
 use crate::domain::validate::{
     self, Field, FieldSpec, Fields, Kind, Mode, MAX_NAME_LEN, MAX_TEXT_LEN,
 };
@@ -114,18 +115,6 @@ async fn view_one(conn: &impl Conn, row: UserRow) -> Result<UserView> {
     Ok(view(row, roles))
 }
 
-/// A username in a path: malformed is `Invalid identifier`.
-fn path_username(username: &str) -> Result<&str> {
-    if validate::is_username(username) {
-        Ok(username)
-    } else {
-        Err(Error::InvalidIdentifier {
-            kind: "username",
-            values: vec![username.to_owned()],
-        })
-    }
-}
-
 /// `GET /users`: `role` slugs (OR), deleted users on request, paginated.
 /// A malformed or unknown role is `Bad query value`.
 pub async fn list(
@@ -166,8 +155,8 @@ pub async fn list(
 }
 
 /// `GET /users/:username` (any letter case).
-pub async fn get(db: &Db, username: &str, include_deleted: bool) -> Result<UserView> {
-    let row = storage::users::find_by_username(db.conn(), path_username(username)?)
+pub async fn get(db: &Db, username: &Username, include_deleted: bool) -> Result<UserView> {
+    let row = storage::users::find_by_username(db.conn(), username)
         .await?
         .filter(|u| include_deleted || u.deleted_at.is_none())
         .ok_or(Error::NotFound(OBJECT))?;
@@ -390,10 +379,9 @@ fn check_update(caller: &Caller, target: &UserRow, changed: &[&'static str]) -> 
 pub async fn update(
     db: &Db,
     caller: &Caller,
-    username: &str,
+    username: &Username,
     object: &Map<String, Value>,
 ) -> Result<UserView> {
-    let username = path_username(username)?;
     let load = |row: Option<UserRow>| row.ok_or(Error::NotFound(OBJECT));
     let target = load(storage::users::find_by_username(db.conn(), username).await?)?;
     let (input, _) = UserInput::read(object, Mode::Update)?;
@@ -462,9 +450,8 @@ fn updated(mut row: UserRow, input: &UserInput, password: Option<String>) -> Use
 
 /// `DELETE /users/:username`: site admins only; a soft delete. The user's
 /// tokens fail from now on (authentication re-reads the user).
-pub async fn delete(db: &Db, caller: &Caller, username: &str) -> Result<()> {
+pub async fn delete(db: &Db, caller: &Caller, username: &Username) -> Result<()> {
     caller.require(caller.is_admin(), action::DELETE_USERS)?;
-    let username = path_username(username)?;
     db.write(|tx| async move {
         let row = storage::users::find_for_update(&tx, username)
             .await?

@@ -9,8 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::activities;
+use crate::domain::ids::Slug;
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -99,8 +100,8 @@ async fn list(
 )]
 async fn show(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
     Auth(_caller): Auth,
+    PathId(slug): PathId<Slug>,
     Query(query): Query<ActivityShowQuery>,
 ) -> Result<Response> {
     let view = activities::get(&state.db, &slug, query.include_revisions.0).await?;
@@ -125,12 +126,8 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
     request_body = Envelope<ActivityObject>,
     responses((status = 200, description = "The new revision", body = ActivityView), UpdateErrors)
 )]
-async fn update(
-    State(state): State<AppState>,
-    PathParam(slug): PathParam,
-    body: AuthedObject,
-) -> Result<Response> {
-    let view = activities::update(&state.db, &body.caller, &slug, &body.object).await?;
+async fn update(State(state): State<AppState>, body: AuthedObject<Slug>) -> Result<Response> {
+    let view = activities::update(&state.db, &body.caller, &body.id, &body.object).await?;
     Ok(Json(ActivityView::from(view)).into_response())
 }
 
@@ -142,8 +139,8 @@ async fn update(
 )]
 async fn remove(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
     Auth(caller): Auth,
+    PathId(slug): PathId<Slug>,
 ) -> Result<Response> {
     activities::delete(&state.db, &caller, &slug).await?;
     Ok(middleware::deleted())

@@ -9,8 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::api_tokens::{self, ApiTokenInfo};
+use crate::domain::ids::TokenId;
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
 use crate::http::openapi::{CreateErrors, DeleteUnusedErrors, Envelope, ListErrors};
 use crate::http::query::Query;
 use crate::http::{middleware, AppState};
@@ -120,8 +121,8 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 async fn revoke(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(id): PathParam,
+    PathId(id): PathId<TokenId>,
 ) -> Result<Response> {
-    api_tokens::revoke(&state.db, &caller, &id).await?;
+    api_tokens::revoke(&state.db, &caller, id).await?;
     Ok(middleware::deleted().into_response())
 }

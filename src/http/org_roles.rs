@@ -7,9 +7,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::ids::Slug;
 use crate::domain::org_roles;
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -70,7 +71,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Auth(_): Auth,
-    PathParam(slug): PathParam,
+    PathId(slug): PathId<Slug>,
 ) -> Result<Json<OrgRoleView>> {
     Ok(Json(org_roles::get(&state.db, &slug).await?.into()))
 }
@@ -98,11 +99,10 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 )]
 async fn update(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
-    body: AuthedObject,
+    body: AuthedObject<Slug>,
 ) -> Result<Json<OrgRoleView>> {
     Ok(Json(
-        org_roles::update(&state.db, &body.caller, &slug, &body.object)
+        org_roles::update(&state.db, &body.caller, &body.id, &body.object)
             .await?
             .into(),
     ))
@@ -117,7 +117,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(slug): PathParam,
+    PathId(slug): PathId<Slug>,
 ) -> Result<Response> {
     org_roles::delete(&state.db, &caller, &slug).await?;
     Ok(middleware::deleted())

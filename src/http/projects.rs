@@ -8,11 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::ids::Slug;
 use crate::domain::projects::{self, ProjectQuery};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
 use crate::http::openapi::{
-    CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, Slug, UpdateErrors,
+    CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
 use crate::http::pagination::{list_response, Paging};
 use crate::http::query::{Flag, Query};
@@ -57,7 +58,7 @@ pub struct ProjectObject {
     #[schema(nullable = false, max_length = 255)]
     name: Option<String>,
     #[schema(nullable = false, max_items = 100)]
-    slugs: Option<Vec<Slug>>,
+    slugs: Option<Vec<crate::http::openapi::Slug>>,
     /// An absolute URI, or null.
     #[schema(format = "uri", max_length = 2048)]
     uri: Option<String>,
@@ -104,8 +105,8 @@ async fn list(
 )]
 async fn show(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
     Auth(_caller): Auth,
+    PathId(slug): PathId<Slug>,
     Query(query): Query<ProjectShowQuery>,
 ) -> Result<Response> {
     let view = projects::get(&state.db, &slug, query.include_revisions.0).await?;
@@ -130,12 +131,8 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
     request_body = Envelope<ProjectObject>,
     responses((status = 200, description = "Updated", body = ProjectView), UpdateErrors)
 )]
-async fn update(
-    State(state): State<AppState>,
-    PathParam(slug): PathParam,
-    body: AuthedObject,
-) -> Result<Response> {
-    let view = projects::update(&state.db, &body.caller, &slug, &body.object).await?;
+async fn update(State(state): State<AppState>, body: AuthedObject<Slug>) -> Result<Response> {
+    let view = projects::update(&state.db, &body.caller, &body.id, &body.object).await?;
     Ok(Json(ProjectView::from(view)).into_response())
 }
 
@@ -147,8 +144,8 @@ async fn update(
 )]
 async fn remove(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
     Auth(caller): Auth,
+    PathId(slug): PathId<Slug>,
 ) -> Result<Response> {
     projects::delete(&state.db, &caller, &slug).await?;
     Ok(middleware::deleted())

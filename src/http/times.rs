@@ -8,10 +8,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::ids::TimeId;
 use crate::domain::times;
 use crate::error::Result;
 use crate::http::csv::FormatQuery;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -137,7 +138,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(uuid): PathParam,
+    PathId(uuid): PathId<TimeId>,
     Query(query): Query<TimeShowQuery>,
 ) -> Result<Json<TimeView>> {
     let view = times::get(
@@ -174,11 +175,10 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 )]
 async fn update(
     State(state): State<AppState>,
-    PathParam(uuid): PathParam,
-    body: AuthedObject,
+    body: AuthedObject<TimeId>,
 ) -> Result<Json<TimeView>> {
     Ok(Json(
-        times::update(&state.db, &body.caller, &uuid, &body.object)
+        times::update(&state.db, &body.caller, &body.id, &body.object)
             .await?
             .into(),
     ))
@@ -193,7 +193,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(uuid): PathParam,
+    PathId(uuid): PathId<TimeId>,
 ) -> Result<Response> {
     times::delete(&state.db, &caller, &uuid).await?;
     Ok(middleware::deleted().into_response())

@@ -8,9 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::ids::Username;
 use crate::domain::users;
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -143,8 +144,8 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Auth(_): Auth,
+    PathId(username): PathId<Username>,
     Query(query): Query<UserShowQuery>,
-    PathParam(username): PathParam,
 ) -> Result<Json<UserView>> {
     let user = users::get(&state.db, &username, query.include_deleted.0).await?;
     Ok(Json(user.into()))
@@ -170,10 +171,9 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 )]
 async fn update(
     State(state): State<AppState>,
-    PathParam(username): PathParam,
-    body: AuthedObject,
+    body: AuthedObject<Username>,
 ) -> Result<Json<UserView>> {
-    let user = users::update(&state.db, &body.caller, &username, &body.object).await?;
+    let user = users::update(&state.db, &body.caller, &body.id, &body.object).await?;
     Ok(Json(user.into()))
 }
 
@@ -186,7 +186,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(username): PathParam,
+    PathId(username): PathId<Username>,
 ) -> Result<Response> {
     users::delete(&state.db, &caller, &username).await?;
     Ok(middleware::deleted())

@@ -42,8 +42,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::{anyhow, bail, Context};
 use futures::TryStreamExt;
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
-    Iterable, ModelTrait, QueryResult, Statement, StreamTrait, Value,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, Iterable, ModelTrait,
+    QueryResult, Statement, StreamTrait, Value,
 };
 use uuid::Uuid;
 

@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
+use crate::domain::ids::{Identifier, Username};
 use crate::domain::login::{login, LoginContext};
 use crate::domain::users::UserView;
 use crate::domain::{users, validate, Page};
@@ -187,7 +188,7 @@ async fn person_page(
     error: Option<String>,
 ) -> WebResult {
     require_manager(session)?;
-    let person = users::get(&state.db, username, false).await?;
+    let person = users::get(&state.db, &Username::parse(username)?, false).await?;
     let invalid = error.is_some();
     let page = PersonPage {
         chrome: Chrome::new(session, "people"),
@@ -221,7 +222,7 @@ async fn update(
     form: CheckedForm,
 ) -> WebResult {
     require_manager(&session)?;
-    let current = users::get(&state.db, &username, false).await?;
+    let current = users::get(&state.db, &Username::parse(&username)?, false).await?;
     let mut object = Map::new();
     for (field, now) in [
         ("site_spectator", current.site_spectator),
@@ -237,7 +238,14 @@ async fn update(
     if object.is_empty() {
         return Ok(super::see_other(&session, "/people"));
     }
-    match users::update(&state.db, &session.caller, &username, &object).await {
+    match users::update(
+        &state.db,
+        &session.caller,
+        &Username::parse(&username)?,
+        &object,
+    )
+    .await
+    {
         Ok(_) => Ok(super::see_other(&session, "/people")),
         Err(e) => {
             let message = shown(e)?;
@@ -253,7 +261,12 @@ async fn profile_page(
     password_error: Option<String>,
     saved: Option<&'static str>,
 ) -> WebResult {
-    let me = users::get(&state.db, &session.caller.username, false).await?;
+    let me = users::get(
+        &state.db,
+        &Username::parse(&session.caller.username)?,
+        false,
+    )
+    .await?;
     let invalid = profile_error.is_some() || password_error.is_some();
     let page = ProfilePage {
         chrome: Chrome::new(session, "profile"),
@@ -305,7 +318,7 @@ async fn save_profile(
     match users::update(
         &state.db,
         &session.caller,
-        &session.caller.username,
+        &Username::parse(&session.caller.username)?,
         &object,
     )
     .await
@@ -370,7 +383,7 @@ async fn change_password(
     match users::update(
         &state.db,
         &session.caller,
-        &session.caller.username,
+        &Username::parse(&session.caller.username)?,
         &object,
     )
     .await

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
+use crate::domain::ids::{Identifier, Slug};
 use crate::domain::projects::{ProjectQuery, ProjectView, Roles};
 use crate::domain::{activities, projects, validate, Caller, Page};
 use crate::error::Error;
@@ -250,7 +251,7 @@ async fn project_page(
     members_error: Option<String>,
 ) -> WebResult {
     let caller = &session.caller;
-    let project = projects::get(&state.db, slug, false).await?;
+    let project = projects::get(&state.db, &Slug::parse(slug)?, false).await?;
     let manages = my_roles(caller, &project).is_some_and(|r| r.manager);
     let mut members: Vec<MemberRow> = project
         .users
@@ -317,13 +318,16 @@ async fn rename(
 ) -> WebResult {
     let mut values = read_project_form(&form);
     let message = match project_object(&values) {
-        Ok(object) => match projects::update(&state.db, &session.caller, &slug, &object).await {
-            Ok(project) => {
-                let slug = project.slugs.first().cloned().unwrap_or_default();
-                return Ok(super::see_other(&session, &format!("/projects/{slug}")));
+        Ok(object) => {
+            match projects::update(&state.db, &session.caller, &Slug::parse(&slug)?, &object).await
+            {
+                Ok(project) => {
+                    let slug = project.slugs.first().cloned().unwrap_or_default();
+                    return Ok(super::see_other(&session, &format!("/projects/{slug}")));
+                }
+                Err(e) => shown(e)?,
             }
-            Err(e) => shown(e)?,
-        },
+        }
         Err(message) => message,
     };
     values.error = Some(message);
@@ -377,7 +381,8 @@ async fn members(
         Ok(users) => {
             let mut object = Map::new();
             object.insert("users".into(), users);
-            match projects::update(&state.db, &session.caller, &slug, &object).await {
+            match projects::update(&state.db, &session.caller, &Slug::parse(&slug)?, &object).await
+            {
                 Ok(_) => {
                     return Ok(super::see_other(
                         &session,
@@ -401,7 +406,7 @@ async fn delete(
     Path(slug): Path<String>,
     _form: CheckedForm,
 ) -> WebResult<Response> {
-    projects::delete(&state.db, &session.caller, &slug).await?;
+    projects::delete(&state.db, &session.caller, &Slug::parse(&slug)?).await?;
     Ok(super::see_other(&session, "/projects"))
 }
 
@@ -500,11 +505,14 @@ async fn activity_rename(
 ) -> WebResult {
     let (name, slug) = (form.get("name").to_owned(), form.get("slug").to_owned());
     let message = match activity_object(&name, &slug) {
-        Ok(object) => match activities::update(&state.db, &session.caller, &current, &object).await
-        {
-            Ok(_) => return Ok(super::see_other(&session, "/activities")),
-            Err(e) => shown(e)?,
-        },
+        Ok(object) => {
+            match activities::update(&state.db, &session.caller, &Slug::parse(&current)?, &object)
+                .await
+            {
+                Ok(_) => return Ok(super::see_other(&session, "/activities")),
+                Err(e) => shown(e)?,
+            }
+        }
         Err(message) => message,
     };
     activities_page(
@@ -523,7 +531,7 @@ async fn activity_delete(
     Path(slug): Path<String>,
     _form: CheckedForm,
 ) -> WebResult {
-    match activities::delete(&state.db, &session.caller, &slug).await {
+    match activities::delete(&state.db, &session.caller, &Slug::parse(&slug)?).await {
         Ok(()) => Ok(super::see_other(&session, "/activities")),
         Err(e) => {
             let message = shown(e)?;

@@ -3,12 +3,13 @@
 
 use serde_json::{Map, Value};
 
-use super::input::{parse_uuid, read_input, Input};
+use super::input::{read_input, Input};
 use super::references::{
-    default_activities, hold_references, keep, require_member, resolve_activities,
-    resolve_project, resolve_user,
+    default_activities, hold_references, keep, require_member, resolve_activities, resolve_project,
+    resolve_user,
 };
 use super::view::{one, TimeView};
+use crate::domain::ids::TimeId;
 use crate::domain::validate::Mode;
 use crate::domain::Caller;
 use crate::error::catalogue::{action, bad_object};
@@ -68,10 +69,9 @@ async fn create_once(tx: &Tx, caller: &Caller, input: &Input) -> Result<TimeView
 pub async fn update(
     db: &Db,
     caller: &Caller,
-    uuid: &str,
+    uuid: &TimeId,
     object: &Map<String, Value>,
 ) -> Result<TimeView> {
-    let uuid = &parse_uuid(uuid)?;
     let input = &read_input(object, Mode::Update)?;
     if input.activities.as_ref().is_some_and(Vec::is_empty) {
         // A time always has at least one activity.
@@ -144,8 +144,7 @@ async fn update_once(tx: &Tx, caller: &Caller, uuid: &str, input: &Input) -> Res
 
 /// `DELETE /times/:uuid`: soft-deletes the current revision. Allowed to
 /// the time's user, site managers and site admins.
-pub async fn delete(db: &Db, caller: &Caller, uuid: &str) -> Result<()> {
-    let uuid = &parse_uuid(uuid)?;
+pub async fn delete(db: &Db, caller: &Caller, uuid: &TimeId) -> Result<()> {
     db.write(|tx| async move {
         let current = store::lock_current(&tx, uuid)
             .await?

@@ -1,11 +1,11 @@
 //! Reading a time object sent by a client (the checks and texts ruled in
-//! DECISIONS.md, by `validate::read`), and the uuid in a path.
+//! DECISIONS.md, by `validate::read`).
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The fields a client may send in a time object, in the order of model.rst.
 const SPECS: [FieldSpec; 7] = [
@@ -35,13 +35,6 @@ const SPECS: [FieldSpec; 7] = [
 ];
 /// The names of the fields (the OpenAPI object schema lists the same).
 pub const FIELDS: &[&str] = &validate::names(&SPECS);
-
-pub(super) fn parse_uuid(value: &str) -> Result<String> {
-    validate::parse_uuid(value).ok_or_else(|| Error::InvalidIdentifier {
-        kind: "uuid",
-        values: vec![value.to_owned()],
-    })
-}
 
 /// The fields of a time object, checked (before lookups).
 pub(super) struct Input {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use crate::storage::Conn;
 
-use super::input::parse_uuid;
 use super::view::{one, render, TimeView};
+use crate::domain::ids::TimeId;
 use crate::domain::validate::{self, is_slug, is_username, parse_date};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::action;
@@ -128,13 +128,12 @@ pub(crate) async fn resolve_filter(
 pub async fn get(
     db: &Db,
     caller: &Caller,
-    uuid: &str,
+    uuid: &TimeId,
     include_deleted: bool,
     include_revisions: bool,
 ) -> Result<TimeView> {
-    let uuid = parse_uuid(uuid)?;
     let conn = db.conn();
-    let row = store::find_current(conn, &uuid)
+    let row = store::find_current(conn, uuid)
         .await?
         .ok_or(Error::NotFound("time"))?;
     let visible = caller.sees_all_times()
@@ -142,7 +141,7 @@ pub async fn get(
         || storage::projects::roles_of(conn, &row.project_uuid, caller.id)
             .await?
             .is_some_and(|r| r.spectator || r.manager);
-    caller.require(visible, &action::view_time(&uuid))?;
+    caller.require(visible, &action::view_time(uuid))?;
     if row.deleted_at.is_some() && !include_deleted {
         return Err(Error::NotFound("time"));
     }
