@@ -44,7 +44,7 @@ impl ActivityView {
 }
 
 /// The fields a create or update may send, in the order of model.rst.
-const SPECS: [FieldSpec; 2] = [
+pub const SPECS: [FieldSpec; 2] = [
     FieldSpec::new(
         "name",
         Kind::Text {
@@ -55,8 +55,6 @@ const SPECS: [FieldSpec; 2] = [
     .required(),
     FieldSpec::new("slug", Kind::Slug).required(),
 ];
-/// The names of the fields (the OpenAPI object schema lists the same).
-pub const FIELDS: &[&str] = &validate::names(&SPECS);
 const OBJECT: &str = "activity";
 
 /// Views of `rows`, with their parents when `include_revisions` (one query

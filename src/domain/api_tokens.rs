@@ -34,7 +34,7 @@ pub const PREFIX: &str = "tsk_";
 /// `last_used_at` is written at most this often per token.
 pub const USE_WRITE_INTERVAL_MS: i64 = 60_000;
 /// The object of `POST /tokens`.
-const SPECS: [FieldSpec; 3] = [
+pub const SPECS: [FieldSpec; 3] = [
     FieldSpec::new(
         "name",
         Kind::Text {
@@ -43,14 +43,17 @@ const SPECS: [FieldSpec; 3] = [
         },
     )
     .required(),
-    FieldSpec::new("expires_at", Kind::Date).nullable(),
+    FieldSpec::new("expires_at", Kind::Date)
+        .nullable()
+        .about("The last day the token works (UTC), today or later; null: never expires."),
     FieldSpec::new(
         "scope",
         Kind::Text {
             max: 16,
             bytes: false,
         },
-    ),
+    )
+    .about("`write` (the default) or `read` (GET only)."),
 ];
 const OBJECT: &str = "token";
 

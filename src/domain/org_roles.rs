@@ -14,7 +14,7 @@ use crate::storage::{self, Conn, Db};
 
 const OBJECT: &str = "org-role";
 /// The fields a create or update may send, in the order of model.rst.
-const SPECS: [FieldSpec; 2] = [
+pub const SPECS: [FieldSpec; 2] = [
     FieldSpec::new(
         "name",
         Kind::Text {
@@ -25,8 +25,6 @@ const SPECS: [FieldSpec; 2] = [
     .required(),
     FieldSpec::new("slug", Kind::Slug).required(),
 ];
-/// The names of the fields (the OpenAPI object schema lists the same).
-pub const FIELDS: &[&str] = &validate::names(&SPECS);
 
 /// An org-role as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

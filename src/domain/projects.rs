@@ -17,7 +17,7 @@ use crate::storage::{self, activities as activity_store, Conn, Db, Tx};
 
 const OBJECT: &str = "project";
 /// The fields a create or update may send, in the order of model.rst.
-const SPECS: [FieldSpec; 5] = [
+pub const SPECS: [FieldSpec; 5] = [
     FieldSpec::new(
         "name",
         Kind::Text {
@@ -27,12 +27,16 @@ const SPECS: [FieldSpec; 5] = [
     )
     .required(),
     FieldSpec::new("slugs", Kind::Slugs { empty_ok: false }).required(),
-    FieldSpec::new("uri", Kind::Uri).nullable(),
-    FieldSpec::new("default_activity", Kind::Slug).nullable(),
-    FieldSpec::new("users", Kind::Object).nullable(),
+    FieldSpec::new("uri", Kind::Uri)
+        .nullable()
+        .about("An absolute URI, or null."),
+    FieldSpec::new("default_activity", Kind::Slug)
+        .nullable()
+        .about("An activity slug, or null."),
+    FieldSpec::new("users", Kind::Object)
+        .nullable()
+        .about("Username → roles; replaces the members."),
 ];
-/// The names of the fields (the OpenAPI object schema lists the same).
-pub const FIELDS: &[&str] = &validate::names(&SPECS);
 const ROLES: &[&str] = &["member", "spectator", "manager"];
 
 /// A user's roles on a project.

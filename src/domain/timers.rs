@@ -36,7 +36,7 @@ const NOTES: FieldSpec = FieldSpec::new(
 const ISSUE_URI: FieldSpec = FieldSpec::new("issue_uri", Kind::Uri).nullable();
 /// Fields of the object of `POST /timer/start` (`project` required) and
 /// `POST /timer`, checked as a time's are.
-const TIMER_SPECS: [FieldSpec; 4] = [
+pub const TIMER_SPECS: [FieldSpec; 4] = [
     FieldSpec::new("project", Kind::Slug).required(),
     // `[]`: the project's default activity.
     FieldSpec::new("activities", Kind::Slugs { empty_ok: true }),
@@ -44,7 +44,7 @@ const TIMER_SPECS: [FieldSpec; 4] = [
     NOTES,
 ];
 /// Fields of the object of `POST /timer/stop` (overrides of the new time).
-const STOP_SPECS: [FieldSpec; 3] = [
+pub const STOP_SPECS: [FieldSpec; 3] = [
     FieldSpec::new("date_worked", Kind::Date).not_empty(),
     ISSUE_URI,
     NOTES,

@@ -23,16 +23,20 @@ const NAME: Kind = Kind::Text {
 };
 
 /// The fields `POST /users` may send, in the order of model.rst.
-const CREATE_SPECS: [FieldSpec; 11] = [
+pub const CREATE_SPECS: [FieldSpec; 11] = [
     FieldSpec::new("display_name", NAME).nullable(),
     // The spec's own POST /users example spells it so.
-    FieldSpec::new("displayname", NAME).nullable(),
+    FieldSpec::new("displayname", NAME)
+        .nullable()
+        .about("Same as `display_name` (spelled so in the spec's example)."),
     FieldSpec::new("username", Kind::Username).required(),
     // `null`: no password (an LDAP-only account).
     FieldSpec::new("password", NAME).not_empty().nullable(),
     FieldSpec::new("email", Kind::Email).nullable(),
     // `null` is an empty list.
-    FieldSpec::new("org-roles", Kind::Slugs { empty_ok: true }).nullable(),
+    FieldSpec::new("org-roles", Kind::Slugs { empty_ok: true })
+        .nullable()
+        .about("Org-role slugs."),
     FieldSpec::new("active", Kind::Flag),
     FieldSpec::new("site_spectator", Kind::Flag),
     FieldSpec::new("site_manager", Kind::Flag),
@@ -49,7 +53,7 @@ const CREATE_SPECS: [FieldSpec; 11] = [
 
 /// `POST /users/:username`: the same but `username` (it cannot change)
 /// and a `null` password.
-const UPDATE_SPECS: [FieldSpec; 10] = [
+pub const UPDATE_SPECS: [FieldSpec; 10] = [
     CREATE_SPECS[0],
     CREATE_SPECS[1],
     FieldSpec::new("password", NAME).not_empty(),
@@ -61,11 +65,6 @@ const UPDATE_SPECS: [FieldSpec; 10] = [
     CREATE_SPECS[9],
     CREATE_SPECS[10],
 ];
-
-/// The names of the fields (the OpenAPI object schema lists the same).
-pub const CREATE_FIELDS: &[&str] = &validate::names(&CREATE_SPECS);
-/// The names of the fields of an update.
-pub const UPDATE_FIELDS: &[&str] = &validate::names(&UPDATE_SPECS);
 
 /// A user as the API shows it (never the password).
 #[derive(Debug, Clone, PartialEq, Eq)]

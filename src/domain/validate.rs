@@ -210,6 +210,9 @@ pub struct FieldSpec {
     pub nullable: bool,
     /// `""` is refused on update too (fields required on create, passwords).
     pub not_empty: bool,
+    /// What the field means, for the API's description ("" when its name
+    /// and kind say it all).
+    pub about: &'static str,
 }
 
 impl FieldSpec {
@@ -220,7 +223,11 @@ impl FieldSpec {
             required: false,
             nullable: false,
             not_empty: false,
+            about: "",
         }
+    }
+    pub const fn about(self, about: &'static str) -> Self {
+        Self { about, ..self }
     }
     pub const fn required(self) -> Self {
         Self {
@@ -241,17 +248,6 @@ impl FieldSpec {
             ..self
         }
     }
-}
-
-/// The names of `specs` (what a request object may hold).
-pub const fn names<const N: usize>(specs: &[FieldSpec; N]) -> [&'static str; N] {
-    let mut out = [""; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = specs[i].name;
-        i += 1;
-    }
-    out
 }
 
 /// Creating an object (required fields must be sent) or updating one.

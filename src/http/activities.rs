@@ -4,7 +4,7 @@ use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -12,6 +12,7 @@ use crate::domain::activities;
 use crate::domain::ids::Slug;
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -49,19 +50,12 @@ pub struct ActivityShowQuery {
     include_revisions: Flag,
 }
 
-/// An activity as sent in a POST: both fields on create, either on update.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ActivityObject {
-    #[schema(nullable = false, max_length = 255)]
-    name: Option<String>,
-    #[schema(
-        nullable = false,
-        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
-        max_length = 64
-    )]
-    slug: Option<String>,
-}
+request_object!(
+    ActivityObject,
+    activities::SPECS,
+    "An activity as sent in a POST: both fields on create, either on update.",
+    required = false
+);
 
 /// Lists activities, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(

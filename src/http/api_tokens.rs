@@ -12,6 +12,7 @@ use crate::domain::api_tokens::{self, ApiTokenInfo};
 use crate::domain::ids::TokenId;
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{CreateErrors, DeleteUnusedErrors, Envelope, ListErrors};
 use crate::http::query::Query;
 use crate::http::{middleware, AppState};
@@ -59,19 +60,12 @@ impl ApiTokenView {
     }
 }
 
-/// A token to create.
-#[derive(ToSchema)]
-#[allow(dead_code)] // describes what `domain::api_tokens` reads
-pub struct ApiTokenObject {
-    #[schema(min_length = 1, max_length = 255)]
-    name: String,
-    /// The last day the token works (UTC), today or later; null: never expires.
-    #[schema(format = Date)]
-    expires_at: Option<String>,
-    /// `write` (the default) or `read` (GET only).
-    #[schema(nullable = false, pattern = "^(read|write)$")]
-    scope: Option<String>,
-}
+request_object!(
+    ApiTokenObject,
+    api_tokens::SPECS,
+    "A token to create.",
+    required = true
+);
 
 /// Query parameters of `GET /tokens`.
 #[derive(Debug, Default, Deserialize, IntoParams)]

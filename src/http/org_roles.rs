@@ -3,7 +3,6 @@
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::Json;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -11,6 +10,7 @@ use crate::domain::ids::Slug;
 use crate::domain::org_roles;
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -25,19 +25,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update, remove))
 }
 
-/// An org-role as sent in a POST: both fields on create, either on update.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct OrgRoleObject {
-    #[schema(nullable = false, max_length = 255)]
-    name: Option<String>,
-    #[schema(
-        nullable = false,
-        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
-        max_length = 64
-    )]
-    slug: Option<String>,
-}
+request_object!(
+    OrgRoleObject,
+    org_roles::SPECS,
+    "An org-role as sent in a POST: both fields on create, either on update.",
+    required = false
+);
 
 /// Lists org-roles in creation order.
 #[utoipa::path(

@@ -4,7 +4,7 @@ use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -12,12 +12,13 @@ use crate::domain::ids::Slug;
 use crate::domain::projects::{self, ProjectQuery};
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
 use crate::http::pagination::{list_response, Paging};
 use crate::http::query::{Flag, Query};
-use crate::http::views::{self, ProjectView, Roles};
+use crate::http::views::{self, ProjectView};
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -51,23 +52,12 @@ pub struct ProjectShowQuery {
     include_revisions: Flag,
 }
 
-/// A project as sent in a POST: `name` and `slugs` are required on create.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ProjectObject {
-    #[schema(nullable = false, max_length = 255)]
-    name: Option<String>,
-    #[schema(nullable = false, max_items = 100)]
-    slugs: Option<Vec<crate::http::openapi::Slug>>,
-    /// An absolute URI, or null.
-    #[schema(format = "uri", max_length = 2048)]
-    uri: Option<String>,
-    /// An activity slug, or null.
-    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
-    default_activity: Option<String>,
-    /// Username → roles; replaces the members.
-    users: Option<std::collections::BTreeMap<String, Roles>>,
-}
+request_object!(
+    ProjectObject,
+    projects::SPECS,
+    "A project as sent in a POST: `name` and `slugs` are required on create.",
+    required = false
+);
 
 /// Lists projects, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(

@@ -4,7 +4,7 @@ use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -13,6 +13,7 @@ use crate::domain::times;
 use crate::error::Result;
 use crate::http::csv::FormatQuery;
 use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -55,35 +56,12 @@ pub struct TimeShowQuery {
     include_revisions: Flag,
 }
 
-/// A time as sent in a POST: `duration`, `user`, `project` and
-/// `date_worked` are required on create.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct TimeObject {
-    /// Seconds.
-    #[schema(nullable = false, minimum = 0, maximum = 2147483647)]
-    duration: Option<i64>,
-    /// A username.
-    #[schema(nullable = false, pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
-    user: Option<String>,
-    /// A project slug.
-    #[schema(
-        nullable = false,
-        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
-        max_length = 64
-    )]
-    project: Option<String>,
-    /// Activity slugs (the project's default activity when absent).
-    #[schema(max_items = 100)]
-    activities: Option<Vec<crate::http::openapi::Slug>>,
-    #[schema(max_length = 65535)]
-    notes: Option<String>,
-    /// An absolute URI, or null.
-    #[schema(format = "uri", max_length = 2048)]
-    issue_uri: Option<String>,
-    #[schema(nullable = false, format = Date)]
-    date_worked: Option<String>,
-}
+request_object!(
+    TimeObject,
+    times::SPECS,
+    "A time as sent in a POST: `duration`, `user`, `project` and `date_worked` are required on create.",
+    required = false
+);
 
 /// Lists times, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(

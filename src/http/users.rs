@@ -4,7 +4,7 @@ use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -12,6 +12,7 @@ use crate::domain::ids::Username;
 use crate::domain::users;
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -50,64 +51,19 @@ pub struct UserShowQuery {
     include_deleted: Flag,
 }
 
-/// A user as sent in a POST: `username` is required on create.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct UserObject {
-    #[schema(nullable = false, pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
-    username: Option<String>,
-    #[schema(nullable = false, max_length = 255)]
-    password: Option<String>,
-    #[schema(max_length = 255)]
-    display_name: Option<String>,
-    /// Same as `display_name` (spelled so in the spec's example).
-    #[schema(max_length = 255)]
-    displayname: Option<String>,
-    #[schema(max_length = 255)]
-    email: Option<String>,
-    /// Org-role slugs.
-    #[schema(rename = "org-roles", max_items = 100)]
-    org_roles: Option<Vec<crate::http::openapi::Slug>>,
-    #[schema(nullable = false)]
-    site_spectator: Option<bool>,
-    #[schema(nullable = false)]
-    site_manager: Option<bool>,
-    #[schema(nullable = false)]
-    site_admin: Option<bool>,
-    #[schema(nullable = false)]
-    active: Option<bool>,
-    #[schema(max_length = 65535)]
-    meta: Option<String>,
-}
+request_object!(
+    UserObject,
+    users::CREATE_SPECS,
+    "A user as sent in a POST: `username` is required on create.",
+    required = true
+);
 
-/// A user as sent to `POST /users/{username}`: only the fields sent
-/// change; `username` never does, so it is no field here.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct UserUpdateObject {
-    #[schema(nullable = false, max_length = 255)]
-    password: Option<String>,
-    #[schema(max_length = 255)]
-    display_name: Option<String>,
-    /// Same as `display_name` (spelled so in the spec's example).
-    #[schema(max_length = 255)]
-    displayname: Option<String>,
-    #[schema(max_length = 255)]
-    email: Option<String>,
-    /// Org-role slugs.
-    #[schema(rename = "org-roles", max_items = 100)]
-    org_roles: Option<Vec<crate::http::openapi::Slug>>,
-    #[schema(nullable = false)]
-    site_spectator: Option<bool>,
-    #[schema(nullable = false)]
-    site_manager: Option<bool>,
-    #[schema(nullable = false)]
-    site_admin: Option<bool>,
-    #[schema(nullable = false)]
-    active: Option<bool>,
-    #[schema(max_length = 65535)]
-    meta: Option<String>,
-}
+request_object!(
+    UserUpdateObject,
+    users::UPDATE_SPECS,
+    "A user as sent to `POST /users/{username}`: only the fields sent change; `username` never does, so it is no field here.",
+    required = false
+);
 
 /// Lists users, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(

@@ -10,7 +10,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use crate::domain::ids::{Identifier, Username};
-use crate::domain::login::{login, LoginContext};
+use crate::domain::login::{login, Credentials, LoginContext};
 use crate::domain::users::UserView;
 use crate::domain::{users, validate, Page};
 use crate::error::Error;
@@ -364,8 +364,12 @@ async fn change_password(
             ldap: None,
             throttle: &state.throttle,
         };
-        let body = json!({"auth": {"type": "password", "username": session.caller.username, "password": current}});
-        match login(&ctx, &body, Some(peer.ip())).await {
+        let credentials = Credentials {
+            kind: Some("password".to_owned()),
+            username: Some(session.caller.username.clone()),
+            password: Some(current.to_owned()),
+        };
+        match login(&ctx, Some(&credentials), Some(peer.ip())).await {
             Ok(_) => None,
             Err(Error::Authentication(_)) => {
                 Some("Your current password is not correct.".to_owned())
