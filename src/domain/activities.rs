@@ -89,14 +89,16 @@ async fn views(
         .collect())
 }
 
-/// `GET /activities`.
+/// `GET /activities`; with `since` (ms), only those changed at or after
+/// it, deleted ones included.
 pub async fn list(
     db: &Db,
     include_deleted: bool,
     include_revisions: bool,
+    since: Option<i64>,
     page: Page,
 ) -> Result<Listing<ActivityView>> {
-    let (rows, total) = store::list(db.conn(), include_deleted, page).await?;
+    let (rows, total) = store::list(db.conn(), include_deleted, since, page).await?;
     Ok(Listing {
         items: views(db, rows, include_revisions).await?,
         total,

@@ -74,6 +74,8 @@ pub struct ProjectQuery {
     pub users: Vec<String>,
     pub include_deleted: bool,
     pub include_revisions: bool,
+    /// Only projects changed at or after (ms), deleted ones included.
+    pub since: Option<i64>,
 }
 
 /// Views of `rows` (current revisions) with slugs, users and, when
@@ -168,8 +170,14 @@ pub async fn list(db: &Db, query: &ProjectQuery, page: Page) -> Result<Listing<P
     let user_ids = validate::filter_ids("user", &query.users, |name| {
         users.get(&validate::username_key(name)).copied()
     })?;
-    let (rows, total) =
-        store::list(db.conn(), query.include_deleted, user_ids.as_deref(), page).await?;
+    let (rows, total) = store::list(
+        db.conn(),
+        query.include_deleted,
+        user_ids.as_deref(),
+        query.since,
+        page,
+    )
+    .await?;
     Ok(Listing {
         items: views(db, rows, query.include_revisions).await?,
         total,

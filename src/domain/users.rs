@@ -115,11 +115,13 @@ async fn view_one(conn: &impl Conn, row: UserRow) -> Result<UserView> {
 }
 
 /// `GET /users`: `role` slugs (OR), deleted users on request, paginated.
-/// A malformed or unknown role is `Bad query value`.
+/// A malformed or unknown role is `Bad query value`. With `since` (ms),
+/// only users changed at or after it, deleted ones included.
 pub async fn list(
     db: &Db,
     include_deleted: bool,
     roles: &[&str],
+    since: Option<i64>,
     page: Page,
 ) -> Result<Listing<UserView>> {
     let conn = db.conn();
@@ -139,6 +141,7 @@ pub async fn list(
     let filter = UserFilter {
         include_deleted,
         role_ids,
+        since,
     };
     let (rows, total) = storage::users::list(conn, &filter, page).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

@@ -16,8 +16,8 @@ use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
-use crate::http::pagination::{list_response, Paging};
-use crate::http::query::{Flag, Query};
+use crate::http::pagination::{list_response, NextSince, Paging};
+use crate::http::query::{Flag, Query, SinceQuery};
 use crate::http::views::{self, ActivityView};
 use crate::http::{middleware, AppState};
 
@@ -59,11 +59,12 @@ request_object!(
 
 /// Lists activities, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
-    get, path = "/activities", operation_id = "list_activities", tag = "activities", params(ActivityListQuery, Paging),
+    get, path = "/activities", operation_id = "list_activities", tag = "activities", params(ActivityListQuery, SinceQuery, Paging),
     responses(
         (status = 200, description = "The activities", body = Vec<ActivityView>,
          headers(("X-Total-Count" = u64, description = "Matching activities before skip/limit"),
-                 ("Link" = String, description = "Next/previous pages"))),
+                 ("Link" = String, description = "Next/previous pages"),
+                 ("X-Next-Since" = String, description = "The `since` of the next synchronisation (RFC 3339, UTC)"))),
         ListErrors,
     )
 )]
@@ -73,17 +74,20 @@ async fn list(
     Auth(_caller): Auth,
     Query(paging): Query<Paging>,
     Query(query): Query<ActivityListQuery>,
+    Query(since): Query<SinceQuery>,
 ) -> Result<Response> {
     let page = paging.page(state.config.default_limit);
+    let next = NextSince::before_query();
     let listing = activities::list(
         &state.db,
         query.include_deleted.0,
         query.include_revisions.0,
+        since.millis(),
         page,
     )
     .await?;
     let items: Vec<ActivityView> = views::all(listing.items);
-    Ok(list_response(&uri, &items, listing.total, page))
+    Ok(next.on(list_response(&uri, &items, listing.total, page)))
 }
 
 /// One activity by slug.

@@ -16,8 +16,8 @@ use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
-use crate::http::pagination::{list_response, Paging};
-use crate::http::query::{Flag, Query};
+use crate::http::pagination::{list_response, NextSince, Paging};
+use crate::http::query::{Flag, Query, SinceQuery};
 use crate::http::views::{self, ProjectView};
 use crate::http::{middleware, AppState};
 
@@ -61,11 +61,12 @@ request_object!(
 
 /// Lists projects, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
-    get, path = "/projects", operation_id = "list_projects", tag = "projects", params(ProjectListQuery, Paging),
+    get, path = "/projects", operation_id = "list_projects", tag = "projects", params(ProjectListQuery, SinceQuery, Paging),
     responses(
         (status = 200, description = "The projects", body = Vec<ProjectView>,
          headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit"),
-                 ("Link" = String, description = "Next/previous pages"))),
+                 ("Link" = String, description = "Next/previous pages"),
+                 ("X-Next-Since" = String, description = "The `since` of the next synchronisation (RFC 3339, UTC)"))),
         ListErrors,
     )
 )]
@@ -75,16 +76,19 @@ async fn list(
     Auth(_caller): Auth,
     Query(paging): Query<Paging>,
     Query(query): Query<ProjectListQuery>,
+    Query(since): Query<SinceQuery>,
 ) -> Result<Response> {
     let page = paging.page(state.config.default_limit);
     let query = ProjectQuery {
         users: query.user.unwrap_or_default(),
         include_deleted: query.include_deleted.0,
         include_revisions: query.include_revisions.0,
+        since: since.millis(),
     };
+    let next = NextSince::before_query();
     let listing = projects::list(&state.db, &query, page).await?;
     let items: Vec<ProjectView> = views::all(listing.items);
-    Ok(list_response(&uri, &items, listing.total, page))
+    Ok(next.on(list_response(&uri, &items, listing.total, page)))
 }
 
 /// One of the projects.

@@ -69,6 +69,49 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// A point in time of `since`: an RFC 3339 timestamp (`2026-12-01T21:30:00Z`,
+/// any offset, fractions beyond milliseconds dropped) or milliseconds since
+/// the epoch (ASCII digits). Held as milliseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Since(pub i64);
+
+impl<'de> Deserialize<'de> for Since {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = String::deserialize(d)?;
+        let millis = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+            v.parse::<i64>().ok()
+        } else {
+            chrono::DateTime::parse_from_rfc3339(&v)
+                .ok()
+                .map(|t| t.timestamp_millis())
+        };
+        millis
+            .map(Since)
+            .ok_or_else(|| de::Error::custom("not a timestamp"))
+    }
+}
+
+/// `since` of the lists that serve synchronisation (`GET /times`,
+/// `/projects`, `/activities`, `/users`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SinceQuery {
+    /// Only objects created, updated or deleted at or after this time
+    /// (RFC 3339, e.g. `2026-12-01T21:30:00.000Z`, or milliseconds since
+    /// the epoch), deleted ones included whatever `include_deleted` says.
+    /// Send the `X-Next-Since` header of the previous answer to get what
+    /// changed since then; changes near the boundary may come twice.
+    #[param(value_type = Option<String>, example = "2026-12-01T21:30:00.000Z")]
+    since: Option<Since>,
+}
+
+impl SinceQuery {
+    /// Milliseconds since the epoch, when sent.
+    pub fn millis(self) -> Option<i64> {
+        self.since.map(|s| s.0)
+    }
+}
+
 /// The filters of `GET /times`, shared with `GET /reports/summary`.
 /// Their values are checked by the domain (`Bad query value` too).
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -103,6 +146,7 @@ impl TimeFilters {
             end: self.end,
             include_deleted: self.include_deleted.0,
             include_revisions,
+            since: None,
         }
     }
 }
@@ -380,6 +424,7 @@ mod tests {
         skip: Option<Count>,
         limit: Option<Count>,
         kind: Option<Kind>,
+        since: Option<Since>,
     }
 
     fn sample(query: &str) -> Result<Sample, String> {
@@ -424,5 +469,38 @@ mod tests {
             bad("kind=x&limit=y&skip=z"),
             "Parameter skip contained invalid value z"
         );
+    }
+
+    #[test]
+    fn since_takes_rfc3339_or_millis() {
+        let since = |q: &str| sample(q).map(|s| s.since.map(|s| s.0));
+        assert_eq!(since("since=0"), Ok(Some(0)));
+        assert_eq!(since("since=1764624600123"), Ok(Some(1_764_624_600_123)));
+        assert_eq!(
+            since("since=2025-12-01T21:30:00.123Z"),
+            Ok(Some(1_764_624_600_123))
+        );
+        assert_eq!(
+            since("since=2025-12-01T22:30:00.123%2B01:00"),
+            Ok(Some(1_764_624_600_123))
+        );
+        for bad in [
+            "",
+            "-1",
+            "%2B5",
+            "1.5",
+            "9223372036854775808",
+            "2025-12-01",
+            "2025-12-01T21:30:00",
+            "yesterday",
+        ] {
+            assert_eq!(
+                since(&format!("since={bad}")),
+                Err(format!(
+                    "Parameter since contained invalid value {}",
+                    bad.replace("%2B", "+")
+                ))
+            );
+        }
     }
 }

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::ids::TimeId;
-use crate::domain::times;
+use crate::domain::times::{self, TimeQuery};
 use crate::error::Result;
 use crate::http::csv::FormatQuery;
 use crate::http::extract::{Auth, AuthedObject, PathId};
@@ -17,8 +17,8 @@ use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
-use crate::http::pagination::{list_response, streamed_list_response, Paging};
-use crate::http::query::{Flag, Query, TimeFilters};
+use crate::http::pagination::{list_response, streamed_list_response, NextSince, Paging};
+use crate::http::query::{Flag, Query, SinceQuery, TimeFilters};
 use crate::http::views::{self, TimeView};
 use crate::http::{csv, middleware, AppState};
 
@@ -65,15 +65,18 @@ request_object!(
 
 /// Lists times, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
-    get, path = "/times", operation_id = "list_times", tag = "times", params(TimeFilters, TimeListQuery, Paging, FormatQuery),
+    get, path = "/times", operation_id = "list_times", tag = "times", params(TimeFilters, TimeListQuery, SinceQuery, Paging, FormatQuery),
     responses(
         (status = 200, description = "The times (JSON, or CSV on request)",
          content((Vec<TimeView> = "application/json"), (String = "text/csv")),
          headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit (JSON)"),
-                 ("Link" = String, description = "Next/previous pages (JSON)"))),
+                 ("Link" = String, description = "Next/previous pages (JSON)"),
+                 ("X-Next-Since" = String, description = "The `since` of the next synchronisation (RFC 3339, UTC)"))),
         ListErrors,
     )
 )]
+// One extractor per query struct (each documented in the OpenAPI).
+#[allow(clippy::too_many_arguments)]
 async fn list(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -82,29 +85,34 @@ async fn list(
     Query(paging): Query<Paging>,
     Query(filters): Query<TimeFilters>,
     Query(list): Query<TimeListQuery>,
+    Query(since): Query<SinceQuery>,
 ) -> Result<Response> {
-    let query = filters.into_query(list.include_revisions.0);
+    let query = TimeQuery {
+        since: since.millis(),
+        ..filters.into_query(list.include_revisions.0)
+    };
+    let next = NextSince::before_query();
     if as_csv {
         // Every matching time: the default page size does not apply to
         // CSV, an explicit `skip`/`limit` does.
         let page = paging.page(0);
         let stream = stream::times(&state, &caller, &query, page, stream::Encoding::Csv).await?;
-        return Ok(csv::response(stream.body, "times.csv"));
+        return Ok(next.on(csv::response(stream.body, "times.csv")));
     }
     let page = paging.page(state.config.default_limit);
     if page.limit.is_none_or(|limit| limit > STREAM_ABOVE) {
         // Large lists are streamed in batches rather than built in memory.
         let stream = stream::times(&state, &caller, &query, page, stream::Encoding::Json).await?;
-        return Ok(streamed_list_response(
+        return Ok(next.on(streamed_list_response(
             &uri,
             stream.body,
             stream.total,
             page,
-        ));
+        )));
     }
     let listing = times::list(&state.db, &caller, &query, page).await?;
     let items: Vec<TimeView> = views::all(listing.items);
-    Ok(list_response(&uri, &items, listing.total, page))
+    Ok(next.on(list_response(&uri, &items, listing.total, page)))
 }
 
 /// One of the times.

@@ -16,8 +16,8 @@ use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
-use crate::http::pagination::{list_response, Paging};
-use crate::http::query::{Flag, Query};
+use crate::http::pagination::{list_response, NextSince, Paging};
+use crate::http::query::{Flag, Query, SinceQuery};
 use crate::http::views::{self, UserView};
 use crate::http::{middleware, AppState};
 
@@ -67,11 +67,12 @@ request_object!(
 
 /// Lists users, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
-    get, path = "/users", operation_id = "list_users", tag = "users", params(UserListQuery, Paging),
+    get, path = "/users", operation_id = "list_users", tag = "users", params(UserListQuery, SinceQuery, Paging),
     responses(
         (status = 200, description = "The users", body = Vec<UserView>,
          headers(("X-Total-Count" = u64, description = "Matching objects before skip/limit"),
-                 ("Link" = String, description = "Next/previous pages"))),
+                 ("Link" = String, description = "Next/previous pages"),
+                 ("X-Next-Since" = String, description = "The `since` of the next synchronisation (RFC 3339, UTC)"))),
         ListErrors,
     )
 )]
@@ -80,15 +81,24 @@ async fn list(
     Auth(_): Auth,
     Query(paging): Query<Paging>,
     Query(query): Query<UserListQuery>,
+    Query(since): Query<SinceQuery>,
     // The full path (`/v0/...`) for the Link header, not the nested one.
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response> {
     let page = paging.page(state.config.default_limit);
     let roles = query.role.unwrap_or_default();
     let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
-    let listing = users::list(&state.db, query.include_deleted.0, &roles, page).await?;
+    let next = NextSince::before_query();
+    let listing = users::list(
+        &state.db,
+        query.include_deleted.0,
+        &roles,
+        since.millis(),
+        page,
+    )
+    .await?;
     let items: Vec<UserView> = views::all(listing.items);
-    Ok(list_response(&uri, &items, listing.total, page))
+    Ok(next.on(list_response(&uri, &items, listing.total, page)))
 }
 
 /// One of the users.

@@ -36,14 +36,16 @@ fn no_slug() -> SimpleExpr {
     Expr::value(Option::<String>::None)
 }
 
-/// The current revisions (undeleted unless `include_deleted`), one page of
+/// The current revisions (undeleted unless `include_deleted`; with
+/// `since`, those changed at or after it, deleted or not), one page of
 /// them in list order, and how many there are in all.
 pub async fn list(
     db: &impl ConnectionTrait,
     include_deleted: bool,
+    since: Option<i64>,
     page: Page,
 ) -> Result<(Vec<ActivityRow>, u64)> {
-    revisions::list::<activity::Entity>(db, include_deleted, Condition::all(), page).await
+    revisions::list::<activity::Entity>(db, include_deleted, since, Condition::all(), page).await
 }
 
 /// The current, undeleted revision that owns `slug`.

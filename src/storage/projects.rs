@@ -56,12 +56,14 @@ pub struct NewMember {
 }
 
 /// The current revisions (undeleted unless `include_deleted`; when
-/// `user_ids` is given, only projects where one of them has a role), one
-/// page in list order, and how many there are in all.
+/// `user_ids` is given, only projects where one of them has a role; with
+/// `since`, those changed at or after it, deleted or not), one page in
+/// list order, and how many there are in all.
 pub async fn list(
     db: &impl ConnectionTrait,
     include_deleted: bool,
     user_ids: Option<&[i64]>,
+    since: Option<i64>,
     page: Page,
 ) -> Result<(Vec<ProjectRow>, u64)> {
     let mut only = Condition::all();
@@ -82,7 +84,7 @@ pub async fn list(
             .to_owned();
         only = only.add(project::Column::Uuid.in_subquery(with_role));
     }
-    revisions::list::<project::Entity>(db, include_deleted, only, page).await
+    revisions::list::<project::Entity>(db, include_deleted, since, only, page).await
 }
 
 /// The uuid of the project that currently has `slug`.

@@ -196,7 +196,7 @@ pub async fn times_from(
 ) -> Result<Vec<TimeRow>> {
     let mut select = time::Entity::find()
         .filter(filter.condition())
-        .order_by(time::Column::SortAt, Order::Asc)
+        .order_by(filter.sort_key(), Order::Asc)
         .order_by(time::Column::Id, Order::Asc)
         .limit(limit);
     match cursor {

@@ -17,7 +17,7 @@
 //! Lists of keys are sent in chunks of `CHUNK`, so no backend's
 //! bind-parameter limit is reached, whatever the page size.
 
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -147,19 +147,49 @@ pub fn current_rows<E: Revisioned>(include_deleted: bool) -> Condition {
     }
 }
 
+/// The condition "changed at or after `since`" (ms) on current rows: the
+/// revision was made then (`sort_at` is its `updated_at`, else the
+/// object's `created_at`) or the object was deleted then. Each side is a
+/// range on an index led by `newest`.
+pub fn changed_since<E: Revisioned>(since: i64) -> Condition {
+    let c = cols::<E>();
+    Condition::any()
+        .add(c.sort_at.gte(since))
+        .add(c.deleted_at.gte(since))
+}
+
+/// What a list sorts by first: `sort_at`, and with `since` the same
+/// values as an expression. SQLite otherwise walks the whole list index
+/// in order (to spare a sort) and filters every row, where the few
+/// changed rows are found through both indexes of `changed_since` and
+/// sorted (PostgreSQL and MariaDB choose that anyway).
+pub fn sort_key<C: ColumnTrait>(sort_at: C, since: Option<i64>) -> SimpleExpr {
+    match since {
+        Some(_) => Expr::col(sort_at).add(0),
+        None => Expr::col(sort_at),
+    }
+}
+
 /// One page of the current revisions matching `only` (undeleted unless
-/// `include_deleted`), in list order (`sort_at`, then id), and how many
-/// match in all.
+/// `include_deleted`; with `since`, those changed at or after it, deleted
+/// or not), in list order (`sort_at`, then id), and how many match in all.
 pub async fn list<E: Revisioned>(
     db: &impl ConnectionTrait,
     include_deleted: bool,
+    since: Option<i64>,
     only: Condition,
     page: Page,
 ) -> Result<(Vec<E::Model>, u64)> {
     let c = cols::<E>();
-    let query = E::find().filter(current_rows::<E>(include_deleted).add(only));
+    let only = match since {
+        Some(since) => only.add(changed_since::<E>(since)),
+        None => only,
+    };
+    let query = E::find().filter(current_rows::<E>(include_deleted || since.is_some()).add(only));
     let total = query.clone().count(db).await?;
-    let query = query.order_by_asc(c.sort_at).order_by_asc(c.id);
+    let query = query
+        .order_by_asc(sort_key(c.sort_at, since))
+        .order_by_asc(c.id);
     Ok((paginate(query, page).all(db).await?, total))
 }
 

@@ -81,6 +81,9 @@ pub struct UserFilter {
     pub include_deleted: bool,
     /// Users holding any of these org-roles (by id); `None`: no role filter.
     pub role_ids: Option<Vec<i64>>,
+    /// Only users created, updated or deleted at or after (ms), deleted
+    /// ones included.
+    pub since: Option<i64>,
 }
 
 /// A page of users in the spec's list order (`updated_at`, else
@@ -91,8 +94,20 @@ pub async fn list(
     page: Page,
 ) -> Result<(Vec<UserRow>, u64)> {
     let mut condition = Condition::all();
-    if !filter.include_deleted {
-        condition = condition.add(user::Column::DeletedAt.is_null());
+    match filter.since {
+        // Each side is a range on an index of its own.
+        Some(since) => {
+            condition = condition.add(
+                Condition::any()
+                    .add(user::Column::CreatedAt.gte(since))
+                    .add(user::Column::UpdatedAt.gte(since))
+                    .add(user::Column::DeletedAt.gte(since)),
+            )
+        }
+        None if !filter.include_deleted => {
+            condition = condition.add(user::Column::DeletedAt.is_null())
+        }
+        None => {}
     }
     if let Some(role_ids) = &filter.role_ids {
         let holders = Query::select()

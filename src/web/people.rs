@@ -108,7 +108,7 @@ fn require_manager(session: &Session) -> Result<(), Error> {
 
 async fn people_page(state: &AppState, session: &Session, form: NewPerson) -> WebResult {
     require_manager(session)?;
-    let listing = users::list(&state.db, false, &[], Page::default()).await?;
+    let listing = users::list(&state.db, false, &[], None, Page::default()).await?;
     let mut people: Vec<PersonRow> = listing
         .items
         .iter()

@@ -122,17 +122,19 @@ fn my_roles(caller: &Caller, project: &ProjectView) -> Option<Roles> {
 }
 
 async fn activity_choices(state: &AppState) -> WebResult<Vec<ActivityChoice>> {
-    Ok(activities::list(&state.db, false, false, Page::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|a| {
-            Some(ActivityChoice {
-                slug: a.slug?,
-                name: a.name,
+    Ok(
+        activities::list(&state.db, false, false, None, Page::default())
+            .await?
+            .items
+            .into_iter()
+            .filter_map(|a| {
+                Some(ActivityChoice {
+                    slug: a.slug?,
+                    name: a.name,
+                })
             })
-        })
-        .collect())
+            .collect(),
+    )
 }
 
 async fn projects_page(state: &AppState, session: &Session, form: ProjectForm) -> WebResult {

@@ -239,7 +239,7 @@ async fn options(
         value,
         label,
     };
-    let mut user_options: Vec<Option_> = users::list(&state.db, false, &[], Page::default())
+    let mut user_options: Vec<Option_> = users::list(&state.db, false, &[], None, Page::default())
         .await?
         .items
         .into_iter()
@@ -258,7 +258,7 @@ async fn options(
             .collect();
     project_options.sort_by_key(|o| o.label.to_lowercase());
     let mut activity_options: Vec<Option_> =
-        activities::list(&state.db, false, false, Page::default())
+        activities::list(&state.db, false, false, None, Page::default())
             .await?
             .items
             .into_iter()

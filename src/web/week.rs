@@ -369,7 +369,7 @@ async fn choices(
     } else {
         form.activities.clone()
     };
-    let activities = activities::list(&state.db, false, false, Page::default())
+    let activities = activities::list(&state.db, false, false, None, Page::default())
         .await?
         .items
         .into_iter()

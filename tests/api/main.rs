@@ -14,6 +14,7 @@ mod openapi;
 mod org_roles;
 mod projects;
 mod reports;
+mod since;
 mod slapd;
 mod timers;
 mod times;

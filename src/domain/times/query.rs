@@ -24,6 +24,9 @@ pub struct TimeQuery {
     pub end: Option<String>,
     pub include_deleted: bool,
     pub include_revisions: bool,
+    /// Only times created, updated or deleted at or after (ms), deleted
+    /// ones included whatever `include_deleted` says.
+    pub since: Option<i64>,
 }
 
 /// `GET /times`: the page of times the caller may see that match `query`.
@@ -120,6 +123,7 @@ pub(crate) async fn resolve_filter(
         start,
         end,
         include_deleted: query.include_deleted,
+        since: query.since,
         visible_to: (!caller.sees_all_times()).then_some(caller.id),
     })
 }

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m20261122_000001_initial;
 mod m20261122_000002_lookup_indexes;
 mod m20261201_000001_timers_and_api_tokens;
+mod m20261202_000002_changes_since;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_lookup_indexes::Migration),
             Box::new(m20261201_000001_timers_and_api_tokens::Migration),
+            Box::new(m20261202_000002_changes_since::Migration),
         ]
     }
 }
