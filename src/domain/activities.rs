@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::domain::ids::Slug;
-use crate::domain::validate::{self, FieldSpec, Kind, Mode, MAX_NAME_LEN};
+use crate::domain::validate::{self, FieldSpec, Mode};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
@@ -44,17 +44,7 @@ impl ActivityView {
 }
 
 /// The fields a create or update may send, in the order of model.rst.
-pub const SPECS: [FieldSpec; 2] = [
-    FieldSpec::new(
-        "name",
-        Kind::Text {
-            max: MAX_NAME_LEN,
-            bytes: false,
-        },
-    )
-    .required(),
-    FieldSpec::new("slug", Kind::Slug).required(),
-];
+pub const SPECS: [FieldSpec; 2] = [validate::NAME_FIELD, validate::SLUG_FIELD];
 const OBJECT: &str = "activity";
 
 /// Views of `rows`, with their parents when `include_revisions` (one query

@@ -35,14 +35,7 @@ pub const PREFIX: &str = "tsk_";
 pub const USE_WRITE_INTERVAL_MS: i64 = 60_000;
 /// The object of `POST /tokens`.
 pub const SPECS: [FieldSpec; 3] = [
-    FieldSpec::new(
-        "name",
-        Kind::Text {
-            max: validate::MAX_NAME_LEN,
-            bytes: false,
-        },
-    )
-    .required(),
+    validate::NAME_FIELD,
     FieldSpec::new("expires_at", Kind::Date)
         .nullable()
         .about("The last day the token works (UTC), today or later; null: never expires."),

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::ids::Slug;
-use crate::domain::validate::{self, FieldSpec, Kind, Mode, MAX_NAME_LEN};
+use crate::domain::validate::{self, FieldSpec, Mode};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
@@ -14,17 +14,7 @@ use crate::storage::{self, Conn, Db};
 
 const OBJECT: &str = "org-role";
 /// The fields a create or update may send, in the order of model.rst.
-pub const SPECS: [FieldSpec; 2] = [
-    FieldSpec::new(
-        "name",
-        Kind::Text {
-            max: MAX_NAME_LEN,
-            bytes: false,
-        },
-    )
-    .required(),
-    FieldSpec::new("slug", Kind::Slug).required(),
-];
+pub const SPECS: [FieldSpec; 2] = [validate::NAME_FIELD, validate::SLUG_FIELD];
 
 /// An org-role as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

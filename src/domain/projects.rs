@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::activities::slugs_by_uuid;
 use crate::domain::ids::Slug;
-use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode, MAX_NAME_LEN};
+use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
@@ -18,14 +18,7 @@ use crate::storage::{self, activities as activity_store, Conn, Db, Tx};
 const OBJECT: &str = "project";
 /// The fields a create or update may send, in the order of model.rst.
 pub const SPECS: [FieldSpec; 5] = [
-    FieldSpec::new(
-        "name",
-        Kind::Text {
-            max: MAX_NAME_LEN,
-            bytes: false,
-        },
-    )
-    .required(),
+    validate::NAME_FIELD,
     FieldSpec::new("slugs", Kind::Slugs { empty_ok: false }).required(),
     FieldSpec::new("uri", Kind::Uri)
         .nullable()
@@ -156,20 +149,7 @@ async fn views(
 
 /// `GET /projects`.
 pub async fn list(db: &Db, query: &ProjectQuery, page: Page) -> Result<Listing<ProjectView>> {
-    let names = validate::filter_lookups(&query.users, validate::is_username);
-    let users: HashMap<String, i64> = if names.is_empty() {
-        HashMap::new()
-    } else {
-        // Deleted users too: their roles stay on the projects.
-        storage::users::users_by_names(db.conn(), &names)
-            .await?
-            .into_iter()
-            .map(|u| (u.username_key, u.id))
-            .collect()
-    };
-    let user_ids = validate::filter_ids("user", &query.users, |name| {
-        users.get(&validate::username_key(name)).copied()
-    })?;
+    let user_ids = crate::domain::users::filter_ids(db.conn(), &query.users).await?;
     let (rows, total) = store::list(
         db.conn(),
         query.include_deleted,

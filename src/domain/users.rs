@@ -3,6 +3,8 @@
 //! Usernames are case-insensitive everywhere, shown as created, and stay
 //! reserved after deletion.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::domain::ids::Username;
@@ -112,6 +114,25 @@ async fn roles_of(conn: &impl Conn, id: i64) -> Result<Vec<String>> {
 async fn view_one(conn: &impl Conn, row: UserRow) -> Result<UserView> {
     let roles = roles_of(conn, row.id).await?;
     Ok(view(row, roles))
+}
+
+/// The ids of the users a `?user=` filter names, by the filter rules of
+/// `validate::filter_ids`. Deleted users count: their times and project
+/// roles stay.
+pub(crate) async fn filter_ids(conn: &impl Conn, names: &[String]) -> Result<Option<Vec<i64>>> {
+    let lookups = validate::filter_lookups(names, validate::is_username);
+    let users: HashMap<String, i64> = if lookups.is_empty() {
+        HashMap::new()
+    } else {
+        storage::users::users_by_names(conn, &lookups)
+            .await?
+            .into_iter()
+            .map(|u| (u.username_key, u.id))
+            .collect()
+    };
+    validate::filter_ids("user", names, |name| {
+        users.get(&validate::username_key(name)).copied()
+    })
 }
 
 /// `GET /users`: `role` slugs (OR), deleted users on request, paginated.

@@ -250,6 +250,19 @@ impl FieldSpec {
     }
 }
 
+/// The required `name` of an activity, project, org-role or token.
+pub const NAME_FIELD: FieldSpec = FieldSpec::new(
+    "name",
+    Kind::Text {
+        max: MAX_NAME_LEN,
+        bytes: false,
+    },
+)
+.required();
+
+/// The required `slug` of an activity or org-role.
+pub const SLUG_FIELD: FieldSpec = FieldSpec::new("slug", Kind::Slug).required();
+
 /// Creating an object (required fields must be sent) or updating one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

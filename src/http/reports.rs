@@ -126,7 +126,7 @@ async fn summary(
 /// The summary's rows as CSV: the group keys in `group_by` order, then
 /// `duration` and `count` (no total row: it is the sum of the rows unless
 /// grouped by activity). Project slugs are joined with spaces; null is empty.
-fn summary_csv(summary: &Summary) -> String {
+pub(crate) fn summary_csv(summary: &Summary) -> String {
     let mut out = String::new();
     let header = summary.group_by.iter().map(|k| k.name());
     csv::push_record(&mut out, header.chain(["duration", "count"]));

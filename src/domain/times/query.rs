@@ -7,7 +7,7 @@ use crate::storage::Conn;
 
 use super::view::{one, render, TimeView};
 use crate::domain::ids::TimeId;
-use crate::domain::validate::{self, is_slug, is_username, parse_date};
+use crate::domain::validate::{self, is_slug, parse_date};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
@@ -86,19 +86,7 @@ pub(crate) async fn resolve_filter(
             ));
         }
     }
-    let names = validate::filter_lookups(&query.users, is_username);
-    let users: HashMap<String, i64> = if names.is_empty() {
-        HashMap::new()
-    } else {
-        storage::users::users_by_names(conn, &names)
-            .await?
-            .into_iter()
-            .map(|u| (u.username_key, u.id))
-            .collect()
-    };
-    let user_ids = validate::filter_ids("user", &query.users, |name| {
-        users.get(&validate::username_key(name)).copied()
-    })?;
+    let user_ids = crate::domain::users::filter_ids(conn, &query.users).await?;
     let slugs = validate::filter_lookups(&query.projects, is_slug);
     let projects = if slugs.is_empty() {
         HashMap::new()
@@ -160,13 +148,11 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use sea_orm::{
-        ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-        ExecResult, QueryResult, Statement,
+        ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, Statement,
     };
     use sea_orm_migration::async_trait::async_trait;
 
     use super::*;
-    use crate::storage::entities::{activity, project, project_slug, project_user};
     use crate::storage::times::NewRevision;
     use crate::storage::users::{self, NewUser};
 
@@ -202,20 +188,9 @@ mod tests {
     /// A current activity named and slugged `slug`; its uuid.
     async fn insert_activity(conn: &DatabaseConnection, slug: &str, now: i64) -> String {
         let uuid = uuid::Uuid::new_v4().to_string();
-        activity::Entity::insert(activity::ActiveModel {
-            uuid: Set(uuid.clone()),
-            revision: Set(1),
-            newest: Set(true),
-            name: Set(slug.into()),
-            slug: Set(Some(slug.into())),
-            live_slug: Set(Some(slug.into())),
-            created_at: Set(now),
-            sort_at: Set(now),
-            ..Default::default()
-        })
-        .exec(conn)
-        .await
-        .unwrap();
+        storage::activities::create(conn, &uuid, slug, slug, now)
+            .await
+            .unwrap();
         uuid
     }
 
@@ -227,36 +202,28 @@ mod tests {
         spectator: i64,
         now: i64,
     ) -> String {
+        use storage::projects::{NewMember, ProjectFields};
         let uuid = uuid::Uuid::new_v4().to_string();
-        project::Entity::insert(project::ActiveModel {
-            uuid: Set(uuid.clone()),
-            revision: Set(1),
-            newest: Set(true),
-            name: Set(slug.into()),
-            created_at: Set(now),
-            sort_at: Set(now),
-            ..Default::default()
-        })
-        .exec(conn)
-        .await
-        .unwrap();
-        project_slug::Entity::insert(project_slug::ActiveModel {
-            slug: Set(slug.into()),
-            project_uuid: Set(uuid.clone()),
-        })
-        .exec_without_returning(conn)
-        .await
-        .unwrap();
-        project_user::Entity::insert(project_user::ActiveModel {
-            project_uuid: Set(uuid.clone()),
-            user_id: Set(spectator),
-            member: Set(false),
-            spectator: Set(true),
-            manager: Set(false),
-        })
-        .exec_without_returning(conn)
-        .await
-        .unwrap();
+        let fields = ProjectFields {
+            name: slug.into(),
+            uri: None,
+            default_activity: None,
+        };
+        storage::projects::create(conn, &uuid, &fields, now)
+            .await
+            .unwrap();
+        storage::projects::set_slugs(conn, &uuid, &[slug.into()])
+            .await
+            .unwrap();
+        let viewer = NewMember {
+            user_id: spectator,
+            member: false,
+            spectator: true,
+            manager: false,
+        };
+        storage::projects::set_members(conn, &uuid, &[viewer])
+            .await
+            .unwrap();
         uuid
     }
 
