@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod activities;
 pub mod api_tokens;
 pub mod caller;
+pub mod changes;
 pub mod ids;
 pub mod ldap;
 pub mod login;

@@ -76,6 +76,7 @@ pub fn api_router(state: AppState) -> Router {
         .expose_headers([
             HeaderName::from_static("x-total-count"),
             HeaderName::from_static("link"),
+            HeaderName::from_static(pagination::NEXT_SINCE),
             middleware::REQUEST_ID.clone(),
         ]);
     // `request_context` runs after routing (it reads the matched route).

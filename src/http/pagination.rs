@@ -6,32 +6,23 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
+use crate::domain::changes;
 use crate::domain::Page;
-use crate::http::middleware::REQUEST_TIMEOUT;
 use crate::http::query::Count;
 
 /// The header of every list answer naming the `since` of the next
 /// synchronisation.
 pub const NEXT_SINCE: &str = "x-next-since";
 
-/// How far `X-Next-Since` lies before the clock read before the list's
-/// query. A write stamps its changes inside its transaction, which commits
-/// within the request timeout (every write runs in a request, which is cut
-/// off then); a margin covers the commit's own round trip and small clock
-/// differences between instances. So a change this list did not see —
-/// committed after its query began — carries a stamp after this point.
-pub const NEXT_SINCE_LAG: std::time::Duration =
-    std::time::Duration::from_secs(REQUEST_TIMEOUT.as_secs() + 5);
-
-/// The `since` a client sends next, fixed before a list's query runs.
+/// The `since` a client sends next (`domain::changes`), fixed before a
+/// list's query runs.
 #[derive(Debug, Clone, Copy)]
 pub struct NextSince(i64);
 
 impl NextSince {
     /// Read the clock now, before the list's first query.
     pub fn before_query() -> Self {
-        let lag = i64::try_from(NEXT_SINCE_LAG.as_millis()).unwrap_or(i64::MAX);
-        Self(chrono::Utc::now().timestamp_millis().saturating_sub(lag))
+        Self(changes::next_since())
     }
 
     /// `response` with the `X-Next-Since` header (RFC 3339, UTC, ms).

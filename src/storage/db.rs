@@ -31,6 +31,13 @@ impl<C: ConnectionTrait + ?Sized> Conn for C {}
 /// serialization conflict is run in all.
 pub const WRITE_ATTEMPTS: usize = 5;
 
+/// The longest a write transaction of `Db::write` stays open: an attempt
+/// that finishes later than this after its transaction began is rolled
+/// back instead of committed. Changes are stamped inside their
+/// transaction, so each commits within this of its stamp; lists rely on
+/// it for `X-Next-Since` (requests are cut off after the same 30 s).
+pub const WRITE_TX_LIMIT: Duration = Duration::from_secs(30);
+
 /// An error of a write attempt, as the layer above sees it: storage needs
 /// to know only whether running the attempt again may help.
 pub trait WriteFailure: From<super::Error> {
@@ -46,6 +53,8 @@ pub struct Db {
     /// SQLite allows one writer at a time; serialising writers in-process
     /// means no request ever sees `database is locked`.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// `WRITE_TX_LIMIT` (shorter in tests).
+    write_limit: Duration,
 }
 
 /// A write transaction: committed by `write`/`load`, rolled back when dropped.
@@ -186,6 +195,7 @@ impl Db {
             conn,
             counts: Arc::new(CountCache::default()),
             sqlite_writer,
+            write_limit: WRITE_TX_LIMIT,
         })
     }
 
@@ -237,8 +247,16 @@ impl Db {
         let mut tries = 1;
         loop {
             let tx = Arc::new(self.begin_write().await?);
+            let began = std::time::Instant::now();
             let outcome = attempt(Tx(tx.clone())).await;
             let result = match outcome {
+                // Dropping the transaction rolls it back.
+                Ok(_) if began.elapsed() > self.write_limit => {
+                    Err(E::from(super::Error::Db(DbErr::Custom(format!(
+                        "a write transaction was open over {:?}; rolled back",
+                        self.write_limit
+                    )))))
+                }
                 Ok(value) => match Arc::into_inner(tx) {
                     Some(tx) => tx.commit().await.map(|()| value).map_err(E::from),
                     None => Err(E::from(super::Error::Db(DbErr::Custom(
@@ -333,5 +351,68 @@ impl Db {
 
     pub async fn close(self) {
         let _ = self.conn.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    /// A write's error in these tests: storage's own, never transient.
+    #[derive(Debug)]
+    struct Failed(super::super::Error);
+
+    impl From<super::super::Error> for Failed {
+        fn from(e: super::super::Error) -> Self {
+            Failed(e)
+        }
+    }
+
+    impl WriteFailure for Failed {
+        fn is_transient(&self) -> bool {
+            false
+        }
+    }
+
+    /// A write whose transaction stays open past the limit is rolled
+    /// back, not committed: no change commits long after its stamp.
+    #[tokio::test]
+    async fn a_write_open_past_the_limit_is_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.sqlite3").display());
+        let mut db = Db::connect(&url.parse().unwrap()).await.unwrap();
+        db.conn
+            .execute_unprepared("CREATE TABLE t (v INTEGER)")
+            .await
+            .unwrap();
+        db.write_limit = Duration::from_millis(50);
+        let insert = |pause: u64| {
+            let db = &db;
+            async move {
+                db.write(|tx| async move {
+                    tx.execute_unprepared(&format!("INSERT INTO t VALUES ({pause})"))
+                        .await
+                        .map_err(|e| Failed(e.into()))?;
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    Ok::<_, Failed>(())
+                })
+                .await
+            }
+        };
+        insert(0).await.unwrap();
+        let late = insert(200).await.unwrap_err();
+        assert!(late.0.to_string().contains("rolled back"), "{late:?}");
+        let rows = db
+            .conn
+            .query_all_raw(Statement::from_string(
+                db.backend(),
+                "SELECT v FROM t".to_owned(),
+            ))
+            .await
+            .unwrap();
+        let values: Vec<i64> = rows.iter().map(|r| r.try_get("", "v").unwrap()).collect();
+        assert_eq!(values, [0]);
     }
 }

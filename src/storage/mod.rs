@@ -23,7 +23,7 @@ pub mod users;
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
 pub use counts::{CountCache, COUNT_TTL};
-pub use db::{Conn, Db, Snapshot, Tx, WriteFailure, WRITE_ATTEMPTS};
+pub use db::{Conn, Db, Snapshot, Tx, WriteFailure, WRITE_ATTEMPTS, WRITE_TX_LIMIT};
 pub(crate) use error::{is_unique_violation, taken_as};
 pub use error::{Error, Result, Taken};
 pub use migrations::Migrator;

@@ -398,6 +398,20 @@ async fn every_list_carries_next_since_and_it_catches_the_next_change() {
         );
     }
 
+    // Browsers let a page of another origin read it.
+    let r = app
+        .client
+        .get(app.url(&format!("/v0/users?token={root}")))
+        .header("origin", "https://sync.example.org")
+        .send()
+        .await
+        .unwrap();
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("x-next-since"), "{exposed}");
+
     // A client's loop: list, change, list with the header's `since`.
     let r = app.get("/v0/times", &root).await;
     let next = next_since(&r);

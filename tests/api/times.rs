@@ -1205,7 +1205,7 @@ async fn concurrent_updates_each_get_the_next_revision() {
 /// some rounds let a delete win; the rounds go on (up to four turns) until
 /// one did, and a run in which no delete won fails: it would have asserted
 /// nothing. On PostgreSQL and MariaDB the transactions
-/// overlap; on SQLite writers take turns (`Db::begin_write`), so there the
+/// overlap; on SQLite writers take turns (`Db::write`), so there the
 /// race is only about which transaction goes first — the delete still wins
 /// when it is first, and the creates after it must be refused.
 #[tokio::test]

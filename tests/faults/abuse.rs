@@ -397,11 +397,15 @@ async fn injections_are_inert(server: &Server, url: &str) {
                 "end",
                 "include_deleted",
                 "include_revisions",
+                "since",
                 "skip",
                 "limit",
             ],
         ),
-        ("/v0/users", &["role", "include_deleted", "skip", "limit"]),
+        (
+            "/v0/users",
+            &["role", "include_deleted", "since", "skip", "limit"],
+        ),
         ("/v0/users/org-roles", &["skip", "limit"]),
         (
             "/v0/projects",
@@ -409,13 +413,20 @@ async fn injections_are_inert(server: &Server, url: &str) {
                 "user",
                 "include_deleted",
                 "include_revisions",
+                "since",
                 "skip",
                 "limit",
             ],
         ),
         (
             "/v0/activities",
-            &["include_deleted", "include_revisions", "skip", "limit"],
+            &[
+                "include_deleted",
+                "include_revisions",
+                "since",
+                "skip",
+                "limit",
+            ],
         ),
         (
             "/v0/reports/summary",
