@@ -79,8 +79,8 @@ async fn views(
         .collect())
 }
 
-/// `GET /activities`; with `since` (ms), only those changed at or after
-/// it, deleted ones included.
+/// `GET /activities`, from the catalogue (parents excepted); with `since`
+/// (ms), only those changed at or after it, deleted ones included.
 pub async fn list(
     db: &Db,
     include_deleted: bool,
@@ -88,17 +88,32 @@ pub async fn list(
     since: Option<i64>,
     page: Page,
 ) -> Result<Listing<ActivityView>> {
-    let (rows, total) = store::list(db.conn(), include_deleted, since, page).await?;
+    let catalogue = db.catalogue().await?;
+    let matching: Vec<&ActivityRow> = catalogue
+        .activities()
+        .iter()
+        .filter(|a| match since {
+            Some(since) => crate::domain::projects::changed_since(a.sort_at, a.deleted_at, since),
+            None => include_deleted || a.deleted_at.is_none(),
+        })
+        .collect();
+    let total = matching.len() as u64;
+    let rows = crate::domain::projects::page_of(matching, page)
+        .cloned()
+        .collect();
     Ok(Listing {
         items: views(db, rows, include_revisions).await?,
         total,
     })
 }
 
-/// `GET /activities/:slug`.
+/// `GET /activities/:slug`, from the catalogue (parents excepted).
 pub async fn get(db: &Db, slug: &Slug, include_revisions: bool) -> Result<ActivityView> {
-    let row = store::find_by_slug(db.conn(), slug)
+    let row = db
+        .catalogue()
         .await?
+        .activity_by_slug(slug)
+        .cloned()
         .ok_or(Error::NotFound(OBJECT))?;
     let mut views = views(db, vec![row], include_revisions).await?;
     views.pop().ok_or(Error::NotFound(OBJECT))

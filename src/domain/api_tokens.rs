@@ -176,8 +176,11 @@ pub(crate) async fn authenticate(
         return Err(Error::bad_token());
     }
     let scope = Scope::parse(&row.scope).ok_or_else(Error::bad_token)?;
-    let user = store::owner(db.conn(), row.user_id)
+    let user = db
+        .catalogue()
         .await?
+        .user(row.user_id)
+        .cloned()
         .ok_or_else(Error::bad_token)?;
     let stale = row
         .last_used_at

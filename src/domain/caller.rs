@@ -103,8 +103,11 @@ pub async fn authenticate(db: &Db, tokens: &Tokens, token: &str) -> Result<Calle
         let claims = tokens
             .verify(token, storage::now_millis())
             .map_err(|_| Error::bad_token())?;
-        let user = storage::users::find_by_username(db.conn(), &claims.sub)
+        let user = db
+            .catalogue()
             .await?
+            .user_by_name(&claims.sub)
+            .cloned()
             .ok_or_else(Error::bad_token)?;
         (user, Credential::Login)
     };

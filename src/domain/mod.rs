@@ -22,6 +22,9 @@ pub mod validate;
 
 pub use caller::Caller;
 
+/// Runs one request with its own memo of the catalogue (checked once per
+/// request, again after the request commits a write).
+pub use crate::storage::catalogue::per_request;
 pub use crate::storage::Page;
 
 /// One page of a list and the number of rows before paging (`X-Total-Count`).

@@ -6,14 +6,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::domain::activities::slugs_by_uuid;
 use crate::domain::ids::Slug;
 use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
 use crate::storage::projects::{self as store, NewMember, ProjectFields, ProjectRow};
-use crate::storage::{self, activities as activity_store, Conn, Db, Tx};
+use crate::storage::{self, activities as activity_store, Catalogue, Conn, Db, Tx};
 
 const OBJECT: &str = "project";
 /// The fields a create or update may send, in the order of model.rst.
@@ -71,61 +70,36 @@ pub struct ProjectQuery {
     pub since: Option<i64>,
 }
 
-/// Views of `rows` (current revisions) with slugs, users and, when
-/// `include_revisions`, parents: one query per relation for the whole page.
+/// Views of `rows` (current revisions) with slugs, users and default
+/// activities from the catalogue and, when `include_revisions`, parents
+/// (one query for the whole page).
 async fn views(
     db: &Db,
+    catalogue: &Catalogue,
     rows: Vec<ProjectRow>,
     include_revisions: bool,
 ) -> Result<Vec<ProjectView>> {
-    let conn = db.conn();
-    let uuids: Vec<String> = rows.iter().map(|r| r.uuid.clone()).collect();
-    let mut slugs: HashMap<String, Vec<String>> = HashMap::new();
-    for s in store::slugs_of(conn, &uuids).await? {
-        slugs.entry(s.project_uuid).or_default().push(s.slug);
-    }
-    let mut users: HashMap<String, BTreeMap<String, Roles>> = HashMap::new();
-    for m in store::members_of(conn, &uuids).await? {
-        users.entry(m.project_uuid).or_default().insert(
-            m.username,
-            Roles {
-                member: m.member,
-                spectator: m.spectator,
-                manager: m.manager,
-            },
-        );
-    }
     let parents = if include_revisions {
-        store::parents_of(conn, &uuids).await?
+        let uuids: Vec<String> = rows.iter().map(|r| r.uuid.clone()).collect();
+        store::parents_of(db.conn(), &uuids).await?
     } else {
         Vec::new()
     };
-    let activity_uuids: Vec<String> = rows
-        .iter()
-        .chain(parents.iter())
-        .filter_map(|r| r.default_activity.clone())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let activity_slugs = slugs_by_uuid(db, &activity_uuids).await?;
-    let view = |row: ProjectRow| {
-        let mut project_slugs = slugs.get(&row.uuid).cloned().unwrap_or_default();
-        project_slugs.sort();
-        ProjectView {
-            name: row.name,
-            slugs: project_slugs,
-            uri: row.uri,
-            default_activity: row
-                .default_activity
-                .and_then(|uuid| activity_slugs.get(&uuid).cloned().flatten()),
-            users: None,
-            uuid: row.uuid,
-            revision: row.revision,
-            created_at: validate::wire_date(row.created_at),
-            updated_at: validate::wire_date_opt(row.updated_at),
-            deleted_at: validate::wire_date_opt(row.deleted_at),
-            parents: None,
-        }
+    let view = |row: ProjectRow| ProjectView {
+        name: row.name,
+        slugs: catalogue.project_slugs(&row.uuid).to_vec(),
+        uri: row.uri,
+        // The activity's slug, or none once it is deleted.
+        default_activity: row
+            .default_activity
+            .and_then(|uuid| catalogue.live_slug(&uuid).map(str::to_owned)),
+        users: None,
+        uuid: row.uuid,
+        revision: row.revision,
+        created_at: validate::wire_date(row.created_at),
+        updated_at: validate::wire_date_opt(row.updated_at),
+        deleted_at: validate::wire_date_opt(row.deleted_at),
+        parents: None,
     };
     let mut parents_by_uuid: HashMap<String, Vec<ProjectView>> = HashMap::new();
     for parent in parents {
@@ -137,8 +111,21 @@ async fn views(
     Ok(rows
         .into_iter()
         .map(|row| {
+            let users = catalogue
+                .members(&row.uuid)
+                .iter()
+                .filter_map(|m| {
+                    let user = catalogue.user(m.user_id)?;
+                    let roles = Roles {
+                        member: m.member,
+                        spectator: m.spectator,
+                        manager: m.manager,
+                    };
+                    Some((user.username.clone(), roles))
+                })
+                .collect();
             let mut v = view(row);
-            v.users = Some(users.remove(&v.uuid).unwrap_or_default());
+            v.users = Some(users);
             if include_revisions {
                 v.parents = Some(parents_by_uuid.remove(&v.uuid).unwrap_or_default());
             }
@@ -147,40 +134,79 @@ async fn views(
         .collect())
 }
 
-/// `GET /projects`.
+/// `GET /projects`, from the catalogue (parents excepted).
 pub async fn list(db: &Db, query: &ProjectQuery, page: Page) -> Result<Listing<ProjectView>> {
-    let user_ids = crate::domain::users::filter_ids(db.conn(), &query.users).await?;
-    let (rows, total) = store::list(
-        db.conn(),
-        query.include_deleted,
-        user_ids.as_deref(),
-        query.since,
-        page,
-    )
-    .await?;
+    let catalogue = db.catalogue().await?;
+    let user_ids = crate::domain::users::filter_ids(&catalogue, &query.users)?;
+    let has_role = |uuid: &str| match &user_ids {
+        None => true,
+        Some(ids) => catalogue
+            .members(uuid)
+            .iter()
+            .any(|m| ids.contains(&m.user_id) && (m.member || m.spectator || m.manager)),
+    };
+    let matching: Vec<&ProjectRow> = catalogue
+        .projects()
+        .iter()
+        .filter(|p| match query.since {
+            // Changed since, deleted or not.
+            Some(since) => changed_since(p.sort_at, p.deleted_at, since),
+            None => query.include_deleted || p.deleted_at.is_none(),
+        })
+        .filter(|p| has_role(&p.uuid))
+        .collect();
+    let total = matching.len() as u64;
+    let rows = page_of(matching, page).cloned().collect();
     Ok(Listing {
-        items: views(db, rows, query.include_revisions).await?,
+        items: views(db, &catalogue, rows, query.include_revisions).await?,
         total,
     })
 }
 
-/// `GET /projects/:slug`.
-pub async fn get(db: &Db, slug: &Slug, include_revisions: bool) -> Result<ProjectView> {
-    let uuid = store::uuid_by_slug(db.conn(), slug)
-        .await?
-        .ok_or(Error::NotFound(OBJECT))?;
-    let row = store::current(db.conn(), &uuid)
-        .await?
-        .filter(|r| r.deleted_at.is_none())
-        .ok_or(Error::NotFound(OBJECT))?;
-    one_view(db, row, include_revisions).await
+/// Whether a row of the catalogue was created, updated or deleted at or
+/// after `since` (ms): `sort_at` is the last update, else the creation.
+pub(crate) fn changed_since(sort_at: i64, deleted_at: Option<i64>, since: i64) -> bool {
+    sort_at >= since || deleted_at.is_some_and(|d| d >= since)
 }
 
-async fn one_view(db: &Db, row: ProjectRow, include_revisions: bool) -> Result<ProjectView> {
-    views(db, vec![row], include_revisions)
+/// The rows of `page` among `all` (in list order).
+pub(crate) fn page_of<T>(all: Vec<T>, page: Page) -> impl Iterator<Item = T> {
+    let skip = usize::try_from(page.skip).unwrap_or(usize::MAX);
+    let limit = page
+        .limit
+        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    all.into_iter().skip(skip).take(limit)
+}
+
+/// `GET /projects/:slug`.
+pub async fn get(db: &Db, slug: &Slug, include_revisions: bool) -> Result<ProjectView> {
+    let catalogue = db.catalogue().await?;
+    let row = catalogue
+        .project_uuid_by_slug(slug)
+        .and_then(|uuid| catalogue.project(uuid))
+        .filter(|r| r.deleted_at.is_none())
+        .cloned()
+        .ok_or(Error::NotFound(OBJECT))?;
+    one_view(db, &catalogue, row, include_revisions).await
+}
+
+async fn one_view(
+    db: &Db,
+    catalogue: &Catalogue,
+    row: ProjectRow,
+    include_revisions: bool,
+) -> Result<ProjectView> {
+    views(db, catalogue, vec![row], include_revisions)
         .await?
         .pop()
         .ok_or(Error::NotFound(OBJECT))
+}
+
+/// The view of a project this request just wrote: the catalogue is read
+/// again after the commit.
+async fn written_view(db: &Db, row: ProjectRow) -> Result<ProjectView> {
+    let catalogue = db.catalogue().await?;
+    one_view(db, &catalogue, row, false).await
 }
 
 /// A `users` entry as sent: lower-cased username and roles.
@@ -363,7 +389,7 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         Ok(row) => row,
         Err(e) => return Err(narrow_slug_race(db, e, None).await),
     };
-    one_view(db, row, false).await
+    written_view(db, row).await
 }
 
 /// One attempt at writing a new project.
@@ -438,7 +464,7 @@ pub async fn update(
         Ok(row) => row,
         Err(e) => return Err(narrow_slug_race(db, e, Some(uuid)).await),
     };
-    one_view(db, row, false).await
+    written_view(db, row).await
 }
 
 /// One attempt at writing the next revision of project `uuid`.

@@ -18,6 +18,7 @@
 //! - rows are ordered by their keys in `group_by` order, nulls first.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
@@ -27,7 +28,7 @@ use crate::domain::{Caller, Page};
 use crate::error::{Error, Result};
 use crate::storage::reports::{self as store, Cursor, GroupRow, Grouping};
 use crate::storage::times::TimeFilter;
-use crate::storage::{self, Db, Snapshot};
+use crate::storage::{Catalogue, Db, Snapshot};
 
 /// Times per export batch: one keyset query plus one batched query per
 /// relation for each batch.
@@ -162,11 +163,8 @@ pub async fn summary(
     group_by: &[GroupKey],
 ) -> Result<Summary> {
     let conn = db.conn();
-    let filter = resolve_filter(conn, caller, query).await?;
-    let _slot = summary_slots()
-        .acquire()
-        .await
-        .map_err(crate::error::Error::server)?;
+    let catalogue = db.catalogue().await?;
+    let filter = resolve_filter(&catalogue, caller, query)?;
     let has = |k: GroupKey| group_by.contains(&k);
     let grouping = Grouping {
         user: has(GroupKey::User),
@@ -176,45 +174,57 @@ pub async fn summary(
         week: has(GroupKey::Week),
         month: has(GroupKey::Month),
     };
-    let groups = store::group_sums(conn, &filter, grouping).await?;
+    // The groups are a scan of every matching time: reused until a write
+    // (see `storage::WriteCache`); visibility depends on project roles,
+    // so the catalogue's version is part of the key.
+    let filter = &filter;
+    let sums = |grouping: Grouping| {
+        let key = format!("{} {grouping:?} {filter:?}", catalogue.version());
+        db.sums().get_or_compute(key, move || async move {
+            let _slot = summary_slots().acquire().await.map_err(|_| {
+                crate::storage::Error::missing("a summary slot (the semaphore closed)")
+            })?;
+            Ok(Arc::new(store::group_sums(conn, filter, grouping).await?))
+        })
+    };
+    let groups = sums(grouping).await?;
     let total = if grouping.activity {
         // Per activity a time may count more than once: sum again.
-        let all = store::group_sums(conn, &filter, Grouping::default()).await?;
+        let all = sums(Grouping::default()).await?;
         sum(all.iter())
     } else {
         // Otherwise the groups partition the times.
         sum(groups.iter())
     };
 
-    let user_ids: Vec<i64> = unique(groups.iter().filter_map(|g| g.user_id));
-    let project_uuids: Vec<String> = unique(groups.iter().filter_map(|g| g.project_uuid.clone()));
-    let activity_uuids: Vec<String> = unique(groups.iter().filter_map(|g| g.activity_uuid.clone()));
-    let usernames = storage::users::usernames(conn, &user_ids).await?;
-    let project_slugs = storage::projects::slugs_by_project(conn, &project_uuids).await?;
-    let activity_slugs = storage::activities::live_slugs(conn, &activity_uuids).await?;
-
     let key_value = |key: GroupKey, g: &GroupRow| -> KeyValue {
-        let text = |v: Option<&String>| v.cloned().map_or(KeyValue::Null, KeyValue::Text);
+        let text = |v: Option<&str>| v.map_or(KeyValue::Null, |v| KeyValue::Text(v.to_owned()));
         match key {
-            GroupKey::User => text(g.user_id.and_then(|id| usernames.get(&id))),
+            GroupKey::User => text(
+                g.user_id
+                    .and_then(|id| catalogue.user(id))
+                    .map(|u| u.username.as_str()),
+            ),
             GroupKey::Project => g
                 .project_uuid
                 .as_ref()
-                .and_then(|u| project_slugs.get(u))
+                .map(|u| catalogue.project_slugs(u))
                 .filter(|s| !s.is_empty())
-                .map_or(KeyValue::Null, |s| KeyValue::Slugs(s.clone())),
-            GroupKey::Activity => {
-                text(g.activity_uuid.as_ref().and_then(|u| activity_slugs.get(u)))
-            }
+                .map_or(KeyValue::Null, |s| KeyValue::Slugs(s.to_vec())),
+            GroupKey::Activity => text(
+                g.activity_uuid
+                    .as_ref()
+                    .and_then(|u| catalogue.live_slug(u)),
+            ),
             GroupKey::Date => g.date_worked.map_or(KeyValue::Null, |d| {
                 KeyValue::Text(d.format("%Y-%m-%d").to_string())
             }),
-            GroupKey::Week => text(g.week.as_ref()),
-            GroupKey::Month => text(g.month.as_ref()),
+            GroupKey::Week => text(g.week.as_deref()),
+            GroupKey::Month => text(g.month.as_deref()),
         }
     };
     let mut merged: BTreeMap<Vec<KeyValue>, Sums> = BTreeMap::new();
-    for g in &groups {
+    for g in groups.iter() {
         let keys = group_by.iter().map(|&k| key_value(k, g)).collect();
         let sums = merged.entry(keys).or_default();
         sums.duration += g.duration;
@@ -241,16 +251,13 @@ fn sum<'a>(groups: impl Iterator<Item = &'a GroupRow>) -> Sums {
     })
 }
 
-fn unique<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut seen = std::collections::HashSet::new();
-    items.filter(|i| seen.insert(i.clone())).collect()
-}
-
 /// The times of an export, read batch by batch in list order inside one
 /// `Snapshot`, so a time edited during the export shows once, as it was
 /// when the export began.
 pub struct TimeExport {
     tx: Snapshot,
+    /// Usernames and slugs to show, as the export began.
+    catalogue: Catalogue,
     filter: TimeFilter,
     cursor: Cursor,
     /// Rows still to give (`None`: all).
@@ -269,10 +276,12 @@ pub async fn export_times(
     page: Page,
     with_parents: bool,
 ) -> Result<TimeExport> {
-    let filter = resolve_filter(db.conn(), caller, query).await?;
+    let catalogue = db.catalogue().await?;
+    let filter = resolve_filter(&catalogue, caller, query)?;
     let tx = db.snapshot().await?;
     Ok(TimeExport {
         tx,
+        catalogue,
         filter,
         cursor: Cursor::Start { skip: page.skip },
         remaining: page.limit,
@@ -302,7 +311,9 @@ impl TimeExport {
         if (rows.len() as u64) < want {
             self.remaining = Some(0);
         }
-        Ok(Some(render(&self.tx, rows, self.with_parents).await?))
+        Ok(Some(
+            render(&self.tx, &self.catalogue, rows, self.with_parents).await?,
+        ))
     }
 
     /// How many times the export's filter matches before skip/limit, in

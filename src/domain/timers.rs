@@ -23,7 +23,7 @@ use crate::domain::Caller;
 use crate::error::{Error, Result};
 use crate::storage::timers::{self as store, TimerFields, TimerRow};
 use crate::storage::times::{self as time_store, NewRevision};
-use crate::storage::{self, Conn, Db, Tx};
+use crate::storage::{self, Catalogue, Conn, Db, Tx};
 
 const NOTES: FieldSpec = FieldSpec::new(
     "notes",
@@ -80,19 +80,28 @@ pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Res
     let project_slug = input.project.clone().value().unwrap_or_default();
     let activity_slugs = input.activities.clone().value().filter(|a| !a.is_empty());
     let (input, project_slug, activity_slugs) = (&input, &project_slug, &activity_slugs);
+    let catalogue = &db.catalogue().await?;
     db.write(|tx| async move {
         store::lock_owner(&tx, caller.id).await?;
         if let Some((running, activities)) = store::find(&tx, caller.id).await? {
-            save_time(&tx, caller, &running, activities, &StopInput::NONE).await?;
+            save_time(
+                &tx,
+                catalogue,
+                caller,
+                &running,
+                activities,
+                &StopInput::NONE,
+            )
+            .await?;
             store::remove(&tx, caller.id).await?;
         }
-        let project_uuid = resolve_project(&tx, "timer", project_slug).await?;
+        let project_uuid = resolve_project(catalogue, "timer", project_slug)?;
         let activity_uuids = match &activity_slugs {
-            Some(slugs) => resolve_activities(&tx, "timer", slugs).await?,
-            None => default_activities(&tx, "timer", &project_uuid).await?,
+            Some(slugs) => resolve_activities(catalogue, "timer", slugs)?,
+            None => default_activities(catalogue, "timer", &project_uuid)?,
         };
         hold_references(&tx, "timer", Some(&project_uuid), &activity_uuids).await?;
-        require_member(&tx, caller, &project_uuid, caller.id, project_slug).await?;
+        require_member(catalogue, caller, &project_uuid, caller.id, project_slug)?;
         let fields = TimerFields {
             project_uuid,
             activity_uuids,
@@ -113,23 +122,24 @@ pub async fn edit(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Resu
     let project_slug = input.project.clone().value();
     let activity_slugs = input.activities.clone().value();
     let (input, project_slug, activity_slugs) = (&input, &project_slug, &activity_slugs);
+    let catalogue = &db.catalogue().await?;
     db.write(|tx| async move {
         store::lock_owner(&tx, caller.id).await?;
         let (running, current_activities) = store::find(&tx, caller.id)
             .await?
             .ok_or(Error::NotFound("timer"))?;
         let project_uuid = match &project_slug {
-            Some(slug) => resolve_project(&tx, "timer", slug).await?,
+            Some(slug) => resolve_project(catalogue, "timer", slug)?,
             None => running.project_uuid.clone(),
         };
         let activity_uuids = match &activity_slugs {
-            Some(slugs) if !slugs.is_empty() => resolve_activities(&tx, "timer", slugs).await?,
-            Some(_) => default_activities(&tx, "timer", &project_uuid).await?,
+            Some(slugs) if !slugs.is_empty() => resolve_activities(catalogue, "timer", slugs)?,
+            Some(_) => default_activities(catalogue, "timer", &project_uuid)?,
             None => current_activities,
         };
         hold_references(&tx, "timer", Some(&project_uuid), &activity_uuids).await?;
         if let Some(slug) = &project_slug {
-            require_member(&tx, caller, &project_uuid, caller.id, slug).await?;
+            require_member(catalogue, caller, &project_uuid, caller.id, slug)?;
         }
         let fields = TimerFields {
             project_uuid,
@@ -156,12 +166,13 @@ pub async fn stop(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Resu
         issue_uri: fields.string("issue_uri"),
     };
     let overrides = &overrides;
+    let catalogue = &db.catalogue().await?;
     db.write(|tx| async move {
         store::lock_owner(&tx, caller.id).await?;
         let (running, activities) = store::find(&tx, caller.id)
             .await?
             .ok_or(Error::NotFound("timer"))?;
-        let time = save_time(&tx, caller, &running, activities, overrides).await?;
+        let time = save_time(&tx, catalogue, caller, &running, activities, overrides).await?;
         if !store::remove(&tx, caller.id).await? {
             // Only reachable without the owner lock; never save twice.
             return Err(Error::NotFound("timer"));
@@ -220,6 +231,7 @@ impl StopInput {
 /// Writes the time entry of a stopping timer (revision 1, the caller's).
 async fn save_time(
     tx: &Tx,
+    catalogue: &Catalogue,
     caller: &Caller,
     running: &TimerRow,
     activity_uuids: Vec<String>,
@@ -238,7 +250,7 @@ async fn save_time(
         .remove(&running.project_uuid)
         .and_then(|s| s.into_iter().next())
         .unwrap_or_default();
-    require_member(tx, caller, &running.project_uuid, caller.id, &slug).await?;
+    require_member(catalogue, caller, &running.project_uuid, caller.id, &slug)?;
     let row = time_store::insert_revision(
         tx,
         NewRevision {
@@ -256,7 +268,7 @@ async fn save_time(
         },
     )
     .await?;
-    times::render(tx, vec![row], false)
+    times::render(tx, catalogue, vec![row], false)
         .await?
         .pop()
         .ok_or_else(|| Error::server(anyhow::anyhow!("rendering a time gave no view")))

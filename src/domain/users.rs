@@ -3,8 +3,6 @@
 //! Usernames are case-insensitive everywhere, shown as created, and stay
 //! reserved after deletion.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 
 use crate::domain::ids::Username;
@@ -14,8 +12,8 @@ use crate::domain::validate::{
 use crate::domain::{passwords, Caller, Listing, Page};
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
-use crate::storage::users::{NewUser, UserFilter, UserRow};
-use crate::storage::{self, Conn, Db};
+use crate::storage::users::{NewUser, UserRow};
+use crate::storage::{self, Catalogue, Conn, Db};
 
 const OBJECT: &str = "user";
 
@@ -119,25 +117,18 @@ async fn view_one(conn: &impl Conn, row: UserRow) -> Result<UserView> {
 /// The ids of the users a `?user=` filter names, by the filter rules of
 /// `validate::filter_ids`. Deleted users count: their times and project
 /// roles stay.
-pub(crate) async fn filter_ids(conn: &impl Conn, names: &[String]) -> Result<Option<Vec<i64>>> {
-    let lookups = validate::filter_lookups(names, validate::is_username);
-    let users: HashMap<String, i64> = if lookups.is_empty() {
-        HashMap::new()
-    } else {
-        storage::users::users_by_names(conn, &lookups)
-            .await?
-            .into_iter()
-            .map(|u| (u.username_key, u.id))
-            .collect()
-    };
+pub(crate) fn filter_ids(catalogue: &Catalogue, names: &[String]) -> Result<Option<Vec<i64>>> {
     validate::filter_ids("user", names, |name| {
-        users.get(&validate::username_key(name)).copied()
+        validate::is_username(name)
+            .then(|| catalogue.user_by_name(name).map(|u| u.id))
+            .flatten()
     })
 }
 
-/// `GET /users`: `role` slugs (OR), deleted users on request, paginated.
-/// A malformed or unknown role is `Bad query value`. With `since` (ms),
-/// only users changed at or after it, deleted ones included.
+/// `GET /users`, from the catalogue: `role` slugs (OR), deleted users on
+/// request, paginated. A malformed or unknown role is `Bad query value`.
+/// With `since` (ms), only users changed at or after it, deleted ones
+/// included.
 pub async fn list(
     db: &Db,
     include_deleted: bool,
@@ -145,45 +136,53 @@ pub async fn list(
     since: Option<i64>,
     page: Page,
 ) -> Result<Listing<UserView>> {
-    let conn = db.conn();
-    let role_ids = if roles.is_empty() {
-        None
-    } else {
-        if let Some(bad) = roles.iter().find(|r| !validate::is_slug(r)) {
-            return Err(Error::bad_query("role", bad));
-        }
-        let slugs: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
-        let found = storage::org_roles::find_by_slugs(conn, &slugs).await?;
-        if let Some(unknown) = slugs.iter().find(|s| !found.iter().any(|r| &r.slug == *s)) {
-            return Err(Error::bad_query("role", unknown));
-        }
-        Some(found.into_iter().map(|r| r.id).collect())
-    };
-    let filter = UserFilter {
-        include_deleted,
-        role_ids,
-        since,
-    };
-    let (rows, total) = storage::users::list(conn, &filter, page).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut roles = storage::users::role_slugs(conn, &ids).await?;
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let slugs = roles.remove(&row.id).unwrap_or_default();
-            view(row, slugs)
+    let catalogue = db.catalogue().await?;
+    if let Some(bad) = roles.iter().find(|r| !validate::is_slug(r)) {
+        return Err(Error::bad_query("role", bad));
+    }
+    let role_ids = roles
+        .iter()
+        .map(|role| {
+            catalogue
+                .org_role_by_slug(role)
+                .map(|r| r.id)
+                .ok_or_else(|| Error::bad_query("role", role))
         })
+        .collect::<Result<Vec<i64>>>()?;
+    let matching: Vec<&UserRow> = catalogue
+        .users()
+        .iter()
+        .filter(|u| match since {
+            // Created, updated or deleted since, deleted or not.
+            Some(since) => [Some(u.created_at), u.updated_at, u.deleted_at]
+                .into_iter()
+                .flatten()
+                .any(|at| at >= since),
+            None => include_deleted || u.deleted_at.is_none(),
+        })
+        .filter(|u| {
+            role_ids.is_empty()
+                || catalogue
+                    .role_ids(u.id)
+                    .iter()
+                    .any(|r| role_ids.contains(r))
+        })
+        .collect();
+    let total = matching.len() as u64;
+    let items = crate::domain::projects::page_of(matching, page)
+        .map(|row| view(row.clone(), catalogue.role_slugs(row.id).to_vec()))
         .collect();
     Ok(Listing { items, total })
 }
 
 /// `GET /users/:username` (any letter case).
 pub async fn get(db: &Db, username: &Username, include_deleted: bool) -> Result<UserView> {
-    let row = storage::users::find_by_username(db.conn(), username)
-        .await?
+    let catalogue = db.catalogue().await?;
+    let row = catalogue
+        .user_by_name(username)
         .filter(|u| include_deleted || u.deleted_at.is_none())
         .ok_or(Error::NotFound(OBJECT))?;
-    view_one(db.conn(), row).await
+    Ok(view(row.clone(), catalogue.role_slugs(row.id).to_vec()))
 }
 
 /// The fields of a user request object, read and checked for shape.

@@ -78,6 +78,7 @@ pub async fn request_context(req: Request, next: Next) -> Response {
             .into_response(),
         }
     };
+    let handle = crate::domain::per_request(handle);
     let mut response = CURRENT_REQUEST_ID
         .scope(id.clone(), tracing::Instrument::instrument(handle, span))
         .await;

@@ -19,7 +19,9 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::{CountCache, Migrator, Result};
+use super::catalogue::{self, Catalogue, CatalogueCache};
+use super::reports::GroupRow;
+use super::{CountCache, Migrator, Result, WriteCache};
 use crate::config::DatabaseUrl;
 
 /// Anything storage functions read and write through: the pool, a
@@ -50,6 +52,10 @@ pub struct Db {
     conn: DatabaseConnection,
     /// List counts (`X-Total-Count`) reused until the next write.
     counts: Arc<CountCache>,
+    /// Summary sums, reused like the counts.
+    sums: Arc<SumCache>,
+    /// This instance's copy of the catalogue (`catalogue`).
+    catalogue: Arc<CatalogueCache>,
     /// SQLite allows one writer at a time; serialising writers in-process
     /// means no request ever sees `database is locked`.
     sqlite_writer: Option<Arc<Mutex<()>>>,
@@ -57,10 +63,14 @@ pub struct Db {
     write_limit: Duration,
 }
 
+/// Cached summary groups (`storage::reports::group_sums`).
+pub type SumCache = WriteCache<Arc<Vec<GroupRow>>>;
+
 /// A write transaction: committed by `write`/`load`, rolled back when dropped.
 struct WriteTx {
     tx: DatabaseTransaction,
     counts: Arc<CountCache>,
+    sums: Arc<SumCache>,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -68,6 +78,8 @@ impl WriteTx {
     async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         self.counts.invalidate();
+        self.sums.invalidate();
+        catalogue::forget_for_request();
         Ok(())
     }
 }
@@ -194,6 +206,8 @@ impl Db {
         Ok(Self {
             conn,
             counts: Arc::new(CountCache::default()),
+            sums: Arc::default(),
+            catalogue: Arc::default(),
             sqlite_writer,
             write_limit: WRITE_TX_LIMIT,
         })
@@ -228,6 +242,7 @@ impl Db {
         Ok(WriteTx {
             tx,
             counts: self.counts.clone(),
+            sums: self.sums.clone(),
             _writer: writer,
         })
     }
@@ -338,9 +353,36 @@ impl Db {
             .collect())
     }
 
+    /// The catalogue (users, org-roles, projects, activities) as the
+    /// database holds it now: this instance's copy when the version counter
+    /// says it is current, else a fresh one. Checked once per request
+    /// (`catalogue::per_request`) until the request commits a write.
+    pub async fn catalogue(&self) -> Result<Catalogue> {
+        if let Some(copy) = catalogue::remembered() {
+            return Ok(copy);
+        }
+        let version = catalogue::version(&self.conn).await?;
+        let copy = self
+            .catalogue
+            .get(version, || async {
+                let snapshot = self.snapshot().await?;
+                let copy = catalogue::load(&*snapshot).await;
+                snapshot.finish().await?;
+                copy
+            })
+            .await?;
+        catalogue::remember(&copy);
+        Ok(copy)
+    }
+
     /// Counts of list queries, reused until the next write.
     pub fn counts(&self) -> &CountCache {
         &self.counts
+    }
+
+    /// Grouped sums of summaries, reused until the next write.
+    pub fn sums(&self) -> &SumCache {
+        &self.sums
     }
 
     /// Checks that the database answers.

@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod api_tokens;
+pub mod catalogue;
 mod counts;
 mod db;
 pub mod entities;
@@ -22,8 +23,9 @@ pub mod users;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
-pub use counts::{CountCache, COUNT_TTL};
-pub use db::{Conn, Db, Snapshot, Tx, WriteFailure, WRITE_ATTEMPTS, WRITE_TX_LIMIT};
+pub use catalogue::Catalogue;
+pub use counts::{CountCache, WriteCache, COUNT_TTL};
+pub use db::{Conn, Db, Snapshot, SumCache, Tx, WriteFailure, WRITE_ATTEMPTS, WRITE_TX_LIMIT};
 pub(crate) use error::{is_unique_violation, taken_as};
 pub use error::{Error, Result, Taken};
 pub use migrations::Migrator;

@@ -6,8 +6,6 @@
 //! queries (split into chunks of `CHUNK` keys so that no backend's
 //! bind-parameter limit is reached), never one query per time.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -168,35 +166,25 @@ pub async fn parents(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<
     revisions::parents_of::<time::Entity>(db, uuids).await
 }
 
-/// The current slugs of the activities of each time row `time_ids`,
-/// sorted. Deleted activities (no live slug) are left out.
-pub async fn activity_slugs(
+/// The activities of the time rows `time_ids`: (time row id, activity uuid).
+pub async fn activity_links(
     db: &impl ConnectionTrait,
     time_ids: &[i64],
-) -> Result<HashMap<i64, Vec<String>>> {
+) -> Result<Vec<(i64, String)>> {
     let mut links = Vec::new();
     for chunk in time_ids.chunks(CHUNK) {
         links.extend(
             time_activity::Entity::find()
+                .select_only()
+                .column(time_activity::Column::TimeId)
+                .column(time_activity::Column::ActivityUuid)
                 .filter(time_activity::Column::TimeId.is_in(chunk.to_vec()))
+                .into_tuple::<(i64, String)>()
                 .all(db)
                 .await?,
         );
     }
-    let mut uuids: Vec<String> = links.iter().map(|l| l.activity_uuid.clone()).collect();
-    uuids.sort();
-    uuids.dedup();
-    let slug_of = super::activities::live_slugs(db, &uuids).await?;
-    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    for link in links {
-        if let Some(slug) = slug_of.get(&link.activity_uuid) {
-            out.entry(link.time_id).or_default().push(slug.clone());
-        }
-    }
-    for slugs in out.values_mut() {
-        slugs.sort();
-    }
-    Ok(out)
+    Ok(links)
 }
 
 /// The activity uuids of one time row (to carry them to a new revision).

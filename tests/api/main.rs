@@ -5,6 +5,7 @@ mod helpers;
 mod activities;
 mod api_tokens;
 mod calendar;
+mod catalogue;
 mod compat_filters;
 mod compat_paths;
 mod compat_texts;

@@ -1,5 +1,8 @@
 //! Writing times: create, update (a new revision) and soft delete, with
-//! the references a time holds and who may write it.
+//! the references a time holds and who may write it. Names resolve
+//! through the catalogue; the write holds what they name
+//! (`hold_references`), so a project or activity deleted meanwhile is
+//! still refused.
 
 use serde_json::{Map, Value};
 
@@ -8,58 +11,57 @@ use super::references::{
     default_activities, hold_references, keep, require_member, resolve_activities, resolve_project,
     resolve_user,
 };
-use super::view::{one, TimeView};
+use super::view::{written, TimeView};
 use crate::domain::ids::TimeId;
 use crate::domain::validate::Mode;
 use crate::domain::Caller;
 use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
 use crate::storage::times::{self as store, NewRevision};
-use crate::storage::{self, Db, Tx};
+use crate::storage::{self, Catalogue, Db, Tx};
 
 /// `POST /times`: validates and stores a new time (revision 1).
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<TimeView> {
     let input = &read_input(object, Mode::Create)?;
-    db.write(|tx| async move { create_once(&tx, caller, input).await })
-        .await
-}
-
-async fn create_once(tx: &Tx, caller: &Caller, input: &Input) -> Result<TimeView> {
     // `read_input` saw every required field (else "missing").
     let username = input.user.clone().value().unwrap_or_default();
-    let project_slug = input.project.clone().value().unwrap_or_default();
+    let project_slug = &input.project.clone().value().unwrap_or_default();
     let activity_slugs = input.activities.clone().value().filter(|a| !a.is_empty());
-    let user = resolve_user(tx, &username).await?;
-    let project_uuid = resolve_project(tx, "time", &project_slug).await?;
-    let activity_uuids = match activity_slugs {
-        Some(slugs) => resolve_activities(tx, "time", &slugs).await?,
-        None => default_activities(tx, "time", &project_uuid).await?,
+    let catalogue = &db.catalogue().await?;
+    let user = resolve_user(catalogue, &username)?;
+    let project_uuid = &resolve_project(catalogue, "time", project_slug)?;
+    let activity_uuids = &match activity_slugs {
+        Some(slugs) => resolve_activities(catalogue, "time", &slugs)?,
+        None => default_activities(catalogue, "time", project_uuid)?,
     };
-    hold_references(tx, "time", Some(&project_uuid), &activity_uuids).await?;
-    // Permissions last: logging time for someone else is for site admins.
-    if user.id != caller.id {
-        caller.require(caller.is_admin(), &action::create_times_for(&user.username))?;
-    }
-    require_member(tx, caller, &project_uuid, caller.id, &project_slug).await?;
-    let now = storage::now_millis();
-    let row = store::insert_revision(
-        tx,
-        NewRevision {
-            uuid: uuid::Uuid::new_v4().to_string(),
-            revision: 1,
-            user_id: user.id,
-            project_uuid,
-            duration: input.duration.clone().value().unwrap_or_default(),
-            notes: input.notes.clone().value(),
-            issue_uri: input.issue_uri.clone().value(),
-            date_worked: input.date_worked.clone().value().unwrap_or_default(),
-            created_at: now,
-            updated_at: None,
-            activity_uuids,
-        },
-    )
-    .await?;
-    one(tx, row, false).await
+    db.write(|tx| async move {
+        hold_references(&tx, "time", Some(project_uuid), activity_uuids).await?;
+        // Permissions last: logging time for someone else is for site admins.
+        if user.id != caller.id {
+            caller.require(caller.is_admin(), &action::create_times_for(&user.username))?;
+        }
+        require_member(catalogue, caller, project_uuid, caller.id, project_slug)?;
+        let now = storage::now_millis();
+        let row = store::insert_revision(
+            &tx,
+            NewRevision {
+                uuid: uuid::Uuid::new_v4().to_string(),
+                revision: 1,
+                user_id: user.id,
+                project_uuid: project_uuid.clone(),
+                duration: input.duration.clone().value().unwrap_or_default(),
+                notes: input.notes.clone().value(),
+                issue_uri: input.issue_uri.clone().value(),
+                date_worked: input.date_worked.clone().value().unwrap_or_default(),
+                created_at: now,
+                updated_at: None,
+                activity_uuids: activity_uuids.clone(),
+            },
+        )
+        .await?;
+        Ok(written(catalogue, &row, activity_uuids))
+    })
+    .await
 }
 
 /// `POST /times/:uuid`: a partial update written as a new revision. Only
@@ -80,26 +82,33 @@ pub async fn update(
             "activities",
         )));
     }
-    db.write(|tx| async move { update_once(&tx, caller, uuid, input).await })
+    let catalogue = &db.catalogue().await?;
+    db.write(|tx| async move { update_once(&tx, catalogue, caller, uuid, input).await })
         .await
 }
 
-async fn update_once(tx: &Tx, caller: &Caller, uuid: &str, input: &Input) -> Result<TimeView> {
+async fn update_once(
+    tx: &Tx,
+    catalogue: &Catalogue,
+    caller: &Caller,
+    uuid: &str,
+    input: &Input,
+) -> Result<TimeView> {
     let current = store::lock_current(tx, uuid)
         .await?
         .ok_or(Error::NotFound("time"))?;
     let user_id = match input.user.as_ref() {
-        Some(name) => resolve_user(tx, name).await?.id,
+        Some(name) => resolve_user(catalogue, name)?.id,
         None => current.user_id,
     };
     let project_slug = input.project.clone().value();
     let project_uuid = match &project_slug {
-        Some(slug) => resolve_project(tx, "time", slug).await?,
+        Some(slug) => resolve_project(catalogue, "time", slug)?,
         None => current.project_uuid.clone(),
     };
     let current_activities = store::activity_uuids_of(tx, current.id).await?;
     let activity_uuids = match input.activities.as_ref() {
-        Some(slugs) => resolve_activities(tx, "time", slugs).await?,
+        Some(slugs) => resolve_activities(catalogue, "time", slugs)?,
         None => current_activities.clone(),
     };
     let added: Vec<String> = activity_uuids
@@ -115,7 +124,7 @@ async fn update_once(tx: &Tx, caller: &Caller, uuid: &str, input: &Input) -> Res
     caller.require(owner || caller.is_admin(), &action::modify_time(uuid))?;
     if moved.is_some() {
         let slug = project_slug.as_deref().unwrap_or_default();
-        require_member(tx, caller, &project_uuid, user_id, slug).await?;
+        require_member(catalogue, caller, &project_uuid, user_id, slug)?;
     }
     store::retire(tx, current.id).await?;
     let row = store::insert_revision(
@@ -135,11 +144,11 @@ async fn update_once(tx: &Tx, caller: &Caller, uuid: &str, input: &Input) -> Res
                 .unwrap_or(current.date_worked),
             created_at: current.created_at,
             updated_at: Some(storage::now_millis()),
-            activity_uuids,
+            activity_uuids: activity_uuids.clone(),
         },
     )
     .await?;
-    one(tx, row, false).await
+    Ok(written(catalogue, &row, &activity_uuids))
 }
 
 /// `DELETE /times/:uuid`: soft-deletes the current revision. Allowed to

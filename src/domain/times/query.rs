@@ -1,8 +1,6 @@
 //! Reading times: `GET /times` (filters resolved to ids, visibility in
 //! SQL) and `GET /times/:uuid`.
 
-use std::collections::HashMap;
-
 use crate::storage::Conn;
 
 use super::view::{one, render, TimeView};
@@ -12,7 +10,7 @@ use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::times::{self as store, TimeFilter};
-use crate::storage::{self, Db};
+use crate::storage::{self, Catalogue, Db};
 
 /// The raw filter values of `GET /times` (validated here).
 #[derive(Debug, Clone, Default)]
@@ -36,37 +34,49 @@ pub async fn list(
     query: &TimeQuery,
     page: Page,
 ) -> Result<Listing<TimeView>> {
-    list_on(db.conn(), Some(db.counts()), caller, query, page).await
+    let catalogue = db.catalogue().await?;
+    list_on(
+        db.conn(),
+        &catalogue,
+        Some(db.counts()),
+        caller,
+        query,
+        page,
+    )
+    .await
 }
 
 /// `list` on any connection (the query-count test wraps it), with the
 /// server's count cache or without one.
 async fn list_on(
     conn: &impl Conn,
+    catalogue: &Catalogue,
     counts: Option<&storage::CountCache>,
     caller: &Caller,
     query: &TimeQuery,
     page: Page,
 ) -> Result<Listing<TimeView>> {
-    let filter = resolve_filter(conn, caller, query).await?;
+    let filter = resolve_filter(catalogue, caller, query)?;
     let total = match counts {
         Some(cache) => {
-            let key = format!("times {filter:?}");
+            // Visibility depends on project roles: the catalogue's version
+            // is part of the key.
+            let key = format!("times {} {filter:?}", catalogue.version());
             cache
-                .get_or_count(key, || store::count(conn, &filter))
+                .get_or_compute(key, || store::count(conn, &filter))
                 .await?
         }
         None => store::count(conn, &filter).await?,
     };
     let rows = store::page(conn, &filter, page).await?;
-    let items = render(conn, rows, query.include_revisions).await?;
+    let items = render(conn, catalogue, rows, query.include_revisions).await?;
     Ok(Listing { items, total })
 }
 
-/// Turns the query's names into ids (see `validate::filter_ids`); bad
-/// dates and `start` after `end` are `Bad query value`.
-pub(crate) async fn resolve_filter(
-    conn: &impl Conn,
+/// Turns the query's names into ids (see `validate::filter_ids`) with the
+/// catalogue; bad dates and `start` after `end` are `Bad query value`.
+pub(crate) fn resolve_filter(
+    catalogue: &Catalogue,
     caller: &Caller,
     query: &TimeQuery,
 ) -> Result<TimeFilter> {
@@ -86,23 +96,16 @@ pub(crate) async fn resolve_filter(
             ));
         }
     }
-    let user_ids = crate::domain::users::filter_ids(conn, &query.users).await?;
-    let slugs = validate::filter_lookups(&query.projects, is_slug);
-    let projects = if slugs.is_empty() {
-        HashMap::new()
-    } else {
-        storage::projects::uuids_by_slugs(conn, &slugs).await?
-    };
-    let project_uuids =
-        validate::filter_ids("project", &query.projects, |s| projects.get(s).cloned())?;
-    let slugs = validate::filter_lookups(&query.activities, is_slug);
-    let activities = if slugs.is_empty() {
-        HashMap::new()
-    } else {
-        storage::activities::uuids_by_slugs(conn, &slugs).await?
-    };
-    let activity_uuids = validate::filter_ids("activity", &query.activities, |s| {
-        activities.get(s).cloned()
+    let user_ids = crate::domain::users::filter_ids(catalogue, &query.users)?;
+    let project_uuids = validate::filter_ids("project", &query.projects, |slug| {
+        is_slug(slug)
+            .then(|| catalogue.project_uuid_by_slug(slug).map(str::to_owned))
+            .flatten()
+    })?;
+    let activity_uuids = validate::filter_ids("activity", &query.activities, |slug| {
+        is_slug(slug)
+            .then(|| catalogue.activity_by_slug(slug).map(|a| a.uuid.clone()))
+            .flatten()
     })?;
     Ok(TimeFilter {
         user_ids,
@@ -125,19 +128,20 @@ pub async fn get(
     include_revisions: bool,
 ) -> Result<TimeView> {
     let conn = db.conn();
+    let catalogue = db.catalogue().await?;
     let row = store::find_current(conn, uuid)
         .await?
         .ok_or(Error::NotFound("time"))?;
     let visible = caller.sees_all_times()
         || row.user_id == caller.id
-        || storage::projects::roles_of(conn, &row.project_uuid, caller.id)
-            .await?
+        || catalogue
+            .roles_of(&row.project_uuid, caller.id)
             .is_some_and(|r| r.spectator || r.manager);
     caller.require(visible, &action::view_time(uuid))?;
     if row.deleted_at.is_some() && !include_deleted {
         return Err(Error::NotFound("time"));
     }
-    one(conn, row, include_revisions).await
+    one(conn, &catalogue, row, include_revisions).await
 }
 
 #[cfg(test)]
@@ -312,9 +316,17 @@ mod tests {
             include_revisions: true,
             ..Default::default()
         };
-        let listing = list_on(&counting, None, &caller, &query, Page::default())
-            .await
-            .unwrap();
+        let catalogue = db.catalogue().await.unwrap();
+        let listing = list_on(
+            &counting,
+            &catalogue,
+            None,
+            &caller,
+            &query,
+            Page::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(listing.items.len(), n);
         assert_eq!(listing.total, n as u64);
         for item in &listing.items {
@@ -333,8 +345,8 @@ mod tests {
         let small = queries_for(2).await;
         let large = queries_for(60).await;
         assert_eq!(small, large);
-        // activity lookup, count, page, parents, users, project slugs,
-        // time activities, activity slugs.
-        assert_eq!(small, 8);
+        // count, page, parents, time activities: names and slugs come
+        // from the catalogue.
+        assert_eq!(small, 4);
     }
 }

@@ -1,68 +1,70 @@
 //! What a time (or a running timer, which becomes one) refers to: its
-//! user, project and activities, resolved from the names a client sends,
-//! held against a concurrent delete, and the membership that lets someone
-//! track time on a project. `object` names the object in the error texts
-//! (`time` or `timer`).
+//! user, project and activities, resolved from the names a client sends
+//! through the catalogue, held against a concurrent delete by the write,
+//! and the membership that lets someone track time on a project. `object`
+//! names the object in the error texts (`time` or `timer`).
 
 use crate::domain::validate::{is_username, Field};
 use crate::domain::Caller;
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::users::UserRow;
-use crate::storage::{self, Conn};
+use crate::storage::{self, Catalogue, Conn};
 
 /// The user a time is for: an existing, undeleted user, or 409.
-pub(crate) async fn resolve_user(conn: &impl Conn, name: &str) -> Result<UserRow> {
+pub(crate) fn resolve_user<'c>(catalogue: &'c Catalogue, name: &str) -> Result<&'c UserRow> {
     let invalid = || Error::foreign_key("time", "user");
     if !is_username(name) {
         return Err(invalid());
     }
-    storage::users::find_by_username(conn, name)
-        .await?
+    catalogue
+        .user_by_name(name)
         .filter(|u| u.deleted_at.is_none())
         .ok_or_else(invalid)
 }
 
 /// The uuid of the current project owning `slug`, or 409.
-pub(crate) async fn resolve_project(
-    conn: &impl Conn,
+pub(crate) fn resolve_project(
+    catalogue: &Catalogue,
     object: &'static str,
     slug: &str,
 ) -> Result<String> {
-    storage::projects::uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
-        .await?
-        .remove(slug)
+    catalogue
+        .project_uuid_by_slug(slug)
+        .map(str::to_owned)
         .ok_or(Error::foreign_key(object, "project"))
 }
 
 /// The uuids of the current activities owning `slugs`, or 409.
-pub(crate) async fn resolve_activities(
-    conn: &impl Conn,
+pub(crate) fn resolve_activities(
+    catalogue: &Catalogue,
     object: &'static str,
     slugs: &[String],
 ) -> Result<Vec<String>> {
-    let found = storage::activities::uuids_by_slugs(conn, slugs).await?;
     slugs
         .iter()
         .map(|s| {
-            found
-                .get(s)
-                .cloned()
+            catalogue
+                .activity_by_slug(s)
+                .map(|a| a.uuid.clone())
                 .ok_or(Error::foreign_key(object, "activities"))
         })
         .collect()
 }
 
-/// The project's default activity, or `The <object> is missing a activities`.
-pub(crate) async fn default_activities(
-    conn: &impl Conn,
+/// The project's default activity (unless it is deleted), or `The
+/// <object> is missing a activities`.
+pub(crate) fn default_activities(
+    catalogue: &Catalogue,
     object: &'static str,
     project_uuid: &str,
 ) -> Result<Vec<String>> {
-    match storage::projects::default_activity(conn, project_uuid).await? {
-        Some(default) => Ok(vec![default]),
-        None => Err(Error::missing_field(object, "activities")),
-    }
+    catalogue
+        .project(project_uuid)
+        .and_then(|p| p.default_activity.clone())
+        .filter(|uuid| catalogue.live_slug(uuid).is_some())
+        .map(|default| vec![default])
+        .ok_or_else(|| Error::missing_field(object, "activities"))
 }
 
 /// Keeps the project and activities a write newly points at from being
@@ -84,8 +86,8 @@ pub(crate) async fn hold_references(
 
 /// Only members of a project (and site admins) track time on it: `user_id`
 /// is the one whose time it is, `slug` names the project in the refusal.
-pub(crate) async fn require_member(
-    conn: &impl Conn,
+pub(crate) fn require_member(
+    catalogue: &Catalogue,
     caller: &Caller,
     project_uuid: &str,
     user_id: i64,
@@ -94,8 +96,8 @@ pub(crate) async fn require_member(
     if caller.is_admin() {
         return Ok(());
     }
-    let member = storage::projects::roles_of(conn, project_uuid, user_id)
-        .await?
+    let member = catalogue
+        .roles_of(project_uuid, user_id)
         .is_some_and(|r| r.member);
     caller.require(member, &action::create_times_on(slug))
 }

@@ -1,8 +1,8 @@
 //! How a time is shown: `TimeView` and the batched rendering of rows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use crate::storage::{self, Conn};
+use crate::storage::{Catalogue, Conn};
 
 use crate::domain::validate::{wire_date, wire_date_opt};
 use crate::error::{Error, Result};
@@ -31,18 +31,24 @@ pub struct TimeView {
     pub parents: Option<Vec<TimeView>>,
 }
 
-pub(super) async fn one(conn: &impl Conn, row: TimeRow, revisions: bool) -> Result<TimeView> {
-    render(conn, vec![row], revisions)
+pub(super) async fn one(
+    conn: &impl Conn,
+    catalogue: &Catalogue,
+    row: TimeRow,
+    revisions: bool,
+) -> Result<TimeView> {
+    render(conn, catalogue, vec![row], revisions)
         .await?
         .pop()
         .ok_or_else(|| Error::server(anyhow::anyhow!("rendering a time gave no view")))
 }
 
-/// Views of `rows` (and their parents when `revisions`), with every
-/// related row loaded by one batched query per relation: the cost does not
-/// grow with the number of rows.
+/// Views of `rows` (and their parents when `revisions`): usernames and
+/// slugs come from the catalogue, the activities of the rows from one
+/// batched query, so the cost does not grow with the number of rows.
 pub(crate) async fn render(
     conn: &impl Conn,
+    catalogue: &Catalogue,
     rows: Vec<TimeRow>,
     revisions: bool,
 ) -> Result<Vec<TimeView>> {
@@ -52,28 +58,24 @@ pub(crate) async fn render(
     } else {
         Vec::new()
     };
-    let all = || rows.iter().chain(parents.iter());
-    let user_ids: Vec<i64> = unique(all().map(|r| r.user_id));
-    let project_uuids: Vec<String> = unique(all().map(|r| r.project_uuid.clone()));
-    let row_ids: Vec<i64> = all().map(|r| r.id).collect();
-    let usernames = storage::users::usernames(conn, &user_ids).await?;
-    let slugs = storage::projects::slugs_by_project(conn, &project_uuids).await?;
-    let activities = store::activity_slugs(conn, &row_ids).await?;
+    let row_ids: Vec<i64> = rows.iter().chain(parents.iter()).map(|r| r.id).collect();
+    let mut activities: HashMap<i64, Vec<String>> = HashMap::new();
+    for (time_id, uuid) in store::activity_links(conn, &row_ids).await? {
+        // Deleted activities have no slug and are left out.
+        if let Some(slug) = catalogue.live_slug(&uuid) {
+            activities.entry(time_id).or_default().push(slug.to_owned());
+        }
+    }
+    for slugs in activities.values_mut() {
+        slugs.sort();
+    }
 
-    let view = |r: &TimeRow| TimeView {
-        duration: r.duration,
-        user: usernames.get(&r.user_id).cloned().unwrap_or_default(),
-        project: slugs.get(&r.project_uuid).cloned().unwrap_or_default(),
-        activities: activities.get(&r.id).cloned().unwrap_or_default(),
-        notes: r.notes.clone(),
-        issue_uri: r.issue_uri.clone(),
-        date_worked: r.date_worked.format("%Y-%m-%d").to_string(),
-        revision: r.revision,
-        uuid: r.uuid.clone(),
-        created_at: wire_date(r.created_at),
-        updated_at: wire_date_opt(r.updated_at),
-        deleted_at: wire_date_opt(r.deleted_at),
-        parents: None,
+    let view = |r: &TimeRow| {
+        build(
+            catalogue,
+            r,
+            activities.get(&r.id).cloned().unwrap_or_default(),
+        )
     };
     let mut parents_of: HashMap<&str, Vec<TimeView>> = HashMap::new();
     for p in &parents {
@@ -89,7 +91,35 @@ pub(crate) async fn render(
         .collect())
 }
 
-pub(crate) fn unique<T: std::hash::Hash + Eq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
-    let mut seen = HashSet::new();
-    items.filter(|i| seen.insert(i.clone())).collect()
+/// The view of a time row just written with the activities `activity_uuids`
+/// (no query: the writer knows them).
+pub(super) fn written(catalogue: &Catalogue, row: &TimeRow, activity_uuids: &[String]) -> TimeView {
+    let mut slugs: Vec<String> = activity_uuids
+        .iter()
+        .filter_map(|uuid| catalogue.live_slug(uuid).map(str::to_owned))
+        .collect();
+    slugs.sort();
+    build(catalogue, row, slugs)
+}
+
+/// The view of `r` with its activities' slugs (sorted).
+fn build(catalogue: &Catalogue, r: &TimeRow, activities: Vec<String>) -> TimeView {
+    TimeView {
+        duration: r.duration,
+        user: catalogue
+            .user(r.user_id)
+            .map(|u| u.username.clone())
+            .unwrap_or_default(),
+        project: catalogue.project_slugs(&r.project_uuid).to_vec(),
+        activities,
+        notes: r.notes.clone(),
+        issue_uri: r.issue_uri.clone(),
+        date_worked: r.date_worked.format("%Y-%m-%d").to_string(),
+        revision: r.revision,
+        uuid: r.uuid.clone(),
+        created_at: wire_date(r.created_at),
+        updated_at: wire_date_opt(r.updated_at),
+        deleted_at: wire_date_opt(r.deleted_at),
+        parents: None,
+    }
 }
