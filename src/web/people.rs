@@ -15,7 +15,7 @@ use crate::domain::users::UserView;
 use crate::domain::{users, validate, Page};
 use crate::error::Error;
 use crate::http::AppState;
-use crate::web::error::{plain_words, WebResult};
+use crate::web::error::{named_flags, shown, WebResult};
 use crate::web::session::{CheckedForm, Session};
 use crate::web::Chrome;
 
@@ -79,25 +79,11 @@ struct ProfilePage {
 }
 
 fn roles_of(user: &UserView) -> String {
-    let mut roles = Vec::new();
-    if user.site_admin {
-        roles.push("admin");
-    }
-    if user.site_manager {
-        roles.push("manager");
-    }
-    if user.site_spectator {
-        roles.push("spectator");
-    }
-    roles.join(", ")
-}
-
-/// Errors a form shows; server failures and missing objects fail the page.
-fn shown(error: Error) -> Result<String, Error> {
-    match error {
-        Error::Server(_) | Error::NotFound(_) => Err(error),
-        other => Ok(plain_words(&other)),
-    }
+    named_flags(&[
+        (user.site_admin, "admin"),
+        (user.site_manager, "manager"),
+        (user.site_spectator, "spectator"),
+    ])
 }
 
 fn require_manager(session: &Session) -> Result<(), Error> {
@@ -314,20 +300,24 @@ async fn save_profile(
     }
     let text = |v: &str| if v.is_empty() { Value::Null } else { v.into() };
     let object = json!({"display_name": text(form.get("display_name")), "email": text(email)});
+    match update_me(&state, &session, object).await? {
+        None => Ok(super::see_other(&session, "/profile?saved=profile")),
+        Some(message) => profile_page(&state, &session, Some(message), None, None).await,
+    }
+}
+
+/// Updates the signed-in person with `object`; the message to show when
+/// refused.
+async fn update_me(
+    state: &AppState,
+    session: &Session,
+    object: Value,
+) -> Result<Option<String>, Error> {
     let object = object.as_object().cloned().unwrap_or_default();
-    match users::update(
-        &state.db,
-        &session.caller,
-        &Username::parse(&session.caller.username)?,
-        &object,
-    )
-    .await
-    {
-        Ok(_) => Ok(super::see_other(&session, "/profile?saved=profile")),
-        Err(e) => {
-            let message = shown(e)?;
-            profile_page(&state, &session, Some(message), None, None).await
-        }
+    let me = Username::parse(&session.caller.username)?;
+    match users::update(&state.db, &session.caller, &me, &object).await {
+        Ok(_) => Ok(None),
+        Err(e) => shown(e).map(Some),
     }
 }
 
@@ -380,22 +370,8 @@ async fn change_password(
     if let Some(message) = problem {
         return profile_page(&state, &session, None, Some(message), None).await;
     }
-    let object = json!({"password": new})
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    match users::update(
-        &state.db,
-        &session.caller,
-        &Username::parse(&session.caller.username)?,
-        &object,
-    )
-    .await
-    {
-        Ok(_) => Ok(super::see_other(&session, "/profile?saved=password")),
-        Err(e) => {
-            let message = shown(e)?;
-            profile_page(&state, &session, None, Some(message), None).await
-        }
+    match update_me(&state, &session, json!({"password": new})).await? {
+        None => Ok(super::see_other(&session, "/profile?saved=password")),
+        Some(message) => profile_page(&state, &session, None, Some(message), None).await,
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::projects::{ProjectQuery, ProjectView, Roles};
 use crate::domain::{activities, projects, validate, Caller, Page};
 use crate::error::Error;
 use crate::http::AppState;
-use crate::web::error::{plain_words, WebResult};
+use crate::web::error::{named_flags, shown, WebResult};
 use crate::web::session::{CheckedForm, Session};
 use crate::web::Chrome;
 
@@ -98,17 +98,11 @@ struct ProjectPage {
 }
 
 fn roles_text(roles: &Roles) -> String {
-    let mut names = Vec::new();
-    if roles.member {
-        names.push("member");
-    }
-    if roles.spectator {
-        names.push("spectator");
-    }
-    if roles.manager {
-        names.push("manager");
-    }
-    names.join(", ")
+    named_flags(&[
+        (roles.member, "member"),
+        (roles.spectator, "spectator"),
+        (roles.manager, "manager"),
+    ])
 }
 
 fn my_roles(caller: &Caller, project: &ProjectView) -> Option<Roles> {
@@ -221,22 +215,17 @@ fn project_object(form: &ProjectForm) -> Result<Map<String, Value>, String> {
     Ok(object)
 }
 
-/// Errors a form shows; server failures and missing objects fail the page.
-fn shown(error: Error) -> Result<String, Error> {
-    match error {
-        Error::Server(_) | Error::NotFound(_) => Err(error),
-        other => Ok(plain_words(&other)),
-    }
+/// After a save: to the project's page (by its first slug).
+fn shown_project(session: &Session, project: &ProjectView) -> axum::response::Response {
+    let slug = project.slugs.first().cloned().unwrap_or_default();
+    super::see_other(session, &format!("/projects/{slug}"))
 }
 
 async fn create(State(state): State<AppState>, session: Session, form: CheckedForm) -> WebResult {
     let mut values = read_project_form(&form);
     let message = match project_object(&values) {
         Ok(object) => match projects::create(&state.db, &session.caller, &object).await {
-            Ok(project) => {
-                let slug = project.slugs.first().cloned().unwrap_or_default();
-                return Ok(super::see_other(&session, &format!("/projects/{slug}")));
-            }
+            Ok(project) => return Ok(shown_project(&session, &project)),
             Err(e) => shown(e)?,
         },
         Err(message) => message,
@@ -323,10 +312,7 @@ async fn rename(
         Ok(object) => {
             match projects::update(&state.db, &session.caller, &Slug::parse(&slug)?, &object).await
             {
-                Ok(project) => {
-                    let slug = project.slugs.first().cloned().unwrap_or_default();
-                    return Ok(super::see_other(&session, &format!("/projects/{slug}")));
-                }
+                Ok(project) => return Ok(shown_project(&session, &project)),
                 Err(e) => shown(e)?,
             }
         }
