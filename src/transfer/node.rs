@@ -310,6 +310,8 @@ impl<'a> NodeImport<'a> {
                 uuid,
                 revision,
                 newest,
+                created_at,
+                updated_at,
                 deleted_at,
             } = self.activities.read(&row)?;
             let slug = row.opt_text_max("slug", IDENT)?;
@@ -323,8 +325,6 @@ impl<'a> NodeImport<'a> {
                     return Err(row.error(format!("slug {live} belongs to another activity too")));
                 }
             }
-            let created_at = row.millis("created_at")?;
-            let updated_at = row.opt_millis("updated_at")?;
             let model = activity::Model {
                 id: row.id,
                 uuid: text(uuid),
@@ -357,6 +357,8 @@ impl<'a> NodeImport<'a> {
                 uuid,
                 revision,
                 newest,
+                created_at,
+                updated_at,
                 deleted_at,
             } = self.projects.read(&row)?;
             let default_activity = match row.opt_uuid("default_activity")? {
@@ -366,8 +368,6 @@ impl<'a> NodeImport<'a> {
                     return Err(row.error(format!("default_activity {uuid} is not an activity")))
                 }
             };
-            let created_at = row.millis("created_at")?;
-            let updated_at = row.opt_millis("updated_at")?;
             let model = project::Model {
                 id: row.id,
                 uuid: text(uuid),
@@ -466,6 +466,8 @@ impl<'a> NodeImport<'a> {
                 uuid,
                 revision,
                 newest,
+                created_at,
+                updated_at,
                 deleted_at,
             } = times.read(&row)?;
             let user_id = self.user(&row)?;
@@ -478,8 +480,6 @@ impl<'a> NodeImport<'a> {
             let date_worked = chrono::DateTime::from_timestamp_millis(row.millis("date_worked")?)
                 .ok_or_else(|| row.error("date_worked is not a valid instant".into()))?
                 .date_naive();
-            let created_at = row.millis("created_at")?;
-            let updated_at = row.opt_millis("updated_at")?;
             let model = time::Model {
                 id: row.id,
                 uuid: text(uuid),
@@ -578,6 +578,8 @@ struct RevisionColumns {
     uuid: Uuid,
     revision: i32,
     newest: bool,
+    created_at: i64,
+    updated_at: Option<i64>,
     deleted_at: Option<i64>,
 }
 
@@ -588,6 +590,8 @@ impl Revisions {
             uuid: row.uuid("uuid")?,
             revision: row.revision()?,
             newest: row.flag("newest", false)?,
+            created_at: row.millis("created_at")?,
+            updated_at: row.opt_millis("updated_at")?,
             deleted_at: row.opt_millis("deleted_at")?,
         };
         let (uuid, revision) = (columns.uuid, columns.revision);

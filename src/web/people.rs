@@ -115,11 +115,7 @@ async fn people_page(state: &AppState, session: &Session, form: NewPerson) -> We
         form,
         may_grant_admin: session.caller.is_admin(),
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn list(State(state): State<AppState>, session: Session) -> WebResult {
@@ -183,11 +179,7 @@ async fn person_page(
         may_grant_admin: session.caller.is_admin(),
         error,
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn show(
@@ -263,11 +255,7 @@ async fn profile_page(
         password_error,
         saved,
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 #[derive(serde::Deserialize)]

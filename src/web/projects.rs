@@ -160,11 +160,7 @@ async fn projects_page(state: &AppState, session: &Session, form: ProjectForm) -
         action: "/projects".into(),
         submit: "Create project",
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn list(State(state): State<AppState>, session: Session) -> WebResult {
@@ -286,11 +282,7 @@ async fn project_page(
         action: format!("/projects/{slug}"),
         submit: "Save project",
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn show(
@@ -443,11 +435,7 @@ async fn activities_page(
         name,
         slug,
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn activity_list(State(state): State<AppState>, session: Session) -> WebResult {

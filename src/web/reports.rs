@@ -341,11 +341,7 @@ async fn show(State(state): State<AppState>, session: Session, uri: axum::http::
         csv_href: format!("/reports.csv?{}", query.query_string()),
         error,
     };
-    Ok(if page.error.is_some() {
-        super::invalid(&session, &page)
-    } else {
-        super::page(&session, &page)
-    })
+    Ok(super::form_page(&session, &page, page.error.is_some()))
 }
 
 async fn csv(State(state): State<AppState>, session: Session, uri: axum::http::Uri) -> WebResult {

@@ -294,11 +294,11 @@ async fn week_page_with(
         timer,
         timer_error,
     };
-    Ok(if page.form.errors.any() || page.timer_error.is_some() {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(
+        session,
+        &page,
+        page.form.errors.any() || page.timer_error.is_some(),
+    ))
 }
 
 fn entry_row(caller: &Caller, time: &TimeView) -> EntryRow {
@@ -576,11 +576,7 @@ async fn entry_page(
         can_delete,
         form,
     };
-    Ok(if page.form.errors.any() {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, page.form.errors.any()))
 }
 
 async fn save(
