@@ -18,7 +18,7 @@ use crate::progress::Progress;
 use crate::storage::entities::{
     activity, project, project_slug, project_user, time, time_activity, user,
 };
-use crate::storage::{self, Db};
+use crate::storage::{self, Db, Tx};
 
 /// Rows per INSERT statement (well under every backend's parameter limit).
 const BATCH: usize = 500;
@@ -97,29 +97,44 @@ pub async fn seed(db: &Db, args: &SeedArgs, progress: &Progress) -> anyhow::Resu
         args.users > 0 && args.projects > 0 && args.activities > 0,
         "users, projects and activities must be at least 1"
     );
-    let mut rng = StdRng::seed_from_u64(args.seed);
     progress.set_length(args.times as u64);
     progress.set_stage("users");
     let user_hash = passwords::hash("password".into()).await?;
     let admin_hash = passwords::hash(args.admin_password.clone()).await?;
-    let tx = db.begin_write().await?;
-    insert_batches(&*tx, users(args.users, admin_hash, user_hash))
+    db.load(
+        |stage| progress.set_stage(stage),
+        |tx| fill(tx, args, admin_hash, user_hash, progress),
+    )
+    .await
+}
+
+/// Inserts the seed's rows in `tx`.
+async fn fill(
+    tx: Tx,
+    args: &SeedArgs,
+    admin_hash: String,
+    user_hash: String,
+    progress: &Progress,
+) -> anyhow::Result<SeedReport> {
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let tx = &tx;
+    insert_batches(tx, users(args.users, admin_hash, user_hash))
         .await
         .context("inserting users")?;
     progress.set_stage("activities");
     let (activity_rows, activity_uuids) = activities(args.activities, &mut rng);
-    insert_batches(&*tx, activity_rows)
+    insert_batches(tx, activity_rows)
         .await
         .context("inserting activities")?;
     progress.set_stage("projects");
     let projects = Projects::generate(args, &activity_uuids, &mut rng);
-    insert_batches(&*tx, projects.rows)
+    insert_batches(tx, projects.rows)
         .await
         .context("inserting projects")?;
-    insert_batches(&*tx, projects.slugs)
+    insert_batches(tx, projects.slugs)
         .await
         .context("inserting project slugs")?;
-    insert_batches(&*tx, projects.roles)
+    insert_batches(tx, projects.roles)
         .await
         .context("inserting project roles")?;
     let world = World {
@@ -134,17 +149,8 @@ pub async fn seed(db: &Db, args: &SeedArgs, progress: &Progress) -> anyhow::Resu
         ..Default::default()
     };
     progress.set_stage("times");
-    report.time_revisions = insert_times(&*tx, &world, args.times, &mut rng, progress).await?;
+    report.time_revisions = insert_times(tx, &world, args.times, &mut rng, progress).await?;
     report.times = args.times;
-    storage::reset_id_sequences(&*tx)
-        .await
-        .context("moving id sequences on")?;
-    progress.set_stage("committing");
-    tx.commit().await?;
-    progress.set_stage("gathering statistics");
-    storage::analyze(db.conn())
-        .await
-        .context("gathering statistics")?;
     Ok(report)
 }
 

@@ -420,16 +420,19 @@ async fn outside_writer(url: String, stop: Arc<AtomicBool>) -> usize {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let tx = db.begin_write().await.expect("outside begin");
         let new = NewUser {
             username: format!("outside{i}"),
             active: true,
             ..Default::default()
         };
-        timesync::storage::users::insert(&*tx, new, timesync::storage::now_millis())
-            .await
-            .expect("outside insert");
-        tx.commit().await.expect("outside commit");
+        db.write(|tx| {
+            let new = new.clone();
+            async move {
+                timesync::storage::users::insert(&tx, new, timesync::storage::now_millis()).await
+            }
+        })
+        .await
+        .expect("outside write");
         written += 1;
         tokio::time::sleep(Duration::from_millis(2)).await;
     }

@@ -15,6 +15,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Map, Value};
 use timesync::app::Application;
 use timesync::config::{AuthModules, Config, Secret};
+use timesync::domain::ids::{Identifier, Slug, TimeId};
 use timesync::domain::projects::ProjectQuery;
 use timesync::domain::times::TimeQuery;
 use timesync::domain::{activities, caller, projects, times, users, Caller, Page};
@@ -467,7 +468,8 @@ async fn a_day_of_work_in_the_browser() {
     assert_eq!(saved.len(), 1);
     assert!(saved[0].duration >= 2, "{}", saved[0].duration);
     assert_eq!(saved[0].notes.as_deref(), Some("Triage"));
-    times::delete(&site.state.db, &site.caller("alice").await, &saved[0].uuid)
+    let uuid = TimeId::parse(&saved[0].uuid).unwrap();
+    times::delete(&site.state.db, &site.caller("alice").await, &uuid)
         .await
         .unwrap();
 
@@ -545,7 +547,7 @@ impl Browser {
     /// The project `slug` as the domain sees it.
     async fn caller_project(&self, site: &Site, slug: &str) -> projects::ProjectView {
         let _ = ProjectQuery::default();
-        projects::get(&site.state.db, slug, false)
+        projects::get(&site.state.db, &Slug::parse(slug).unwrap(), false)
             .await
             .expect("project")
     }

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::domain::validate::{self, FieldSpec, Kind, Mode, MAX_NAME_LEN};
+use crate::domain::ids::Slug;
+use crate::domain::validate::{self, FieldSpec, Mode};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
@@ -43,32 +44,8 @@ impl ActivityView {
 }
 
 /// The fields a create or update may send, in the order of model.rst.
-const SPECS: [FieldSpec; 2] = [
-    FieldSpec::new(
-        "name",
-        Kind::Text {
-            max: MAX_NAME_LEN,
-            bytes: false,
-        },
-    )
-    .required(),
-    FieldSpec::new("slug", Kind::Slug).required(),
-];
-/// The names of the fields (the OpenAPI object schema lists the same).
-pub const FIELDS: &[&str] = &validate::names(&SPECS);
+pub const SPECS: [FieldSpec; 2] = [validate::NAME_FIELD, validate::SLUG_FIELD];
 const OBJECT: &str = "activity";
-
-/// `Invalid identifier` unless `slug` is a slug.
-pub fn check_slug(slug: &str) -> Result<()> {
-    if validate::is_slug(slug) {
-        Ok(())
-    } else {
-        Err(Error::InvalidIdentifier {
-            kind: "slug",
-            values: vec![slug.to_owned()],
-        })
-    }
-}
 
 /// Views of `rows`, with their parents when `include_revisions` (one query
 /// for the whole page).
@@ -131,8 +108,7 @@ pub async fn list(
 }
 
 /// `GET /activities/:slug`, from the catalogue (parents excepted).
-pub async fn get(db: &Db, slug: &str, include_revisions: bool) -> Result<ActivityView> {
-    check_slug(slug)?;
+pub async fn get(db: &Db, slug: &Slug, include_revisions: bool) -> Result<ActivityView> {
     let row = db
         .catalogue()
         .await?
@@ -181,17 +157,16 @@ async fn check_name_free(conn: &impl Conn, name: &str, except: Option<&str>) -> 
 pub async fn update(
     db: &Db,
     caller: &Caller,
-    slug: &str,
+    slug: &Slug,
     object: &Map<String, Value>,
 ) -> Result<ActivityView> {
-    check_slug(slug)?;
     caller.require(caller.is_manager(), action::UPDATE_ACTIVITIES)?;
     let fields = validate::read(OBJECT, object, &SPECS, Mode::Update)?;
     let name = fields.string("name").value();
     let new_slug = fields
         .string("slug")
         .value()
-        .unwrap_or_else(|| slug.to_owned());
+        .unwrap_or_else(|| slug.to_string());
     let uuid = store::find_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?
@@ -203,7 +178,7 @@ pub async fn update(
             if let Some(name) = &name {
                 check_name_free(&tx, name, Some(uuid)).await?;
             }
-            if new_slug != slug && store::find_by_slug(&tx, new_slug).await?.is_some() {
+            if new_slug != &**slug && store::find_by_slug(&tx, new_slug).await?.is_some() {
                 return Err(slug_taken(new_slug));
             }
             let name = name.clone().unwrap_or_else(|| current.name.clone());
@@ -227,8 +202,7 @@ async fn lock_by_slug(tx: &impl Conn, slug: &str, uuid: &str) -> Result<Activity
 
 /// `DELETE /activities/:slug`: soft delete that frees the slug; refused
 /// while a current time has the activity.
-pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
-    check_slug(slug)?;
+pub async fn delete(db: &Db, caller: &Caller, slug: &Slug) -> Result<()> {
     caller.require(caller.is_manager(), action::DELETE_ACTIVITIES)?;
     let uuid = store::find_by_slug(db.conn(), slug)
         .await?

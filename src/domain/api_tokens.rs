@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::domain::caller::{Credential, Scope};
+use crate::domain::ids::TokenId;
 use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
 use crate::domain::Caller;
 use crate::error::{Error, Result};
@@ -33,23 +34,19 @@ pub const PREFIX: &str = "tsk_";
 /// `last_used_at` is written at most this often per token.
 pub const USE_WRITE_INTERVAL_MS: i64 = 60_000;
 /// The object of `POST /tokens`.
-const SPECS: [FieldSpec; 3] = [
-    FieldSpec::new(
-        "name",
-        Kind::Text {
-            max: validate::MAX_NAME_LEN,
-            bytes: false,
-        },
-    )
-    .required(),
-    FieldSpec::new("expires_at", Kind::Date).nullable(),
+pub const SPECS: [FieldSpec; 3] = [
+    validate::NAME_FIELD,
+    FieldSpec::new("expires_at", Kind::Date)
+        .nullable()
+        .about("The last day the token works (UTC), today or later; null: never expires."),
     FieldSpec::new(
         "scope",
         Kind::Text {
             max: 16,
             bytes: false,
         },
-    ),
+    )
+    .about("`write` (the default) or `read` (GET only)."),
 ];
 const OBJECT: &str = "token";
 
@@ -104,20 +101,17 @@ pub async fn create(
         Field::Value(date) => Some(end_of(date)),
     };
     let token = generate();
-    let tx = db.begin_write().await?;
-    let row = store::insert(
-        &*tx,
-        NewApiToken {
-            user_id: caller.id,
-            name,
-            scope: scope.as_str().to_owned(),
-            token_hash: hash(&token),
-            created_at: now,
-            expires_at,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let new = &NewApiToken {
+        user_id: caller.id,
+        name,
+        scope: scope.as_str().to_owned(),
+        token_hash: hash(&token),
+        created_at: now,
+        expires_at,
+    };
+    let row = db
+        .write(|tx| async move { Ok::<_, Error>(store::insert(&tx, new.clone()).await?) })
+        .await?;
     Ok(CreatedApiToken {
         info: info(row),
         token,
@@ -151,25 +145,18 @@ pub async fn list(db: &Db, caller: &Caller, user: Option<&str>) -> Result<Vec<Ap
 
 /// `DELETE /tokens/:id`: revokes a token of the caller (site admins: any).
 /// Someone else's token is `Nonexistent token`, as an unknown one.
-pub async fn revoke(db: &Db, caller: &Caller, id: &str) -> Result<()> {
-    let id: i64 = id
-        .parse()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Error::InvalidIdentifier {
-            kind: "id",
-            values: vec![id.to_owned()],
-        })?;
-    let tx = db.begin_write().await?;
-    let row = store::find(&*tx, id)
-        .await?
-        .filter(|t| t.user_id == caller.id || caller.is_admin())
-        .ok_or(Error::NotFound(OBJECT))?;
-    if !store::delete(&*tx, row.id).await? {
-        return Err(Error::NotFound(OBJECT));
-    }
-    tx.commit().await?;
-    Ok(())
+pub async fn revoke(db: &Db, caller: &Caller, TokenId(id): TokenId) -> Result<()> {
+    db.write(|tx| async move {
+        let row = store::find(&tx, id)
+            .await?
+            .filter(|t| t.user_id == caller.id || caller.is_admin())
+            .ok_or(Error::NotFound(OBJECT))?;
+        if !store::delete(&tx, row.id).await? {
+            return Err(Error::NotFound(OBJECT));
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// The user and credential of an API token, or `Bad API token` (unknown,
@@ -199,9 +186,8 @@ pub(crate) async fn authenticate(
         .last_used_at
         .is_none_or(|at| now - at >= USE_WRITE_INTERVAL_MS);
     if stale && uses.claim(row.id, now) {
-        let tx = db.begin_write().await?;
-        store::touch(&*tx, row.id, now).await?;
-        tx.commit().await?;
+        db.write(|tx| async move { Ok::<_, Error>(store::touch(&tx, row.id, now).await?) })
+            .await?;
     }
     Ok((user, Credential::ApiToken { id: row.id, scope }))
 }

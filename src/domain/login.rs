@@ -2,8 +2,6 @@
 
 use std::net::IpAddr;
 
-use serde_json::Value;
-
 use crate::config::{AuthModules, LdapConfig};
 use crate::domain::throttle::LoginThrottle;
 use crate::domain::tokens::Tokens;
@@ -21,16 +19,27 @@ pub struct LoginContext<'a> {
     pub throttle: &'a LoginThrottle,
 }
 
-/// Authenticates the body's `auth` block; returns a token.
-pub async fn login(ctx: &LoginContext<'_>, body: &Value, client: Option<IpAddr>) -> Result<String> {
-    let auth = body
-        .get("auth")
-        .and_then(Value::as_object)
-        .ok_or_else(|| Error::authentication(authentication::MISSING_CREDENTIALS))?;
-    let kind = match auth.get("type") {
-        Some(Value::String(t)) => t.as_str(),
-        Some(_) | None => return Err(Error::authentication(authentication::TYPE_REQUIRED)),
-    };
+/// The `auth` block of a login as sent; each part `None` when missing or
+/// not a string. (No `Debug`: it holds a password.)
+#[derive(Default)]
+pub struct Credentials {
+    pub kind: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Authenticates the `auth` block (`None`: none, or not an object);
+/// returns a token.
+pub async fn login(
+    ctx: &LoginContext<'_>,
+    auth: Option<&Credentials>,
+    client: Option<IpAddr>,
+) -> Result<String> {
+    let auth = auth.ok_or_else(|| Error::authentication(authentication::MISSING_CREDENTIALS))?;
+    let kind = auth
+        .kind
+        .as_deref()
+        .ok_or_else(|| Error::authentication(authentication::TYPE_REQUIRED))?;
     let enabled = match kind {
         "password" => ctx.modules.password,
         "ldap" => ctx.modules.ldap && ctx.ldap.is_some(),
@@ -39,9 +48,7 @@ pub async fn login(ctx: &LoginContext<'_>, body: &Value, client: Option<IpAddr>)
     if !enabled {
         return Err(Error::Authentication(authentication::invalid_type(kind)));
     }
-    let (Some(Value::String(username)), Some(Value::String(password))) =
-        (auth.get("username"), auth.get("password"))
-    else {
+    let (Some(username), Some(password)) = (&auth.username, &auth.password) else {
         return Err(Error::authentication(authentication::MISSING_CREDENTIALS));
     };
 

@@ -6,6 +6,7 @@ pub mod activities;
 pub mod api_tokens;
 pub mod caller;
 pub mod changes;
+pub mod ids;
 pub mod ldap;
 pub mod login;
 pub mod org_roles;

@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::validate::{self, FieldSpec, Kind, Mode, MAX_NAME_LEN};
+use crate::domain::ids::Slug;
+use crate::domain::validate::{self, FieldSpec, Mode};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
@@ -13,19 +14,7 @@ use crate::storage::{self, Conn, Db};
 
 const OBJECT: &str = "org-role";
 /// The fields a create or update may send, in the order of model.rst.
-const SPECS: [FieldSpec; 2] = [
-    FieldSpec::new(
-        "name",
-        Kind::Text {
-            max: MAX_NAME_LEN,
-            bytes: false,
-        },
-    )
-    .required(),
-    FieldSpec::new("slug", Kind::Slug).required(),
-];
-/// The names of the fields (the OpenAPI object schema lists the same).
-pub const FIELDS: &[&str] = &validate::names(&SPECS);
+pub const SPECS: [FieldSpec; 2] = [validate::NAME_FIELD, validate::SLUG_FIELD];
 
 /// An org-role as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,18 +32,6 @@ impl From<OrgRoleRow> for OrgRoleView {
     }
 }
 
-/// A slug in a path: malformed is `Invalid identifier`.
-fn path_slug(slug: &str) -> Result<&str> {
-    if validate::is_slug(slug) {
-        Ok(slug)
-    } else {
-        Err(Error::InvalidIdentifier {
-            kind: "slug",
-            values: vec![slug.to_owned()],
-        })
-    }
-}
-
 pub async fn list(db: &Db, page: Page) -> Result<Listing<OrgRoleView>> {
     let (rows, total) = storage::org_roles::list(db.conn(), page).await?;
     Ok(Listing {
@@ -63,8 +40,8 @@ pub async fn list(db: &Db, page: Page) -> Result<Listing<OrgRoleView>> {
     })
 }
 
-pub async fn get(db: &Db, slug: &str) -> Result<OrgRoleView> {
-    storage::org_roles::find_by_slug(db.conn(), path_slug(slug)?)
+pub async fn get(db: &Db, slug: &Slug) -> Result<OrgRoleView> {
+    storage::org_roles::find_by_slug(db.conn(), slug)
         .await?
         .map(Into::into)
         .ok_or(Error::NotFound(OBJECT))
@@ -100,12 +77,12 @@ async fn check_unique(conn: &impl Conn, name: &str, slug: &str, own_id: Option<i
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<OrgRoleView> {
     caller.require(caller.is_manager(), action::CREATE_ORG_ROLES)?;
     let (name, slug) = read_input(object, Mode::Create)?;
-    let (name, slug) = (name.unwrap_or_default(), slug.unwrap_or_default());
-    let tx = db.begin_write().await?;
-    check_unique(&*tx, &name, &slug, None).await?;
-    let row = storage::org_roles::insert(&*tx, &name, &slug).await?;
-    tx.commit().await?;
-    Ok(row.into())
+    let (name, slug) = (&name.unwrap_or_default(), &slug.unwrap_or_default());
+    db.write(|tx| async move {
+        check_unique(&tx, name, slug, None).await?;
+        Ok(storage::org_roles::insert(&tx, name, slug).await?.into())
+    })
+    .await
 }
 
 /// Renames a role (name and/or slug). Users refer to roles by id, so a
@@ -113,40 +90,41 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
 pub async fn update(
     db: &Db,
     caller: &Caller,
-    slug: &str,
+    slug: &Slug,
     object: &Map<String, Value>,
 ) -> Result<OrgRoleView> {
     caller.require(caller.is_manager(), action::UPDATE_ORG_ROLES)?;
-    let slug = path_slug(slug)?;
-    let (new_name, new_slug) = read_input(object, Mode::Update)?;
-    let tx = db.begin_write().await?;
-    let row = storage::org_roles::find_by_slug(&*tx, slug)
-        .await?
-        .ok_or(Error::NotFound(OBJECT))?;
-    let name = new_name.unwrap_or_else(|| row.name.clone());
-    let slug = new_slug.unwrap_or_else(|| row.slug.clone());
-    if name == row.name && slug == row.slug {
-        return Ok(row.into());
-    }
-    check_unique(&*tx, &name, &slug, Some(row.id)).await?;
-    let row = storage::org_roles::update(&*tx, row.id, &name, &slug).await?;
-    tx.commit().await?;
-    Ok(row.into())
+    let (new_name, new_slug) = &read_input(object, Mode::Update)?;
+    db.write(|tx| async move {
+        let row = storage::org_roles::find_by_slug(&tx, slug)
+            .await?
+            .ok_or(Error::NotFound(OBJECT))?;
+        let name = new_name.clone().unwrap_or_else(|| row.name.clone());
+        let slug = new_slug.clone().unwrap_or_else(|| row.slug.clone());
+        if name == row.name && slug == row.slug {
+            return Ok(row.into());
+        }
+        check_unique(&tx, &name, &slug, Some(row.id)).await?;
+        Ok(storage::org_roles::update(&tx, row.id, &name, &slug)
+            .await?
+            .into())
+    })
+    .await
 }
 
 /// Deletes a role for good; refused with 405 while a (not deleted) user
 /// holds it. Deleted users lose it.
-pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
+pub async fn delete(db: &Db, caller: &Caller, slug: &Slug) -> Result<()> {
     caller.require(caller.is_manager(), action::DELETE_ORG_ROLES)?;
-    let slug = path_slug(slug)?;
-    let tx = db.begin_write().await?;
-    let row = storage::org_roles::find_by_slug_for_update(&*tx, slug)
-        .await?
-        .ok_or(Error::NotFound(OBJECT))?;
-    if storage::org_roles::held_by_live_user(&*tx, row.id).await? {
-        return Err(Error::InUse { object: OBJECT });
-    }
-    storage::org_roles::delete(&*tx, row.id).await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(|tx| async move {
+        let row = storage::org_roles::find_by_slug_for_update(&tx, slug)
+            .await?
+            .ok_or(Error::NotFound(OBJECT))?;
+        if storage::org_roles::held_by_live_user(&tx, row.id).await? {
+            return Err(Error::InUse { object: OBJECT });
+        }
+        storage::org_roles::delete(&tx, row.id).await?;
+        Ok(())
+    })
+    .await
 }

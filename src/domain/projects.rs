@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::domain::activities::check_slug;
-use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode, MAX_NAME_LEN};
+use crate::domain::ids::Slug;
+use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
@@ -16,22 +16,19 @@ use crate::storage::{self, activities as activity_store, Catalogue, Conn, Db, Tx
 
 const OBJECT: &str = "project";
 /// The fields a create or update may send, in the order of model.rst.
-const SPECS: [FieldSpec; 5] = [
-    FieldSpec::new(
-        "name",
-        Kind::Text {
-            max: MAX_NAME_LEN,
-            bytes: false,
-        },
-    )
-    .required(),
+pub const SPECS: [FieldSpec; 5] = [
+    validate::NAME_FIELD,
     FieldSpec::new("slugs", Kind::Slugs { empty_ok: false }).required(),
-    FieldSpec::new("uri", Kind::Uri).nullable(),
-    FieldSpec::new("default_activity", Kind::Slug).nullable(),
-    FieldSpec::new("users", Kind::Object).nullable(),
+    FieldSpec::new("uri", Kind::Uri)
+        .nullable()
+        .about("An absolute URI, or null."),
+    FieldSpec::new("default_activity", Kind::Slug)
+        .nullable()
+        .about("An activity slug, or null."),
+    FieldSpec::new("users", Kind::Object)
+        .nullable()
+        .about("Username → roles; replaces the members."),
 ];
-/// The names of the fields (the OpenAPI object schema lists the same).
-pub const FIELDS: &[&str] = &validate::names(&SPECS);
 const ROLES: &[&str] = &["member", "spectator", "manager"];
 
 /// A user's roles on a project.
@@ -140,12 +137,7 @@ async fn views(
 /// `GET /projects`, from the catalogue (parents excepted).
 pub async fn list(db: &Db, query: &ProjectQuery, page: Page) -> Result<Listing<ProjectView>> {
     let catalogue = db.catalogue().await?;
-    // Deleted users too: their roles stay on the projects.
-    let user_ids = validate::filter_ids("user", &query.users, |name| {
-        validate::is_username(name)
-            .then(|| catalogue.user_by_name(name).map(|u| u.id))
-            .flatten()
-    })?;
+    let user_ids = crate::domain::users::filter_ids(&catalogue, &query.users)?;
     let has_role = |uuid: &str| match &user_ids {
         None => true,
         Some(ids) => catalogue
@@ -187,8 +179,7 @@ pub(crate) fn page_of<T>(all: Vec<T>, page: Page) -> impl Iterator<Item = T> {
 }
 
 /// `GET /projects/:slug`.
-pub async fn get(db: &Db, slug: &str, include_revisions: bool) -> Result<ProjectView> {
-    check_slug(slug)?;
+pub async fn get(db: &Db, slug: &Slug, include_revisions: bool) -> Result<ProjectView> {
     let catalogue = db.catalogue().await?;
     let row = catalogue
         .project_uuid_by_slug(slug)
@@ -458,10 +449,9 @@ async fn require_project_manager(
 pub async fn update(
     db: &Db,
     caller: &Caller,
-    slug: &str,
+    slug: &Slug,
     object: &Map<String, Value>,
 ) -> Result<ProjectView> {
-    check_slug(slug)?;
     let uuid = store::uuid_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?;
@@ -520,8 +510,7 @@ async fn update_once(
 
 /// `DELETE /projects/:slug`: soft delete that frees the slugs; refused
 /// while a current time is on the project.
-pub async fn delete(db: &Db, caller: &Caller, slug: &str) -> Result<()> {
-    check_slug(slug)?;
+pub async fn delete(db: &Db, caller: &Caller, slug: &Slug) -> Result<()> {
     let uuid = store::uuid_by_slug(db.conn(), slug)
         .await?
         .ok_or(Error::NotFound(OBJECT))?;

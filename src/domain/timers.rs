@@ -14,10 +14,12 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
+use crate::domain::times::references::{
+    default_activities, hold_references, keep, require_member, resolve_activities, resolve_project,
+};
 use crate::domain::times::{self, TimeView};
 use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
 use crate::domain::Caller;
-use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::timers::{self as store, TimerFields, TimerRow};
 use crate::storage::times::{self as time_store, NewRevision};
@@ -34,7 +36,7 @@ const NOTES: FieldSpec = FieldSpec::new(
 const ISSUE_URI: FieldSpec = FieldSpec::new("issue_uri", Kind::Uri).nullable();
 /// Fields of the object of `POST /timer/start` (`project` required) and
 /// `POST /timer`, checked as a time's are.
-const TIMER_SPECS: [FieldSpec; 4] = [
+pub const TIMER_SPECS: [FieldSpec; 4] = [
     FieldSpec::new("project", Kind::Slug).required(),
     // `[]`: the project's default activity.
     FieldSpec::new("activities", Kind::Slugs { empty_ok: true }),
@@ -42,7 +44,7 @@ const TIMER_SPECS: [FieldSpec; 4] = [
     NOTES,
 ];
 /// Fields of the object of `POST /timer/stop` (overrides of the new time).
-const STOP_SPECS: [FieldSpec; 3] = [
+pub const STOP_SPECS: [FieldSpec; 3] = [
     FieldSpec::new("date_worked", Kind::Date).not_empty(),
     ISSUE_URI,
     NOTES,
@@ -93,13 +95,13 @@ pub async fn start(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Res
             .await?;
             store::remove(&tx, caller.id).await?;
         }
-        let project_uuid = resolve_project(&tx, project_slug).await?;
+        let project_uuid = resolve_project(catalogue, "timer", project_slug)?;
         let activity_uuids = match &activity_slugs {
-            Some(slugs) => resolve_activities(&tx, slugs).await?,
-            None => default_activities(&tx, &project_uuid).await?,
+            Some(slugs) => resolve_activities(catalogue, "timer", slugs)?,
+            None => default_activities(catalogue, "timer", &project_uuid)?,
         };
-        hold_references(&tx, "timer", &project_uuid, &activity_uuids).await?;
-        require_member(&tx, caller, &project_uuid, project_slug).await?;
+        hold_references(&tx, "timer", Some(&project_uuid), &activity_uuids).await?;
+        require_member(catalogue, caller, &project_uuid, caller.id, project_slug)?;
         let fields = TimerFields {
             project_uuid,
             activity_uuids,
@@ -120,23 +122,24 @@ pub async fn edit(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Resu
     let project_slug = input.project.clone().value();
     let activity_slugs = input.activities.clone().value();
     let (input, project_slug, activity_slugs) = (&input, &project_slug, &activity_slugs);
+    let catalogue = &db.catalogue().await?;
     db.write(|tx| async move {
         store::lock_owner(&tx, caller.id).await?;
         let (running, current_activities) = store::find(&tx, caller.id)
             .await?
             .ok_or(Error::NotFound("timer"))?;
         let project_uuid = match &project_slug {
-            Some(slug) => resolve_project(&tx, slug).await?,
+            Some(slug) => resolve_project(catalogue, "timer", slug)?,
             None => running.project_uuid.clone(),
         };
         let activity_uuids = match &activity_slugs {
-            Some(slugs) if !slugs.is_empty() => resolve_activities(&tx, slugs).await?,
-            Some(_) => default_activities(&tx, &project_uuid).await?,
+            Some(slugs) if !slugs.is_empty() => resolve_activities(catalogue, "timer", slugs)?,
+            Some(_) => default_activities(catalogue, "timer", &project_uuid)?,
             None => current_activities,
         };
-        hold_references(&tx, "timer", &project_uuid, &activity_uuids).await?;
+        hold_references(&tx, "timer", Some(&project_uuid), &activity_uuids).await?;
         if let Some(slug) = &project_slug {
-            require_member(&tx, caller, &project_uuid, slug).await?;
+            require_member(catalogue, caller, &project_uuid, caller.id, slug)?;
         }
         let fields = TimerFields {
             project_uuid,
@@ -225,74 +228,6 @@ impl StopInput {
     };
 }
 
-/// The value sent, or the current one when the field was left out.
-fn keep(field: Field<String>, current: &Option<String>) -> Option<String> {
-    match field {
-        Field::Absent => current.clone(),
-        Field::Null => None,
-        Field::Value(v) => Some(v),
-    }
-}
-
-async fn resolve_project(conn: &impl Conn, slug: &str) -> Result<String> {
-    storage::projects::uuids_by_slugs(conn, std::slice::from_ref(&slug.to_owned()))
-        .await?
-        .remove(slug)
-        .ok_or(Error::foreign_key("timer", "project"))
-}
-
-async fn resolve_activities(conn: &impl Conn, slugs: &[String]) -> Result<Vec<String>> {
-    let found = storage::activities::uuids_by_slugs(conn, slugs).await?;
-    slugs
-        .iter()
-        .map(|s| {
-            found
-                .get(s)
-                .cloned()
-                .ok_or(Error::foreign_key("timer", "activities"))
-        })
-        .collect()
-}
-
-/// The project's default activity, or `The timer is missing a activities`.
-async fn default_activities(conn: &impl Conn, project_uuid: &str) -> Result<Vec<String>> {
-    match storage::projects::default_activity(conn, project_uuid).await? {
-        Some(default) => Ok(vec![default]),
-        None => Err(Error::missing_field("timer", "activities")),
-    }
-}
-
-/// Holds the project and activities against a concurrent delete (as a
-/// time write does); one already deleted is an invalid reference.
-async fn hold_references(
-    conn: &impl Conn,
-    object: &'static str,
-    project_uuid: &str,
-    activity_uuids: &[String],
-) -> Result<()> {
-    match time_store::hold_references(conn, Some(project_uuid), activity_uuids).await? {
-        (true, true) => Ok(()),
-        (false, _) => Err(Error::foreign_key(object, "project")),
-        (true, false) => Err(Error::foreign_key(object, "activities")),
-    }
-}
-
-/// Only members of a project (and site admins) track time on it.
-async fn require_member(
-    conn: &impl Conn,
-    caller: &Caller,
-    project_uuid: &str,
-    slug: &str,
-) -> Result<()> {
-    if caller.is_admin() {
-        return Ok(());
-    }
-    let member = storage::projects::roles_of(conn, project_uuid, caller.id)
-        .await?
-        .is_some_and(|r| r.member);
-    caller.require(member, &action::create_times_on(slug))
-}
-
 /// Writes the time entry of a stopping timer (revision 1, the caller's).
 async fn save_time(
     tx: &Tx,
@@ -309,13 +244,13 @@ async fn save_time(
         Some(date) => date,
         None => started(running.started_at).date_naive(),
     };
-    hold_references(tx, "time", &running.project_uuid, &activity_uuids).await?;
+    hold_references(tx, "time", Some(&running.project_uuid), &activity_uuids).await?;
     let slug = storage::projects::slugs_by_project(tx, std::slice::from_ref(&running.project_uuid))
         .await?
         .remove(&running.project_uuid)
         .and_then(|s| s.into_iter().next())
         .unwrap_or_default();
-    require_member(tx, caller, &running.project_uuid, &slug).await?;
+    require_member(catalogue, caller, &running.project_uuid, caller.id, &slug)?;
     let row = time_store::insert_revision(
         tx,
         NewRevision {

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::ids::Username;
 use crate::domain::validate::{
     self, Field, FieldSpec, Fields, Kind, Mode, MAX_NAME_LEN, MAX_TEXT_LEN,
 };
@@ -12,7 +13,7 @@ use crate::domain::{passwords, Caller, Listing, Page};
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
 use crate::storage::users::{NewUser, UserRow};
-use crate::storage::{self, Conn, Db};
+use crate::storage::{self, Catalogue, Conn, Db};
 
 const OBJECT: &str = "user";
 
@@ -22,16 +23,20 @@ const NAME: Kind = Kind::Text {
 };
 
 /// The fields `POST /users` may send, in the order of model.rst.
-const CREATE_SPECS: [FieldSpec; 11] = [
+pub const CREATE_SPECS: [FieldSpec; 11] = [
     FieldSpec::new("display_name", NAME).nullable(),
     // The spec's own POST /users example spells it so.
-    FieldSpec::new("displayname", NAME).nullable(),
+    FieldSpec::new("displayname", NAME)
+        .nullable()
+        .about("Same as `display_name` (spelled so in the spec's example)."),
     FieldSpec::new("username", Kind::Username).required(),
     // `null`: no password (an LDAP-only account).
     FieldSpec::new("password", NAME).not_empty().nullable(),
     FieldSpec::new("email", Kind::Email).nullable(),
     // `null` is an empty list.
-    FieldSpec::new("org-roles", Kind::Slugs { empty_ok: true }).nullable(),
+    FieldSpec::new("org-roles", Kind::Slugs { empty_ok: true })
+        .nullable()
+        .about("Org-role slugs."),
     FieldSpec::new("active", Kind::Flag),
     FieldSpec::new("site_spectator", Kind::Flag),
     FieldSpec::new("site_manager", Kind::Flag),
@@ -48,7 +53,7 @@ const CREATE_SPECS: [FieldSpec; 11] = [
 
 /// `POST /users/:username`: the same but `username` (it cannot change)
 /// and a `null` password.
-const UPDATE_SPECS: [FieldSpec; 10] = [
+pub const UPDATE_SPECS: [FieldSpec; 10] = [
     CREATE_SPECS[0],
     CREATE_SPECS[1],
     FieldSpec::new("password", NAME).not_empty(),
@@ -60,11 +65,6 @@ const UPDATE_SPECS: [FieldSpec; 10] = [
     CREATE_SPECS[9],
     CREATE_SPECS[10],
 ];
-
-/// The names of the fields (the OpenAPI object schema lists the same).
-pub const CREATE_FIELDS: &[&str] = &validate::names(&CREATE_SPECS);
-/// The names of the fields of an update.
-pub const UPDATE_FIELDS: &[&str] = &validate::names(&UPDATE_SPECS);
 
 /// A user as the API shows it (never the password).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,16 +114,15 @@ async fn view_one(conn: &impl Conn, row: UserRow) -> Result<UserView> {
     Ok(view(row, roles))
 }
 
-/// A username in a path: malformed is `Invalid identifier`.
-fn path_username(username: &str) -> Result<&str> {
-    if validate::is_username(username) {
-        Ok(username)
-    } else {
-        Err(Error::InvalidIdentifier {
-            kind: "username",
-            values: vec![username.to_owned()],
-        })
-    }
+/// The ids of the users a `?user=` filter names, by the filter rules of
+/// `validate::filter_ids`. Deleted users count: their times and project
+/// roles stay.
+pub(crate) fn filter_ids(catalogue: &Catalogue, names: &[String]) -> Result<Option<Vec<i64>>> {
+    validate::filter_ids("user", names, |name| {
+        validate::is_username(name)
+            .then(|| catalogue.user_by_name(name).map(|u| u.id))
+            .flatten()
+    })
 }
 
 /// `GET /users`, from the catalogue: `role` slugs (OR), deleted users on
@@ -177,10 +176,10 @@ pub async fn list(
 }
 
 /// `GET /users/:username` (any letter case).
-pub async fn get(db: &Db, username: &str, include_deleted: bool) -> Result<UserView> {
+pub async fn get(db: &Db, username: &Username, include_deleted: bool) -> Result<UserView> {
     let catalogue = db.catalogue().await?;
     let row = catalogue
-        .user_by_name(path_username(username)?)
+        .user_by_name(username)
         .filter(|u| include_deleted || u.deleted_at.is_none())
         .ok_or(Error::NotFound(OBJECT))?;
     Ok(view(row.clone(), catalogue.role_slugs(row.id).to_vec()))
@@ -287,16 +286,8 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         Field::Null | Field::Absent => None,
     };
 
-    let tx = db.begin_write().await?;
-    if storage::users::find_by_username(&*tx, &username)
-        .await?
-        .is_some()
-    {
-        return Err(Error::UsernameExists(username));
-    }
-    let slugs = input.org_roles.value().unwrap_or_default();
-    let role_ids = role_ids(&*tx, &slugs).await?;
-    let new = NewUser {
+    let slugs = input.org_roles.clone().value().unwrap_or_default();
+    let new = &NewUser {
         username: username.clone(),
         password,
         display_name: input.display_name.value(),
@@ -307,11 +298,20 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         active: input.active.value().unwrap_or(true),
         meta: input.meta.value(),
     };
-    let row = storage::users::insert(&*tx, new, storage::now_millis()).await?;
-    storage::users::set_roles(&*tx, row.id, &role_ids).await?;
-    let user = view_one(&*tx, row).await?;
-    tx.commit().await?;
-    Ok(user)
+    let (username, slugs) = (&username, &slugs);
+    db.write(|tx| async move {
+        if storage::users::find_by_username(&tx, username)
+            .await?
+            .is_some()
+        {
+            return Err(Error::UsernameExists(username.clone()));
+        }
+        let role_ids = role_ids(&tx, slugs).await?;
+        let row = storage::users::insert(&tx, new.clone(), storage::now_millis()).await?;
+        storage::users::set_roles(&tx, row.id, &role_ids).await?;
+        view_one(&tx, row).await
+    })
+    .await
 }
 
 /// The fields an update would change on `target` (whose org-roles are
@@ -401,10 +401,9 @@ fn check_update(caller: &Caller, target: &UserRow, changed: &[&'static str]) -> 
 pub async fn update(
     db: &Db,
     caller: &Caller,
-    username: &str,
+    username: &Username,
     object: &Map<String, Value>,
 ) -> Result<UserView> {
-    let username = path_username(username)?;
     let load = |row: Option<UserRow>| row.ok_or(Error::NotFound(OBJECT));
     let target = load(storage::users::find_by_username(db.conn(), username).await?)?;
     let (input, _) = UserInput::read(object, Mode::Update)?;
@@ -424,58 +423,66 @@ pub async fn update(
         _ => None,
     };
 
-    let tx = db.begin_write().await?;
-    let mut row = load(storage::users::find_for_update(&*tx, username).await?)?;
-    let new_role_ids = match &input.org_roles {
-        Field::Value(slugs) => Some(role_ids(&*tx, slugs).await?),
-        _ => None,
-    };
-    let current_roles = roles_of(&*tx, row.id).await?;
-    check_update(caller, &row, &changed_fields(&row, &current_roles, &input))?;
+    let (input, password) = (&input, &password);
+    db.write(|tx| async move {
+        let row = load(storage::users::find_for_update(&tx, username).await?)?;
+        let new_role_ids = match &input.org_roles {
+            Field::Value(slugs) => Some(role_ids(&tx, slugs).await?),
+            _ => None,
+        };
+        let current_roles = roles_of(&tx, row.id).await?;
+        check_update(caller, &row, &changed_fields(&row, &current_roles, input))?;
+        let row = updated(row, input, password.clone());
+        storage::users::save(&tx, &row).await?;
+        if let Some(ids) = &new_role_ids {
+            storage::users::set_roles(&tx, row.id, ids).await?;
+        }
+        view_one(&tx, row).await
+    })
+    .await
+}
+
+/// `row` with the fields of `input` (and the new password hash) applied,
+/// updated now and not deleted.
+fn updated(mut row: UserRow, input: &UserInput, password: Option<String>) -> UserRow {
     if let Some(hash) = password {
         row.password = Some(hash);
     }
-    let text = |field: Field<String>, current: &mut Option<String>| match field {
+    let text = |field: &Field<String>, current: &mut Option<String>| match field {
         Field::Absent => {}
         Field::Null => *current = None,
-        Field::Value(v) => *current = Some(v),
+        Field::Value(v) => *current = Some(v.clone()),
     };
-    text(input.display_name, &mut row.display_name);
-    text(input.email, &mut row.email);
-    text(input.meta, &mut row.meta);
-    let set = |field: Field<bool>, current: &mut bool| {
+    text(&input.display_name, &mut row.display_name);
+    text(&input.email, &mut row.email);
+    text(&input.meta, &mut row.meta);
+    let set = |field: &Field<bool>, current: &mut bool| {
         if let Field::Value(v) = field {
-            *current = v;
+            *current = *v;
         }
     };
-    set(input.site_spectator, &mut row.site_spectator);
-    set(input.site_manager, &mut row.site_manager);
-    set(input.site_admin, &mut row.site_admin);
-    set(input.active, &mut row.active);
+    set(&input.site_spectator, &mut row.site_spectator);
+    set(&input.site_manager, &mut row.site_manager);
+    set(&input.site_admin, &mut row.site_admin);
+    set(&input.active, &mut row.active);
     row.updated_at = Some(storage::now_millis());
     row.deleted_at = None;
-    storage::users::save(&*tx, &row).await?;
-    if let Some(ids) = &new_role_ids {
-        storage::users::set_roles(&*tx, row.id, ids).await?;
-    }
-    let user = view_one(&*tx, row).await?;
-    tx.commit().await?;
-    Ok(user)
+    row
 }
 
 /// `DELETE /users/:username`: site admins only; a soft delete. The user's
 /// tokens fail from now on (authentication re-reads the user).
-pub async fn delete(db: &Db, caller: &Caller, username: &str) -> Result<()> {
+pub async fn delete(db: &Db, caller: &Caller, username: &Username) -> Result<()> {
     caller.require(caller.is_admin(), action::DELETE_USERS)?;
-    let username = path_username(username)?;
-    let tx = db.begin_write().await?;
-    let row = storage::users::find_for_update(&*tx, username)
-        .await?
-        .filter(|u| u.deleted_at.is_none())
-        .ok_or(Error::NotFound(OBJECT))?;
-    storage::users::mark_deleted(&*tx, row.id, storage::now_millis()).await?;
-    tx.commit().await?;
-    Ok(())
+    db.write(|tx| async move {
+        let row = storage::users::find_for_update(&tx, username)
+            .await?
+            .filter(|u| u.deleted_at.is_none())
+            .ok_or(Error::NotFound(OBJECT))?;
+        storage::users::mark_deleted(&tx, row.id, storage::now_millis()).await?;
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

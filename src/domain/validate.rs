@@ -147,6 +147,13 @@ impl<T> Field<T> {
             _ => None,
         }
     }
+    /// The value, borrowed; `Null` and `Absent` both give `None`.
+    pub fn as_ref(&self) -> Option<&T> {
+        match self {
+            Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
 }
 
 /// What a field of a request object holds: its JSON type and its form.
@@ -203,6 +210,9 @@ pub struct FieldSpec {
     pub nullable: bool,
     /// `""` is refused on update too (fields required on create, passwords).
     pub not_empty: bool,
+    /// What the field means, for the API's description ("" when its name
+    /// and kind say it all).
+    pub about: &'static str,
 }
 
 impl FieldSpec {
@@ -213,7 +223,11 @@ impl FieldSpec {
             required: false,
             nullable: false,
             not_empty: false,
+            about: "",
         }
+    }
+    pub const fn about(self, about: &'static str) -> Self {
+        Self { about, ..self }
     }
     pub const fn required(self) -> Self {
         Self {
@@ -236,16 +250,18 @@ impl FieldSpec {
     }
 }
 
-/// The names of `specs` (what a request object may hold).
-pub const fn names<const N: usize>(specs: &[FieldSpec; N]) -> [&'static str; N] {
-    let mut out = [""; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = specs[i].name;
-        i += 1;
-    }
-    out
-}
+/// The required `name` of an activity, project, org-role or token.
+pub const NAME_FIELD: FieldSpec = FieldSpec::new(
+    "name",
+    Kind::Text {
+        max: MAX_NAME_LEN,
+        bytes: false,
+    },
+)
+.required();
+
+/// The required `slug` of an activity or org-role.
+pub const SLUG_FIELD: FieldSpec = FieldSpec::new("slug", Kind::Slug).required();
 
 /// Creating an object (required fields must be sent) or updating one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,13 +4,15 @@ use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::activities;
+use crate::domain::ids::Slug;
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -48,19 +50,12 @@ pub struct ActivityShowQuery {
     include_revisions: Flag,
 }
 
-/// An activity as sent in a POST: both fields on create, either on update.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ActivityObject {
-    #[schema(nullable = false, max_length = 255)]
-    name: Option<String>,
-    #[schema(
-        nullable = false,
-        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
-        max_length = 64
-    )]
-    slug: Option<String>,
-}
+request_object!(
+    ActivityObject,
+    activities::SPECS,
+    "An activity as sent in a POST: both fields on create, either on update.",
+    required = false
+);
 
 /// Lists activities, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
@@ -103,8 +98,8 @@ async fn list(
 )]
 async fn show(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
     Auth(_caller): Auth,
+    PathId(slug): PathId<Slug>,
     Query(query): Query<ActivityShowQuery>,
 ) -> Result<Response> {
     let view = activities::get(&state.db, &slug, query.include_revisions.0).await?;
@@ -129,12 +124,8 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
     request_body = Envelope<ActivityObject>,
     responses((status = 200, description = "The new revision", body = ActivityView), UpdateErrors)
 )]
-async fn update(
-    State(state): State<AppState>,
-    PathParam(slug): PathParam,
-    body: AuthedObject,
-) -> Result<Response> {
-    let view = activities::update(&state.db, &body.caller, &slug, &body.object).await?;
+async fn update(State(state): State<AppState>, body: AuthedObject<Slug>) -> Result<Response> {
+    let view = activities::update(&state.db, &body.caller, &body.id, &body.object).await?;
     Ok(Json(ActivityView::from(view)).into_response())
 }
 
@@ -146,8 +137,8 @@ async fn update(
 )]
 async fn remove(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
     Auth(caller): Auth,
+    PathId(slug): PathId<Slug>,
 ) -> Result<Response> {
     activities::delete(&state.db, &caller, &slug).await?;
     Ok(middleware::deleted())

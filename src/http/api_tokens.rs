@@ -9,8 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::api_tokens::{self, ApiTokenInfo};
+use crate::domain::ids::TokenId;
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{CreateErrors, DeleteUnusedErrors, Envelope, ListErrors};
 use crate::http::query::Query;
 use crate::http::{middleware, AppState};
@@ -58,19 +60,12 @@ impl ApiTokenView {
     }
 }
 
-/// A token to create.
-#[derive(ToSchema)]
-#[allow(dead_code)] // describes what `domain::api_tokens` reads
-pub struct ApiTokenObject {
-    #[schema(min_length = 1, max_length = 255)]
-    name: String,
-    /// The last day the token works (UTC), today or later; null: never expires.
-    #[schema(format = Date)]
-    expires_at: Option<String>,
-    /// `write` (the default) or `read` (GET only).
-    #[schema(nullable = false, pattern = "^(read|write)$")]
-    scope: Option<String>,
-}
+request_object!(
+    ApiTokenObject,
+    api_tokens::SPECS,
+    "A token to create.",
+    required = true
+);
 
 /// Query parameters of `GET /tokens`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -120,8 +115,8 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 async fn revoke(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(id): PathParam,
+    PathId(id): PathId<TokenId>,
 ) -> Result<Response> {
-    api_tokens::revoke(&state.db, &caller, &id).await?;
+    api_tokens::revoke(&state.db, &caller, id).await?;
     Ok(middleware::deleted().into_response())
 }

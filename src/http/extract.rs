@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
 use serde_json::{Map, Value};
 
+use crate::domain::ids::Identifier;
 use crate::domain::{caller, Caller};
 use crate::error::catalogue::{self, authentication};
 use crate::error::Error;
@@ -76,16 +77,21 @@ async fn read_json(body: axum::body::Body, limit: usize) -> Result<Value, Error>
 /// bearer header) and the body's `object`. A `?token=` on a POST is not a
 /// credential (DECISIONS.md): tokens in URLs end up in logs, and the
 /// reference ignores it too.
+///
+/// `AuthedObject<I>` also reads the identifier `I` of the route's path,
+/// after authentication and the body's shape (so a POST answers in the
+/// same order as a GET or DELETE: authentication first).
 #[derive(Debug, Clone)]
-pub struct AuthedObject {
+pub struct AuthedObject<I = ()> {
     pub caller: Caller,
     pub object: Map<String, Value>,
+    pub id: I,
 }
 
-impl FromRequest<AppState> for AuthedObject {
+impl<I: PathPart + Send> FromRequest<AppState> for AuthedObject<I> {
     type Rejection = Error;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let header_token = bearer(&parts);
         let value = read_json(body, state.config.max_body_bytes).await?;
         let Value::Object(mut body) = value else {
@@ -128,25 +134,50 @@ impl FromRequest<AppState> for AuthedObject {
                 ));
             }
         };
-        Ok(AuthedObject { caller, object })
+        let id = I::read(&mut parts).await?;
+        Ok(AuthedObject { caller, object, id })
     }
 }
 
 /// The one path parameter of a route (`/:slug`, `/:uuid`, `/:username`),
 /// percent-decoded. One that does not decode (not UTF-8) is kept raw, so
-/// the domain refuses it as an invalid identifier with a JSON error rather
+/// that it is refused as an invalid identifier with a JSON error rather
 /// than axum answering in plain text.
-#[derive(Debug, Clone)]
-pub struct PathParam(pub String);
+async fn path_segment(parts: &mut Parts) -> String {
+    match axum::extract::Path::<String>::from_request_parts(parts, &()).await {
+        Ok(axum::extract::Path(value)) => value,
+        Err(_) => parts.uri.path().rsplit('/').next().unwrap_or("").to_owned(),
+    }
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for PathParam {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(value)) => Ok(PathParam(value)),
-            Err(_) => Ok(PathParam(
-                parts.uri.path().rsplit('/').next().unwrap_or("").to_owned(),
-            )),
-        }
+/// The identifier a route's path names its object by, parsed once into its
+/// type (`Slug`, `Username`, `TimeId`, `TokenId`); malformed: `Invalid
+/// identifier`. Placed after `Auth` in a handler's arguments, so that
+/// authentication is checked first.
+#[derive(Debug, Clone)]
+pub struct PathId<T>(pub T);
+
+impl<S: Send + Sync, T: Identifier> FromRequestParts<S> for PathId<T> {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        T::parse(&path_segment(parts).await).map(PathId)
+    }
+}
+
+/// What an `AuthedObject` reads from the path: nothing (`()`), or an
+/// identifier.
+pub trait PathPart: Sized {
+    fn read(parts: &mut Parts) -> impl std::future::Future<Output = Result<Self, Error>> + Send;
+}
+
+impl PathPart for () {
+    async fn read(_: &mut Parts) -> Result<Self, Error> {
+        Ok(())
+    }
+}
+
+impl<T: Identifier> PathPart for T {
+    async fn read(parts: &mut Parts) -> Result<Self, Error> {
+        T::parse(&path_segment(parts).await)
     }
 }

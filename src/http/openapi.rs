@@ -22,6 +22,8 @@ use utoipa_axum::routes;
 use crate::error::Error;
 use crate::http::AppState;
 
+pub mod objects;
+
 /// The root of the document: info, security schemes, shared schemas.
 #[derive(OpenApi)]
 #[openapi(
@@ -132,12 +134,6 @@ pub struct TokenAuth {
     pub r#type: String,
     pub token: String,
 }
-
-/// A slug: lowercase letters, digits and single inner dashes, with at
-/// least one letter.
-#[derive(ToSchema)]
-#[schema(value_type = String, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
-pub struct Slug(#[allow(dead_code)] String);
 
 /// The body of every POST but login: `{"auth": {...}, "object": {...}}`.
 #[derive(ToSchema)]
@@ -450,27 +446,41 @@ mod tests {
         }
     }
 
-    /// The POST object schemas list exactly the fields the domain reads.
+    /// The POST object schemas list exactly the fields the domain reads,
+    /// and bodies that only create list the required ones.
     #[test]
     fn object_schemas_match_the_domain_fields() {
+        use crate::domain::validate::FieldSpec;
         let doc = document();
-        let cases: [(&str, &[&str]); 6] = [
-            ("ActivityObject", domain::activities::FIELDS),
-            ("ProjectObject", domain::projects::FIELDS),
-            ("TimeObject", domain::times::FIELDS),
-            ("OrgRoleObject", domain::org_roles::FIELDS),
-            ("UserObject", domain::users::CREATE_FIELDS),
-            ("UserUpdateObject", domain::users::UPDATE_FIELDS),
+        let cases: [(&str, &[FieldSpec], bool); 9] = [
+            ("ActivityObject", &domain::activities::SPECS, false),
+            ("ProjectObject", &domain::projects::SPECS, false),
+            ("TimeObject", &domain::times::SPECS, false),
+            ("OrgRoleObject", &domain::org_roles::SPECS, false),
+            ("UserObject", &domain::users::CREATE_SPECS, true),
+            ("UserUpdateObject", &domain::users::UPDATE_SPECS, false),
+            ("TimerObject", &domain::timers::TIMER_SPECS, false),
+            ("TimerStopObject", &domain::timers::STOP_SPECS, false),
+            ("ApiTokenObject", &domain::api_tokens::SPECS, true),
         ];
-        for (schema, fields) in cases {
-            let props = doc["components"]["schemas"][schema]["properties"]
+        for (schema, specs, create_only) in cases {
+            let object = &doc["components"]["schemas"][schema];
+            let props = object["properties"]
                 .as_object()
                 .unwrap_or_else(|| panic!("{schema} missing"));
-            let mut documented: Vec<&str> = props.keys().map(String::as_str).collect();
-            let mut read = fields.to_vec();
-            documented.sort_unstable();
-            read.sort_unstable();
+            let documented: Vec<&str> = props.keys().map(String::as_str).collect();
+            let read: Vec<&str> = specs.iter().map(|s| s.name).collect();
             assert_eq!(documented, read, "{schema}");
+            let required: Vec<&str> = specs
+                .iter()
+                .filter(|s| create_only && s.required)
+                .map(|s| s.name)
+                .collect();
+            let listed: Vec<&str> = object["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            assert_eq!(listed, required, "{schema}");
         }
     }
 }

@@ -3,13 +3,14 @@
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::Json;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::ids::Slug;
 use crate::domain::org_roles;
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -24,19 +25,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update, remove))
 }
 
-/// An org-role as sent in a POST: both fields on create, either on update.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct OrgRoleObject {
-    #[schema(nullable = false, max_length = 255)]
-    name: Option<String>,
-    #[schema(
-        nullable = false,
-        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
-        max_length = 64
-    )]
-    slug: Option<String>,
-}
+request_object!(
+    OrgRoleObject,
+    org_roles::SPECS,
+    "An org-role as sent in a POST: both fields on create, either on update.",
+    required = false
+);
 
 /// Lists org-roles in creation order.
 #[utoipa::path(
@@ -70,7 +64,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Auth(_): Auth,
-    PathParam(slug): PathParam,
+    PathId(slug): PathId<Slug>,
 ) -> Result<Json<OrgRoleView>> {
     Ok(Json(org_roles::get(&state.db, &slug).await?.into()))
 }
@@ -98,11 +92,10 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 )]
 async fn update(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
-    body: AuthedObject,
+    body: AuthedObject<Slug>,
 ) -> Result<Json<OrgRoleView>> {
     Ok(Json(
-        org_roles::update(&state.db, &body.caller, &slug, &body.object)
+        org_roles::update(&state.db, &body.caller, &body.id, &body.object)
             .await?
             .into(),
     ))
@@ -117,7 +110,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(slug): PathParam,
+    PathId(slug): PathId<Slug>,
 ) -> Result<Response> {
     org_roles::delete(&state.db, &caller, &slug).await?;
     Ok(middleware::deleted())

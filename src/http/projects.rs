@@ -4,19 +4,21 @@ use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::ids::Slug;
 use crate::domain::projects::{self, ProjectQuery};
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
-    CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, Slug, UpdateErrors,
+    CreateErrors, DeleteErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
 use crate::http::pagination::{list_response, NextSince, Paging};
 use crate::http::query::{Flag, Query, SinceQuery};
-use crate::http::views::{self, ProjectView, Roles};
+use crate::http::views::{self, ProjectView};
 use crate::http::{middleware, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -50,23 +52,12 @@ pub struct ProjectShowQuery {
     include_revisions: Flag,
 }
 
-/// A project as sent in a POST: `name` and `slugs` are required on create.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ProjectObject {
-    #[schema(nullable = false, max_length = 255)]
-    name: Option<String>,
-    #[schema(nullable = false, max_items = 100)]
-    slugs: Option<Vec<Slug>>,
-    /// An absolute URI, or null.
-    #[schema(format = "uri", max_length = 2048)]
-    uri: Option<String>,
-    /// An activity slug, or null.
-    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 64)]
-    default_activity: Option<String>,
-    /// Username → roles; replaces the members.
-    users: Option<std::collections::BTreeMap<String, Roles>>,
-}
+request_object!(
+    ProjectObject,
+    projects::SPECS,
+    "A project as sent in a POST: `name` and `slugs` are required on create.",
+    required = false
+);
 
 /// Lists projects, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
@@ -108,8 +99,8 @@ async fn list(
 )]
 async fn show(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
     Auth(_caller): Auth,
+    PathId(slug): PathId<Slug>,
     Query(query): Query<ProjectShowQuery>,
 ) -> Result<Response> {
     let view = projects::get(&state.db, &slug, query.include_revisions.0).await?;
@@ -134,12 +125,8 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Res
     request_body = Envelope<ProjectObject>,
     responses((status = 200, description = "Updated", body = ProjectView), UpdateErrors)
 )]
-async fn update(
-    State(state): State<AppState>,
-    PathParam(slug): PathParam,
-    body: AuthedObject,
-) -> Result<Response> {
-    let view = projects::update(&state.db, &body.caller, &slug, &body.object).await?;
+async fn update(State(state): State<AppState>, body: AuthedObject<Slug>) -> Result<Response> {
+    let view = projects::update(&state.db, &body.caller, &body.id, &body.object).await?;
     Ok(Json(ProjectView::from(view)).into_response())
 }
 
@@ -151,8 +138,8 @@ async fn update(
 )]
 async fn remove(
     State(state): State<AppState>,
-    PathParam(slug): PathParam,
     Auth(caller): Auth,
+    PathId(slug): PathId<Slug>,
 ) -> Result<Response> {
     projects::delete(&state.db, &caller, &slug).await?;
     Ok(middleware::deleted())

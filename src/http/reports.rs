@@ -4,12 +4,12 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::reports::{self, GroupKey, KeyValue, Summary};
+use crate::domain::reports::{self, GroupKey, KeyValue, Summary, SummaryRow};
 use crate::error::Result;
 use crate::http::csv::FormatQuery;
 use crate::http::extract::Auth;
@@ -58,26 +58,37 @@ impl SummaryQuery {
     }
 }
 
-/// The summary as sent.
-#[derive(ToSchema)]
-#[allow(dead_code)] // documents `domain::reports::Summary`'s serialisation
-pub struct SummaryDoc {
+/// The summary as sent (built from `domain::reports::Summary`).
+#[derive(Serialize, ToSchema)]
+pub struct SummaryView {
     /// One object per group: its `group_by` keys (a username; a project's
     /// sorted slugs; an activity slug; `YYYY-MM-DD`; `YYYY-Www`; `YYYY-MM`;
     /// or null for a deleted project or activity), plus `duration`
     /// (seconds) and `count` (times).
-    rows: Vec<std::collections::HashMap<String, serde_json::Value>>,
-    total: SumsDoc,
+    #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
+    rows: Vec<SummaryRow>,
+    total: SumsView,
 }
 
 /// Totals over every selected time, each counted once.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct SumsDoc {
+#[derive(Serialize, ToSchema)]
+pub struct SumsView {
     /// Seconds.
     duration: i64,
     /// Times.
     count: i64,
+}
+
+impl From<Summary> for SummaryView {
+    fn from(summary: Summary) -> Self {
+        Self {
+            rows: summary.rows,
+            total: SumsView {
+                duration: summary.total.duration,
+                count: summary.total.count,
+            },
+        }
+    }
 }
 
 /// Sums of durations and counts of the times the caller may see, grouped.
@@ -88,7 +99,7 @@ pub struct SumsDoc {
     params(SummaryQuery, TimeFilters, FormatQuery),
     responses(
         (status = 200, description = "The summary (JSON, or CSV on request)",
-         content((SummaryDoc = "application/json"), (String = "text/csv"))),
+         content((SummaryView = "application/json"), (String = "text/csv"))),
         ListErrors,
     )
 )]
@@ -108,14 +119,14 @@ async fn summary(
             "summary.csv",
         ))
     } else {
-        Ok(Json(summary).into_response())
+        Ok(Json(SummaryView::from(summary)).into_response())
     }
 }
 
 /// The summary's rows as CSV: the group keys in `group_by` order, then
 /// `duration` and `count` (no total row: it is the sum of the rows unless
 /// grouped by activity). Project slugs are joined with spaces; null is empty.
-fn summary_csv(summary: &Summary) -> String {
+pub(crate) fn summary_csv(summary: &Summary) -> String {
     let mut out = String::new();
     let header = summary.group_by.iter().map(|k| k.name());
     csv::push_record(&mut out, header.chain(["duration", "count"]));

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use crate::domain::timers::{self, RunningTimer};
 use crate::error::Result;
 use crate::http::extract::{Auth, AuthedObject};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{CreateErrors, DeleteUnusedErrors, Envelope, ShowErrors, UpdateErrors};
 use crate::http::views::TimeView;
 use crate::http::{middleware, AppState};
@@ -76,34 +77,19 @@ impl From<Option<RunningTimer>> for TimerState {
     }
 }
 
-/// A timer as sent to start or edit one: `project` is required to start;
-/// `activities` may be left out when the project has a default activity.
-#[derive(ToSchema)]
-#[allow(dead_code)] // describes what `domain::timers` reads
-pub struct TimerObject {
-    #[schema(nullable = false)]
-    project: Option<crate::http::openapi::Slug>,
-    #[schema(nullable = false, max_items = 100)]
-    activities: Option<Vec<crate::http::openapi::Slug>>,
-    #[schema(max_length = 65535)]
-    notes: Option<String>,
-    /// An absolute URI, or null.
-    #[schema(format = "uri", max_length = 2048)]
-    issue_uri: Option<String>,
-}
+request_object!(
+    TimerObject,
+    timers::TIMER_SPECS,
+    "A timer as sent to start or edit one: `project` is required to start; `activities` may be left out when the project has a default activity.",
+    required = false
+);
 
-/// What a stop may set of the new time (else: the date the timer started,
-/// and the timer's notes and issue URI).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct TimerStopObject {
-    #[schema(nullable = false, format = Date)]
-    date_worked: Option<String>,
-    #[schema(max_length = 65535)]
-    notes: Option<String>,
-    #[schema(format = "uri", max_length = 2048)]
-    issue_uri: Option<String>,
-}
+request_object!(
+    TimerStopObject,
+    timers::STOP_SPECS,
+    "What a stop may set of the new time (else: the date the timer started, and the timer's notes and issue URI).",
+    required = false
+);
 
 /// The caller's running timer, if any.
 #[utoipa::path(

@@ -4,14 +4,16 @@ use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::ids::TimeId;
 use crate::domain::times::{self, TimeQuery};
 use crate::error::Result;
 use crate::http::csv::FormatQuery;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -54,35 +56,12 @@ pub struct TimeShowQuery {
     include_revisions: Flag,
 }
 
-/// A time as sent in a POST: `duration`, `user`, `project` and
-/// `date_worked` are required on create.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct TimeObject {
-    /// Seconds.
-    #[schema(nullable = false, minimum = 0, maximum = 2147483647)]
-    duration: Option<i64>,
-    /// A username.
-    #[schema(nullable = false, pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
-    user: Option<String>,
-    /// A project slug.
-    #[schema(
-        nullable = false,
-        pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$",
-        max_length = 64
-    )]
-    project: Option<String>,
-    /// Activity slugs (the project's default activity when absent).
-    #[schema(max_items = 100)]
-    activities: Option<Vec<crate::http::openapi::Slug>>,
-    #[schema(max_length = 65535)]
-    notes: Option<String>,
-    /// An absolute URI, or null.
-    #[schema(format = "uri", max_length = 2048)]
-    issue_uri: Option<String>,
-    #[schema(nullable = false, format = Date)]
-    date_worked: Option<String>,
-}
+request_object!(
+    TimeObject,
+    times::SPECS,
+    "A time as sent in a POST: `duration`, `user`, `project` and `date_worked` are required on create.",
+    required = false
+);
 
 /// Lists times, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
@@ -145,7 +124,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(uuid): PathParam,
+    PathId(uuid): PathId<TimeId>,
     Query(query): Query<TimeShowQuery>,
 ) -> Result<Json<TimeView>> {
     let view = times::get(
@@ -182,11 +161,10 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 )]
 async fn update(
     State(state): State<AppState>,
-    PathParam(uuid): PathParam,
-    body: AuthedObject,
+    body: AuthedObject<TimeId>,
 ) -> Result<Json<TimeView>> {
     Ok(Json(
-        times::update(&state.db, &body.caller, &uuid, &body.object)
+        times::update(&state.db, &body.caller, &body.id, &body.object)
             .await?
             .into(),
     ))
@@ -201,7 +179,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(uuid): PathParam,
+    PathId(uuid): PathId<TimeId>,
 ) -> Result<Response> {
     times::delete(&state.db, &caller, &uuid).await?;
     Ok(middleware::deleted().into_response())

@@ -4,13 +4,15 @@ use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::ids::Username;
 use crate::domain::users;
 use crate::error::Result;
-use crate::http::extract::{Auth, AuthedObject, PathParam};
+use crate::http::extract::{Auth, AuthedObject, PathId};
+use crate::http::openapi::objects::request_object;
 use crate::http::openapi::{
     CreateErrors, DeleteUnusedErrors, Envelope, ListErrors, ShowErrors, UpdateErrors,
 };
@@ -49,64 +51,19 @@ pub struct UserShowQuery {
     include_deleted: Flag,
 }
 
-/// A user as sent in a POST: `username` is required on create.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct UserObject {
-    #[schema(nullable = false, pattern = r"^[A-Za-z0-9._~-]+$", max_length = 64)]
-    username: Option<String>,
-    #[schema(nullable = false, max_length = 255)]
-    password: Option<String>,
-    #[schema(max_length = 255)]
-    display_name: Option<String>,
-    /// Same as `display_name` (spelled so in the spec's example).
-    #[schema(max_length = 255)]
-    displayname: Option<String>,
-    #[schema(max_length = 255)]
-    email: Option<String>,
-    /// Org-role slugs.
-    #[schema(rename = "org-roles", max_items = 100)]
-    org_roles: Option<Vec<crate::http::openapi::Slug>>,
-    #[schema(nullable = false)]
-    site_spectator: Option<bool>,
-    #[schema(nullable = false)]
-    site_manager: Option<bool>,
-    #[schema(nullable = false)]
-    site_admin: Option<bool>,
-    #[schema(nullable = false)]
-    active: Option<bool>,
-    #[schema(max_length = 65535)]
-    meta: Option<String>,
-}
+request_object!(
+    UserObject,
+    users::CREATE_SPECS,
+    "A user as sent in a POST: `username` is required on create.",
+    required = true
+);
 
-/// A user as sent to `POST /users/{username}`: only the fields sent
-/// change; `username` never does, so it is no field here.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct UserUpdateObject {
-    #[schema(nullable = false, max_length = 255)]
-    password: Option<String>,
-    #[schema(max_length = 255)]
-    display_name: Option<String>,
-    /// Same as `display_name` (spelled so in the spec's example).
-    #[schema(max_length = 255)]
-    displayname: Option<String>,
-    #[schema(max_length = 255)]
-    email: Option<String>,
-    /// Org-role slugs.
-    #[schema(rename = "org-roles", max_items = 100)]
-    org_roles: Option<Vec<crate::http::openapi::Slug>>,
-    #[schema(nullable = false)]
-    site_spectator: Option<bool>,
-    #[schema(nullable = false)]
-    site_manager: Option<bool>,
-    #[schema(nullable = false)]
-    site_admin: Option<bool>,
-    #[schema(nullable = false)]
-    active: Option<bool>,
-    #[schema(max_length = 65535)]
-    meta: Option<String>,
-}
+request_object!(
+    UserUpdateObject,
+    users::UPDATE_SPECS,
+    "A user as sent to `POST /users/{username}`: only the fields sent change; `username` never does, so it is no field here.",
+    required = false
+);
 
 /// Lists users, oldest change first (`updated_at`, else `created_at`).
 #[utoipa::path(
@@ -153,8 +110,8 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     Auth(_): Auth,
+    PathId(username): PathId<Username>,
     Query(query): Query<UserShowQuery>,
-    PathParam(username): PathParam,
 ) -> Result<Json<UserView>> {
     let user = users::get(&state.db, &username, query.include_deleted.0).await?;
     Ok(Json(user.into()))
@@ -180,10 +137,9 @@ async fn create(State(state): State<AppState>, body: AuthedObject) -> Result<Jso
 )]
 async fn update(
     State(state): State<AppState>,
-    PathParam(username): PathParam,
-    body: AuthedObject,
+    body: AuthedObject<Username>,
 ) -> Result<Json<UserView>> {
-    let user = users::update(&state.db, &body.caller, &username, &body.object).await?;
+    let user = users::update(&state.db, &body.caller, &body.id, &body.object).await?;
     Ok(Json(user.into()))
 }
 
@@ -196,7 +152,7 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    PathParam(username): PathParam,
+    PathId(username): PathId<Username>,
 ) -> Result<Response> {
     users::delete(&state.db, &caller, &username).await?;
     Ok(middleware::deleted())

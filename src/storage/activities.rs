@@ -216,19 +216,5 @@ pub async fn name_taken(
     name: &str,
     except: Option<&str>,
 ) -> Result<bool> {
-    let mut query = activity::Entity::find()
-        .filter(activity::Column::Name.eq(name))
-        .filter(activity::Column::Newest.eq(true))
-        .filter(activity::Column::DeletedAt.is_null());
-    if let Some(uuid) = except {
-        query = query.filter(activity::Column::Uuid.ne(uuid));
-    }
-    // Compared again here: MySQL's default collation ignores case.
-    let names: Vec<String> = query
-        .select_only()
-        .column(activity::Column::Name)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(names.iter().any(|n| n == name))
+    revisions::name_taken::<activity::Entity>(db, activity::Column::Name, name, except).await
 }

@@ -1,6 +1,8 @@
-//! The handles the layers above use: `Db` (the pool), `WriteTx` (the one
+//! The handles the layers above use: `Db` (the pool), `Tx` (the one
 //! transaction of a writing request, run by `Db::write` with the retry
-//! policy) and `Snapshot` (a read-consistent, read-only transaction).
+//! policy, or of a bulk load, `Db::load`) and `Snapshot` (a
+//! read-consistent, read-only transaction). Nothing outside this file
+//! begins or commits a write transaction.
 
 use std::future::Future;
 use std::ops::Deref;
@@ -64,8 +66,8 @@ pub struct Db {
 /// Cached summary groups (`storage::reports::group_sums`).
 pub type SumCache = WriteCache<Arc<Vec<GroupRow>>>;
 
-/// A transaction for a request that writes. Commit it, or dropping it rolls back.
-pub struct WriteTx {
+/// A write transaction: committed by `write`/`load`, rolled back when dropped.
+struct WriteTx {
     tx: DatabaseTransaction,
     counts: Arc<CountCache>,
     sums: Arc<SumCache>,
@@ -73,7 +75,7 @@ pub struct WriteTx {
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> Result<()> {
+    async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
         self.counts.invalidate();
         self.sums.invalidate();
@@ -220,9 +222,9 @@ impl Db {
         self.conn.get_database_backend()
     }
 
-    /// Starts the transaction of a request that writes (see `write`, which
-    /// also commits and retries).
-    pub async fn begin_write(&self) -> Result<WriteTx> {
+    /// Starts a write transaction: only `write` and `load` do, so that
+    /// every write commits (and retries) in one place.
+    async fn begin_write(&self) -> Result<WriteTx> {
         let writer = match &self.sqlite_writer {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
@@ -283,6 +285,34 @@ impl Db {
                 other => return other,
             }
         }
+    }
+
+    /// Fills an empty database in one transaction (seed, import): `fill`
+    /// runs once (its input is a stream, so a lost conflict is not run
+    /// again), then the id sequences are moved past the inserted rows, the
+    /// transaction commits and the planner's statistics are refreshed.
+    /// `stage` hears of the last two steps (for progress reports).
+    pub async fn load<T, F, Fut>(&self, stage: impl Fn(&'static str), fill: F) -> anyhow::Result<T>
+    where
+        F: FnOnce(Tx) -> Fut,
+        Fut: Future<Output = anyhow::Result<T>>,
+    {
+        let tx = Arc::new(self.begin_write().await?);
+        let value = fill(Tx(tx.clone())).await?;
+        stage("committing");
+        super::reset_id_sequences(&*tx)
+            .await
+            .context("moving the id sequences past the inserted rows")?;
+        Arc::into_inner(tx)
+            .context("a bulk load kept its transaction")?
+            .commit()
+            .await
+            .context("committing")?;
+        stage("gathering statistics");
+        super::analyze(&self.conn)
+            .await
+            .context("gathering statistics")?;
+        Ok(value)
     }
 
     /// Starts a read-only snapshot transaction.

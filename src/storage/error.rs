@@ -55,6 +55,14 @@ impl Error {
     }
 }
 
+/// Storage's own error is a write failure too (for writes that need no
+/// error of the layers above, e.g. in tests).
+impl super::WriteFailure for Error {
+    fn is_transient(&self) -> bool {
+        Error::is_transient(self)
+    }
+}
+
 impl From<DbErr> for Error {
     fn from(e: DbErr) -> Self {
         if is_transient_conflict(&e) {

@@ -1,6 +1,6 @@
 //! Storage: the one query layer that serves SQLite, PostgreSQL and
 //! MySQL/MariaDB. Everything above this module reaches the database only
-//! through the handles (`Db`, `WriteTx`, `Snapshot`, `Conn`) and functions
+//! through the handles (`Db`, `Tx`, `Snapshot`, `Conn`) and functions
 //! here, and sees only storage's own `Error`. It imports nothing from the
 //! layers above.
 
@@ -25,9 +25,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend};
 
 pub use catalogue::Catalogue;
 pub use counts::{CountCache, WriteCache, COUNT_TTL};
-pub use db::{
-    Conn, Db, Snapshot, SumCache, Tx, WriteFailure, WriteTx, WRITE_ATTEMPTS, WRITE_TX_LIMIT,
-};
+pub use db::{Conn, Db, Snapshot, SumCache, Tx, WriteFailure, WRITE_ATTEMPTS, WRITE_TX_LIMIT};
 pub(crate) use error::{is_unique_violation, taken_as};
 pub use error::{Error, Result, Taken};
 pub use migrations::Migrator;

@@ -375,19 +375,5 @@ pub async fn name_taken(
     name: &str,
     except: Option<&str>,
 ) -> Result<bool> {
-    let mut query = project::Entity::find()
-        .filter(project::Column::Name.eq(name))
-        .filter(project::Column::Newest.eq(true))
-        .filter(project::Column::DeletedAt.is_null());
-    if let Some(uuid) = except {
-        query = query.filter(project::Column::Uuid.ne(uuid));
-    }
-    // Compared again here: MySQL's default collation ignores case.
-    let names: Vec<String> = query
-        .select_only()
-        .column(project::Column::Name)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(names.iter().any(|n| n == name))
+    revisions::name_taken::<project::Entity>(db, project::Column::Name, name, except).await
 }

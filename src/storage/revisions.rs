@@ -12,7 +12,7 @@
 //! new statement, which sees what the previous holder committed
 //! (PostgreSQL: a new snapshot per statement; MySQL: locking reads see the
 //! latest commit). SQLite writers are already serialised by
-//! `Db::begin_write`, and sea-query omits `FOR UPDATE` there.
+//! `Db::write`, and sea-query omits `FOR UPDATE` there.
 //!
 //! Lists of keys are sent in chunks of `CHUNK`, so no backend's
 //! bind-parameter limit is reached, whatever the page size.
@@ -101,18 +101,7 @@ pub async fn current_of<E: Revisioned>(
     db: &impl ConnectionTrait,
     uuids: &[String],
 ) -> Result<Vec<E::Model>> {
-    let c = cols::<E>();
-    let mut rows = Vec::new();
-    for chunk in uuids.chunks(CHUNK) {
-        rows.extend(
-            E::find()
-                .filter(c.uuid.is_in(chunk.iter().cloned()))
-                .filter(c.newest.eq(true))
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(rows)
+    revisions_of::<E>(db, uuids, true).await
 }
 
 /// The older revisions of the objects `uuids`, newest first per object.
@@ -120,13 +109,23 @@ pub async fn parents_of<E: Revisioned>(
     db: &impl ConnectionTrait,
     uuids: &[String],
 ) -> Result<Vec<E::Model>> {
+    revisions_of::<E>(db, uuids, false).await
+}
+
+/// The current (`newest`) or the older revisions of the objects `uuids`,
+/// by object, newest first; the uuids sent in chunks.
+async fn revisions_of<E: Revisioned>(
+    db: &impl ConnectionTrait,
+    uuids: &[String],
+    newest: bool,
+) -> Result<Vec<E::Model>> {
     let c = cols::<E>();
     let mut rows = Vec::new();
     for chunk in uuids.chunks(CHUNK) {
         rows.extend(
             E::find()
                 .filter(c.uuid.is_in(chunk.iter().cloned()))
-                .filter(c.newest.eq(false))
+                .filter(c.newest.eq(newest))
                 .order_by_asc(c.uuid)
                 .order_by_desc(c.revision)
                 .all(db)
@@ -134,6 +133,33 @@ pub async fn parents_of<E: Revisioned>(
         );
     }
     Ok(rows)
+}
+
+/// Whether a current, undeleted object other than `except` (a uuid) is
+/// named exactly `name` in the column `name_column` (names are unique
+/// among current objects).
+pub async fn name_taken<E: Revisioned>(
+    db: &impl ConnectionTrait,
+    name_column: E::Column,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool> {
+    let c = cols::<E>();
+    let mut query = E::find()
+        .filter(name_column.eq(name))
+        .filter(c.newest.eq(true))
+        .filter(c.deleted_at.is_null());
+    if let Some(uuid) = except {
+        query = query.filter(c.uuid.ne(uuid));
+    }
+    // Compared again here: MySQL's default collation ignores case.
+    let names: Vec<String> = query
+        .select_only()
+        .column(name_column)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names.iter().any(|n| n == name))
 }
 
 /// The condition "current, and undeleted unless `include_deleted`".

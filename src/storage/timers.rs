@@ -24,7 +24,7 @@ pub struct TimerFields {
 
 /// Locks the user's row for the rest of the write transaction: the
 /// per-user mutex of timer writes (a missing timer row cannot be locked).
-/// SQLite writers are already serialised by `Db::begin_write`.
+/// SQLite writers are already serialised by `Db::write`.
 pub async fn lock_owner(db: &impl ConnectionTrait, user_id: i64) -> Result<()> {
     Ok(user::Entity::find_by_id(user_id)
         .select_only()

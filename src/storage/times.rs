@@ -141,7 +141,7 @@ pub async fn page_with_activities(
     let inner = super::paginate(
         time::Entity::find()
             .filter(filter.condition())
-            .order_by(time::Column::SortAt, Order::Asc)
+            .order_by(filter.sort_key(), Order::Asc)
             .order_by(time::Column::Id, Order::Asc),
         page,
     )

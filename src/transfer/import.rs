@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::{BatchInsert, ColumnInfo, ColumnKind, Table, FORMAT, VERSION};
 use crate::progress::Progress;
-use crate::storage::Db;
+use crate::storage::{Db, Tx};
 
 /// Rows inserted per table, in the order the tables came.
 pub type Counts = Vec<(Table, u64)>;
@@ -36,8 +36,21 @@ pub async fn import(
     input: impl Read + Send + 'static,
     progress: &Progress,
 ) -> anyhow::Result<Counts> {
-    let tx = db.begin_write().await?;
-    super::ensure_empty(&*tx).await?;
+    db.load(
+        |stage| progress.set_stage(stage),
+        |tx| fill(tx, input, progress),
+    )
+    .await
+}
+
+/// Inserts the rows of the document in `tx`, table by table.
+async fn fill(
+    tx: Tx,
+    input: impl Read + Send + 'static,
+    progress: &Progress,
+) -> anyhow::Result<Counts> {
+    let tx = &tx;
+    super::ensure_empty(tx).await?;
 
     let (sender, mut receiver) = mpsc::channel::<Message>(1024);
     let parser = tokio::task::spawn_blocking(move || parse(input, sender));
@@ -51,7 +64,7 @@ pub async fn import(
                 Message::Row(table, object) => {
                     if current.as_ref().map(|b| b.table) != Some(table) {
                         if let Some(mut done) = current.take() {
-                            done.flush(&*tx).await?;
+                            done.flush(tx).await?;
                             counts.push((done.table, done.count));
                         }
                         current = Some(BatchInsert::new(table));
@@ -59,13 +72,13 @@ pub async fn import(
                     }
                     let batch = current.as_mut().expect("set above");
                     let row = to_values(table, batch.columns(), batch.count + 1, object)?;
-                    batch.push(&*tx, row).await?;
+                    batch.push(tx, row).await?;
                 }
                 Message::End => complete = true,
             }
         }
         if let Some(mut done) = current.take() {
-            done.flush(&*tx).await?;
+            done.flush(tx).await?;
             counts.push((done.table, done.count));
         }
         Ok(())
@@ -82,15 +95,6 @@ pub async fn import(
     if !complete {
         bail!("the export document ended early");
     }
-    progress.set_stage("committing");
-    crate::storage::reset_id_sequences(&*tx)
-        .await
-        .context("moving the id sequences past the imported rows")?;
-    tx.commit().await.context("committing the import")?;
-    progress.set_stage("gathering statistics");
-    crate::storage::analyze(db.conn())
-        .await
-        .context("gathering statistics")?;
     Ok(counts)
 }
 

@@ -42,8 +42,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::{anyhow, bail, Context};
 use futures::TryStreamExt;
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    Iterable, ModelTrait, QueryResult, Statement, StreamTrait, Value,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, Iterable, ModelTrait,
+    QueryResult, Statement, StreamTrait, Value,
 };
 use uuid::Uuid;
 
@@ -54,7 +54,7 @@ use crate::domain::validate::{
 };
 use crate::progress::Progress;
 use crate::storage::entities::{activity, project, project_slug, project_user, time, user};
-use crate::storage::Db;
+use crate::storage::{Db, Tx};
 
 /// Length limits of this schema's text columns.
 #[derive(Clone, Copy, Debug)]
@@ -149,28 +149,24 @@ pub async fn import_node(db: &Db, from: &str, progress: &Progress) -> anyhow::Re
 }
 
 async fn copy(db: &Db, reader: Reader<'_>) -> anyhow::Result<Counts> {
-    let tx = db.begin_write().await?;
-    super::ensure_empty(&*tx).await?;
-    reader.count_all().await?;
-    let mut import = NodeImport::new(&tx, reader);
-    import.users().await?;
-    import.activities().await?;
-    import.projects().await?;
-    import.project_slugs().await?;
-    import.project_roles().await?;
-    import.times().await?;
-    import.time_activities().await?;
-    let counts = import.counts;
-    reader.progress.set_stage("committing");
-    crate::storage::reset_id_sequences(&*tx)
-        .await
-        .context("moving the id sequences past the imported rows")?;
-    tx.commit().await.context("committing the import")?;
-    reader.progress.set_stage("gathering statistics");
-    crate::storage::analyze(db.conn())
-        .await
-        .context("gathering statistics")?;
-    Ok(counts)
+    let progress = reader.progress;
+    db.load(
+        |stage| progress.set_stage(stage),
+        |tx| async move {
+            super::ensure_empty(&tx).await?;
+            reader.count_all().await?;
+            let mut import = NodeImport::new(&tx, reader);
+            import.users().await?;
+            import.activities().await?;
+            import.projects().await?;
+            import.project_slugs().await?;
+            import.project_roles().await?;
+            import.times().await?;
+            import.time_activities().await?;
+            Ok(import.counts)
+        },
+    )
+    .await
 }
 
 /// The source columns each step reads.
@@ -233,7 +229,7 @@ const TIME_COLUMNS: &[&str] = &[
 /// share the target transaction, the source, the counts, and what earlier
 /// tables resolved for the references of later ones.
 struct NodeImport<'a> {
-    tx: &'a DatabaseTransaction,
+    tx: &'a Tx,
     reader: Reader<'a>,
     counts: Counts,
     /// Row ids of `users`.
@@ -251,7 +247,7 @@ struct NodeImport<'a> {
 }
 
 impl<'a> NodeImport<'a> {
-    fn new(tx: &'a DatabaseTransaction, reader: Reader<'a>) -> Self {
+    fn new(tx: &'a Tx, reader: Reader<'a>) -> Self {
         Self {
             tx,
             reader,
@@ -314,6 +310,8 @@ impl<'a> NodeImport<'a> {
                 uuid,
                 revision,
                 newest,
+                created_at,
+                updated_at,
                 deleted_at,
             } = self.activities.read(&row)?;
             let slug = row.opt_text_max("slug", IDENT)?;
@@ -327,8 +325,6 @@ impl<'a> NodeImport<'a> {
                     return Err(row.error(format!("slug {live} belongs to another activity too")));
                 }
             }
-            let created_at = row.millis("created_at")?;
-            let updated_at = row.opt_millis("updated_at")?;
             let model = activity::Model {
                 id: row.id,
                 uuid: text(uuid),
@@ -361,6 +357,8 @@ impl<'a> NodeImport<'a> {
                 uuid,
                 revision,
                 newest,
+                created_at,
+                updated_at,
                 deleted_at,
             } = self.projects.read(&row)?;
             let default_activity = match row.opt_uuid("default_activity")? {
@@ -370,8 +368,6 @@ impl<'a> NodeImport<'a> {
                     return Err(row.error(format!("default_activity {uuid} is not an activity")))
                 }
             };
-            let created_at = row.millis("created_at")?;
-            let updated_at = row.opt_millis("updated_at")?;
             let model = project::Model {
                 id: row.id,
                 uuid: text(uuid),
@@ -470,6 +466,8 @@ impl<'a> NodeImport<'a> {
                 uuid,
                 revision,
                 newest,
+                created_at,
+                updated_at,
                 deleted_at,
             } = times.read(&row)?;
             let user_id = self.user(&row)?;
@@ -482,8 +480,6 @@ impl<'a> NodeImport<'a> {
             let date_worked = chrono::DateTime::from_timestamp_millis(row.millis("date_worked")?)
                 .ok_or_else(|| row.error("date_worked is not a valid instant".into()))?
                 .date_naive();
-            let created_at = row.millis("created_at")?;
-            let updated_at = row.opt_millis("updated_at")?;
             let model = time::Model {
                 id: row.id,
                 uuid: text(uuid),
@@ -582,6 +578,8 @@ struct RevisionColumns {
     uuid: Uuid,
     revision: i32,
     newest: bool,
+    created_at: i64,
+    updated_at: Option<i64>,
     deleted_at: Option<i64>,
 }
 
@@ -592,6 +590,8 @@ impl Revisions {
             uuid: row.uuid("uuid")?,
             revision: row.revision()?,
             newest: row.flag("newest", false)?,
+            created_at: row.millis("created_at")?,
+            updated_at: row.opt_millis("updated_at")?,
             deleted_at: row.opt_millis("deleted_at")?,
         };
         let (uuid, revision) = (columns.uuid, columns.revision);

@@ -25,6 +25,25 @@ impl From<Error> for WebError {
 
 pub type WebResult<T = Response> = Result<T, WebError>;
 
+/// Errors a form shows next to it (their sentence); server failures and
+/// missing objects fail the page.
+pub fn shown(error: Error) -> Result<String, Error> {
+    match error {
+        Error::Server(_) | Error::NotFound(_) => Err(error),
+        other => Ok(plain_words(&other)),
+    }
+}
+
+/// The names whose flag is set, joined by commas (roles as a person reads them).
+pub fn named_flags(flags: &[(bool, &str)]) -> String {
+    let names: Vec<&str> = flags
+        .iter()
+        .filter(|(set, _)| *set)
+        .map(|(_, name)| *name)
+        .collect();
+    names.join(", ")
+}
+
 /// The sentence a person reads for `error`.
 pub fn plain_words(error: &Error) -> String {
     match error {

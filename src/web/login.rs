@@ -10,9 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::domain::login::{login, LoginContext};
+use crate::domain::login::{login, Credentials, LoginContext};
 use crate::http::AppState;
 use crate::web::error::{plain_words, WebResult};
 use crate::web::session::{self, CheckedForm, FormToken};
@@ -86,11 +85,11 @@ async fn sign_in(
         _ => "ldap",
     };
     let username = form.get("username").to_owned();
-    let body = json!({"auth": {
-        "type": method,
-        "username": username,
-        "password": form.raw("password"),
-    }});
+    let credentials = Credentials {
+        kind: Some(method.to_owned()),
+        username: Some(username.clone()),
+        password: Some(form.raw("password").to_owned()),
+    };
     let ctx = LoginContext {
         db: &state.db,
         tokens: &state.tokens,
@@ -98,7 +97,7 @@ async fn sign_in(
         ldap: state.config.ldap.as_ref(),
         throttle: &state.throttle,
     };
-    match login(&ctx, &body, Some(peer.ip())).await {
+    match login(&ctx, Some(&credentials), Some(peer.ip())).await {
         Ok(token) => {
             let mut response = Redirect::to(&safe_next(form.get("next"))).into_response();
             session::start(&state, &token, &mut response);

@@ -105,6 +105,15 @@ fn invalid(session: &Session, page: &impl Template) -> Response {
     session.finish(html(StatusCode::UNPROCESSABLE_ENTITY, page))
 }
 
+/// A page with a form: 422 when it shows what was wrong (`invalid`), else 200.
+fn form_page(session: &Session, page: &impl Template, invalid: bool) -> Response {
+    if invalid {
+        self::invalid(session, page)
+    } else {
+        self::page(session, page)
+    }
+}
+
 /// After a successful POST: go to `to` (303, so a reload does not post again).
 fn see_other(session: &Session, to: &str) -> Response {
     session.finish(Redirect::to(to).into_response())

@@ -9,12 +9,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
-use crate::domain::login::{login, LoginContext};
+use crate::domain::ids::{Identifier, Username};
+use crate::domain::login::{login, Credentials, LoginContext};
 use crate::domain::users::UserView;
 use crate::domain::{users, validate, Page};
 use crate::error::Error;
 use crate::http::AppState;
-use crate::web::error::{plain_words, WebResult};
+use crate::web::error::{named_flags, shown, WebResult};
 use crate::web::session::{CheckedForm, Session};
 use crate::web::Chrome;
 
@@ -78,25 +79,11 @@ struct ProfilePage {
 }
 
 fn roles_of(user: &UserView) -> String {
-    let mut roles = Vec::new();
-    if user.site_admin {
-        roles.push("admin");
-    }
-    if user.site_manager {
-        roles.push("manager");
-    }
-    if user.site_spectator {
-        roles.push("spectator");
-    }
-    roles.join(", ")
-}
-
-/// Errors a form shows; server failures and missing objects fail the page.
-fn shown(error: Error) -> Result<String, Error> {
-    match error {
-        Error::Server(_) | Error::NotFound(_) => Err(error),
-        other => Ok(plain_words(&other)),
-    }
+    named_flags(&[
+        (user.site_admin, "admin"),
+        (user.site_manager, "manager"),
+        (user.site_spectator, "spectator"),
+    ])
 }
 
 fn require_manager(session: &Session) -> Result<(), Error> {
@@ -128,11 +115,7 @@ async fn people_page(state: &AppState, session: &Session, form: NewPerson) -> We
         form,
         may_grant_admin: session.caller.is_admin(),
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn list(State(state): State<AppState>, session: Session) -> WebResult {
@@ -187,7 +170,7 @@ async fn person_page(
     error: Option<String>,
 ) -> WebResult {
     require_manager(session)?;
-    let person = users::get(&state.db, username, false).await?;
+    let person = users::get(&state.db, &Username::parse(username)?, false).await?;
     let invalid = error.is_some();
     let page = PersonPage {
         chrome: Chrome::new(session, "people"),
@@ -196,11 +179,7 @@ async fn person_page(
         may_grant_admin: session.caller.is_admin(),
         error,
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn show(
@@ -221,7 +200,7 @@ async fn update(
     form: CheckedForm,
 ) -> WebResult {
     require_manager(&session)?;
-    let current = users::get(&state.db, &username, false).await?;
+    let current = users::get(&state.db, &Username::parse(&username)?, false).await?;
     let mut object = Map::new();
     for (field, now) in [
         ("site_spectator", current.site_spectator),
@@ -237,7 +216,14 @@ async fn update(
     if object.is_empty() {
         return Ok(super::see_other(&session, "/people"));
     }
-    match users::update(&state.db, &session.caller, &username, &object).await {
+    match users::update(
+        &state.db,
+        &session.caller,
+        &Username::parse(&username)?,
+        &object,
+    )
+    .await
+    {
         Ok(_) => Ok(super::see_other(&session, "/people")),
         Err(e) => {
             let message = shown(e)?;
@@ -253,7 +239,12 @@ async fn profile_page(
     password_error: Option<String>,
     saved: Option<&'static str>,
 ) -> WebResult {
-    let me = users::get(&state.db, &session.caller.username, false).await?;
+    let me = users::get(
+        &state.db,
+        &Username::parse(&session.caller.username)?,
+        false,
+    )
+    .await?;
     let invalid = profile_error.is_some() || password_error.is_some();
     let page = ProfilePage {
         chrome: Chrome::new(session, "profile"),
@@ -264,11 +255,7 @@ async fn profile_page(
         password_error,
         saved,
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 #[derive(serde::Deserialize)]
@@ -301,20 +288,24 @@ async fn save_profile(
     }
     let text = |v: &str| if v.is_empty() { Value::Null } else { v.into() };
     let object = json!({"display_name": text(form.get("display_name")), "email": text(email)});
+    match update_me(&state, &session, object).await? {
+        None => Ok(super::see_other(&session, "/profile?saved=profile")),
+        Some(message) => profile_page(&state, &session, Some(message), None, None).await,
+    }
+}
+
+/// Updates the signed-in person with `object`; the message to show when
+/// refused.
+async fn update_me(
+    state: &AppState,
+    session: &Session,
+    object: Value,
+) -> Result<Option<String>, Error> {
     let object = object.as_object().cloned().unwrap_or_default();
-    match users::update(
-        &state.db,
-        &session.caller,
-        &session.caller.username,
-        &object,
-    )
-    .await
-    {
-        Ok(_) => Ok(super::see_other(&session, "/profile?saved=profile")),
-        Err(e) => {
-            let message = shown(e)?;
-            profile_page(&state, &session, Some(message), None, None).await
-        }
+    let me = Username::parse(&session.caller.username)?;
+    match users::update(&state.db, &session.caller, &me, &object).await {
+        Ok(_) => Ok(None),
+        Err(e) => shown(e).map(Some),
     }
 }
 
@@ -351,8 +342,12 @@ async fn change_password(
             ldap: None,
             throttle: &state.throttle,
         };
-        let body = json!({"auth": {"type": "password", "username": session.caller.username, "password": current}});
-        match login(&ctx, &body, Some(peer.ip())).await {
+        let credentials = Credentials {
+            kind: Some("password".to_owned()),
+            username: Some(session.caller.username.clone()),
+            password: Some(current.to_owned()),
+        };
+        match login(&ctx, Some(&credentials), Some(peer.ip())).await {
             Ok(_) => None,
             Err(Error::Authentication(_)) => {
                 Some("Your current password is not correct.".to_owned())
@@ -363,22 +358,8 @@ async fn change_password(
     if let Some(message) = problem {
         return profile_page(&state, &session, None, Some(message), None).await;
     }
-    let object = json!({"password": new})
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    match users::update(
-        &state.db,
-        &session.caller,
-        &session.caller.username,
-        &object,
-    )
-    .await
-    {
-        Ok(_) => Ok(super::see_other(&session, "/profile?saved=password")),
-        Err(e) => {
-            let message = shown(e)?;
-            profile_page(&state, &session, None, Some(message), None).await
-        }
+    match update_me(&state, &session, json!({"password": new})).await? {
+        None => Ok(super::see_other(&session, "/profile?saved=password")),
+        Some(message) => profile_page(&state, &session, None, Some(message), None).await,
     }
 }

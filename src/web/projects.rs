@@ -12,11 +12,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
+use crate::domain::ids::{Identifier, Slug};
 use crate::domain::projects::{ProjectQuery, ProjectView, Roles};
 use crate::domain::{activities, projects, validate, Caller, Page};
 use crate::error::Error;
 use crate::http::AppState;
-use crate::web::error::{plain_words, WebResult};
+use crate::web::error::{named_flags, shown, WebResult};
 use crate::web::session::{CheckedForm, Session};
 use crate::web::Chrome;
 
@@ -97,17 +98,11 @@ struct ProjectPage {
 }
 
 fn roles_text(roles: &Roles) -> String {
-    let mut names = Vec::new();
-    if roles.member {
-        names.push("member");
-    }
-    if roles.spectator {
-        names.push("spectator");
-    }
-    if roles.manager {
-        names.push("manager");
-    }
-    names.join(", ")
+    named_flags(&[
+        (roles.member, "member"),
+        (roles.spectator, "spectator"),
+        (roles.manager, "manager"),
+    ])
 }
 
 fn my_roles(caller: &Caller, project: &ProjectView) -> Option<Roles> {
@@ -165,11 +160,7 @@ async fn projects_page(state: &AppState, session: &Session, form: ProjectForm) -
         action: "/projects".into(),
         submit: "Create project",
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn list(State(state): State<AppState>, session: Session) -> WebResult {
@@ -220,22 +211,17 @@ fn project_object(form: &ProjectForm) -> Result<Map<String, Value>, String> {
     Ok(object)
 }
 
-/// Errors a form shows; server failures and missing objects fail the page.
-fn shown(error: Error) -> Result<String, Error> {
-    match error {
-        Error::Server(_) | Error::NotFound(_) => Err(error),
-        other => Ok(plain_words(&other)),
-    }
+/// After a save: to the project's page (by its first slug).
+fn shown_project(session: &Session, project: &ProjectView) -> axum::response::Response {
+    let slug = project.slugs.first().cloned().unwrap_or_default();
+    super::see_other(session, &format!("/projects/{slug}"))
 }
 
 async fn create(State(state): State<AppState>, session: Session, form: CheckedForm) -> WebResult {
     let mut values = read_project_form(&form);
     let message = match project_object(&values) {
         Ok(object) => match projects::create(&state.db, &session.caller, &object).await {
-            Ok(project) => {
-                let slug = project.slugs.first().cloned().unwrap_or_default();
-                return Ok(super::see_other(&session, &format!("/projects/{slug}")));
-            }
+            Ok(project) => return Ok(shown_project(&session, &project)),
             Err(e) => shown(e)?,
         },
         Err(message) => message,
@@ -252,7 +238,7 @@ async fn project_page(
     members_error: Option<String>,
 ) -> WebResult {
     let caller = &session.caller;
-    let project = projects::get(&state.db, slug, false).await?;
+    let project = projects::get(&state.db, &Slug::parse(slug)?, false).await?;
     let manages = my_roles(caller, &project).is_some_and(|r| r.manager);
     let mut members: Vec<MemberRow> = project
         .users
@@ -296,11 +282,7 @@ async fn project_page(
         action: format!("/projects/{slug}"),
         submit: "Save project",
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn show(
@@ -319,13 +301,13 @@ async fn rename(
 ) -> WebResult {
     let mut values = read_project_form(&form);
     let message = match project_object(&values) {
-        Ok(object) => match projects::update(&state.db, &session.caller, &slug, &object).await {
-            Ok(project) => {
-                let slug = project.slugs.first().cloned().unwrap_or_default();
-                return Ok(super::see_other(&session, &format!("/projects/{slug}")));
+        Ok(object) => {
+            match projects::update(&state.db, &session.caller, &Slug::parse(&slug)?, &object).await
+            {
+                Ok(project) => return Ok(shown_project(&session, &project)),
+                Err(e) => shown(e)?,
             }
-            Err(e) => shown(e)?,
-        },
+        }
         Err(message) => message,
     };
     values.error = Some(message);
@@ -379,7 +361,8 @@ async fn members(
         Ok(users) => {
             let mut object = Map::new();
             object.insert("users".into(), users);
-            match projects::update(&state.db, &session.caller, &slug, &object).await {
+            match projects::update(&state.db, &session.caller, &Slug::parse(&slug)?, &object).await
+            {
                 Ok(_) => {
                     return Ok(super::see_other(
                         &session,
@@ -403,7 +386,7 @@ async fn delete(
     Path(slug): Path<String>,
     _form: CheckedForm,
 ) -> WebResult<Response> {
-    projects::delete(&state.db, &session.caller, &slug).await?;
+    projects::delete(&state.db, &session.caller, &Slug::parse(&slug)?).await?;
     Ok(super::see_other(&session, "/projects"))
 }
 
@@ -452,11 +435,7 @@ async fn activities_page(
         name,
         slug,
     };
-    Ok(if invalid {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, invalid))
 }
 
 async fn activity_list(State(state): State<AppState>, session: Session) -> WebResult {
@@ -502,11 +481,14 @@ async fn activity_rename(
 ) -> WebResult {
     let (name, slug) = (form.get("name").to_owned(), form.get("slug").to_owned());
     let message = match activity_object(&name, &slug) {
-        Ok(object) => match activities::update(&state.db, &session.caller, &current, &object).await
-        {
-            Ok(_) => return Ok(super::see_other(&session, "/activities")),
-            Err(e) => shown(e)?,
-        },
+        Ok(object) => {
+            match activities::update(&state.db, &session.caller, &Slug::parse(&current)?, &object)
+                .await
+            {
+                Ok(_) => return Ok(super::see_other(&session, "/activities")),
+                Err(e) => shown(e)?,
+            }
+        }
         Err(message) => message,
     };
     activities_page(
@@ -525,7 +507,7 @@ async fn activity_delete(
     Path(slug): Path<String>,
     _form: CheckedForm,
 ) -> WebResult {
-    match activities::delete(&state.db, &session.caller, &slug).await {
+    match activities::delete(&state.db, &session.caller, &Slug::parse(&slug)?).await {
         Ok(()) => Ok(super::see_other(&session, "/activities")),
         Err(e) => {
             let message = shown(e)?;

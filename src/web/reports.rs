@@ -5,8 +5,6 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
-use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use chrono::{Datelike, Utc};
@@ -343,28 +341,7 @@ async fn show(State(state): State<AppState>, session: Session, uri: axum::http::
         csv_href: format!("/reports.csv?{}", query.query_string()),
         error,
     };
-    Ok(if page.error.is_some() {
-        super::invalid(&session, &page)
-    } else {
-        super::page(&session, &page)
-    })
-}
-
-/// One CSV record (RFC 4180): quoted only when needed, CRLF-terminated.
-fn push_record<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
-    for (i, field) in fields.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        if field.contains([',', '"', '\r', '\n']) {
-            out.push('"');
-            out.push_str(&field.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(field);
-        }
-    }
-    out.push_str("\r\n");
+    Ok(super::form_page(&session, &page, page.error.is_some()))
 }
 
 async fn csv(State(state): State<AppState>, session: Session, uri: axum::http::Uri) -> WebResult {
@@ -376,37 +353,8 @@ async fn csv(State(state): State<AppState>, session: Session, uri: axum::http::U
         &query.group_by,
     )
     .await?;
-    let mut out = String::new();
-    push_record(
-        &mut out,
-        summary
-            .group_by
-            .iter()
-            .map(|k| k.name())
-            .chain(["duration", "count"]),
-    );
-    for row in &summary.rows {
-        let mut fields: Vec<String> = row
-            .keys
-            .iter()
-            .map(|(_, v)| match v {
-                KeyValue::Null => String::new(),
-                other => key_text(other),
-            })
-            .collect();
-        fields.push(row.sums.duration.to_string());
-        fields.push(row.sums.count.to_string());
-        push_record(&mut out, fields.iter().map(String::as_str));
-    }
-    let mut response = out.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"report.csv\""),
-    );
+    // The same CSV as `GET /v0/reports/summary` answers.
+    let body = axum::body::Body::from(crate::http::reports::summary_csv(&summary));
+    let response = crate::http::csv::response(body, "report.csv");
     Ok(session.finish(response))
 }

@@ -12,6 +12,7 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::domain::ids::{Identifier, TimeId};
 use crate::domain::projects::ProjectQuery;
 use crate::domain::times::{TimeQuery, TimeView};
 use crate::domain::{activities, projects, timers, times, validate, Caller, Page};
@@ -293,11 +294,11 @@ async fn week_page_with(
         timer,
         timer_error,
     };
-    Ok(if page.form.errors.any() || page.timer_error.is_some() {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(
+        session,
+        &page,
+        page.form.errors.any() || page.timer_error.is_some(),
+    ))
 }
 
 fn entry_row(caller: &Caller, time: &TimeView) -> EntryRow {
@@ -527,7 +528,14 @@ async fn edit(
     session: Session,
     Path(uuid): Path<String>,
 ) -> WebResult {
-    let time = times::get(&state.db, &session.caller, &uuid, false, false).await?;
+    let time = times::get(
+        &state.db,
+        &session.caller,
+        &TimeId::parse(&uuid)?,
+        false,
+        false,
+    )
+    .await?;
     let row = entry_row(&session.caller, &time);
     if !row.can_edit {
         return Err(session
@@ -568,11 +576,7 @@ async fn entry_page(
         can_delete,
         form,
     };
-    Ok(if page.form.errors.any() {
-        super::invalid(session, &page)
-    } else {
-        super::page(session, &page)
-    })
+    Ok(super::form_page(session, &page, page.form.errors.any()))
 }
 
 async fn save(
@@ -591,7 +595,7 @@ async fn save(
         entry.errors.activities = Some("Choose at least one activity.".into());
         return entry_page(&state, &session, entry, &uuid, true).await;
     }
-    match times::update(&state.db, &session.caller, &uuid, &object).await {
+    match times::update(&state.db, &session.caller, &TimeId::parse(&uuid)?, &object).await {
         Ok(time) => {
             let monday = monday_of(validate::parse_date(&time.date_worked).unwrap_or_else(today));
             Ok(super::see_other(
@@ -613,8 +617,15 @@ async fn delete(
     Path(uuid): Path<String>,
     _form: CheckedForm,
 ) -> WebResult<Response> {
-    let time = times::get(&state.db, &session.caller, &uuid, false, false).await?;
-    times::delete(&state.db, &session.caller, &uuid).await?;
+    let time = times::get(
+        &state.db,
+        &session.caller,
+        &TimeId::parse(&uuid)?,
+        false,
+        false,
+    )
+    .await?;
+    times::delete(&state.db, &session.caller, &TimeId::parse(&uuid)?).await?;
     let monday = monday_of(validate::parse_date(&time.date_worked).unwrap_or_else(today));
     Ok(super::see_other(&session, &format!("/?week={monday}")))
 }

@@ -780,40 +780,42 @@ async fn bulk_times(
     activity_uuid: &str,
 ) {
     const BATCH: usize = 500;
-    let tx = app.db.begin_write().await.unwrap();
-    let base = 1_767_225_600_000i64;
-    let date = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-    for start in (1..=n).step_by(BATCH) {
-        let ids = start..=(start + BATCH - 1).min(n);
-        time::Entity::insert_many(ids.clone().map(|i| time::ActiveModel {
-            id: Set(i as i64),
-            uuid: Set(uuid::Uuid::new_v4().to_string()),
-            revision: Set(1),
-            newest: Set(true),
-            user_id: Set(user_id),
-            project_uuid: Set(project_uuid.to_owned()),
-            duration: Set(60),
-            notes: Set(Some(format!("bulk {i}"))),
-            issue_uri: Set(None),
-            date_worked: Set(date),
-            created_at: Set(base + i as i64),
-            updated_at: Set(None),
-            deleted_at: Set(None),
-            sort_at: Set(base + i as i64),
-        }))
-        .exec_without_returning(&*tx)
+    app.db
+        .write(|tx| async move {
+            let tx = &tx;
+            let base = 1_767_225_600_000i64;
+            let date = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+            for start in (1..=n).step_by(BATCH) {
+                let ids = start..=(start + BATCH - 1).min(n);
+                time::Entity::insert_many(ids.clone().map(|i| time::ActiveModel {
+                    id: Set(i as i64),
+                    uuid: Set(uuid::Uuid::new_v4().to_string()),
+                    revision: Set(1),
+                    newest: Set(true),
+                    user_id: Set(user_id),
+                    project_uuid: Set(project_uuid.to_owned()),
+                    duration: Set(60),
+                    notes: Set(Some(format!("bulk {i}"))),
+                    issue_uri: Set(None),
+                    date_worked: Set(date),
+                    created_at: Set(base + i as i64),
+                    updated_at: Set(None),
+                    deleted_at: Set(None),
+                    sort_at: Set(base + i as i64),
+                }))
+                .exec_without_returning(tx)
+                .await?;
+                time_activity::Entity::insert_many(ids.map(|i| time_activity::ActiveModel {
+                    time_id: Set(i as i64),
+                    activity_uuid: Set(activity_uuid.to_owned()),
+                }))
+                .exec_without_returning(tx)
+                .await?;
+            }
+            storage::reset_id_sequences(tx).await
+        })
         .await
         .unwrap();
-        time_activity::Entity::insert_many(ids.map(|i| time_activity::ActiveModel {
-            time_id: Set(i as i64),
-            activity_uuid: Set(activity_uuid.to_owned()),
-        }))
-        .exec_without_returning(&*tx)
-        .await
-        .unwrap();
-    }
-    storage::reset_id_sequences(&*tx).await.unwrap();
-    tx.commit().await.unwrap();
 }
 
 #[tokio::test]

@@ -1202,10 +1202,10 @@ async fn concurrent_updates_each_get_the_next_revision() {
 /// deleted object.
 ///
 /// The deletes are sent after 0, 1, … 6 of the creates, in turn, so that
-/// some rounds let a delete win; the rounds go on (up to four turns) until
-/// one did, and a run in which no delete won fails: it would have asserted
-/// nothing. On PostgreSQL and MariaDB the transactions
-/// overlap; on SQLite writers take turns (`Db::begin_write`), so there the
+/// some rounds let a delete win; the rounds go on (up to four turns, each
+/// giving the deletes a longer head start) until one did, and a run in
+/// which no delete won fails: it would have asserted nothing. On PostgreSQL and MariaDB the transactions
+/// overlap; on SQLite writers take turns (`Db::write`), so there the
 /// race is only about which transaction goes first — the delete still wins
 /// when it is first, and the creates after it must be refused.
 #[tokio::test]
@@ -1240,6 +1240,11 @@ async fn deletes_racing_time_creation_never_orphan_a_time() {
                         app.delete(&path, &token).await.status
                     }));
                 }
+                // Later turns give the deletes a growing head start, so
+                // that a delete wins some round even where creates are
+                // fast (names resolve in memory): 0, 5, 20, 50 ms.
+                let head_start = [0, 5, 20, 50][(round / (CREATES + 1)).min(3)];
+                tokio::time::sleep(std::time::Duration::from_millis(head_start)).await;
             }
             let (app, token) = (app.clone(), s.alice.clone());
             let obj = time_obj(

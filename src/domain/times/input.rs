@@ -1,15 +1,17 @@
 //! Reading a time object sent by a client (the checks and texts ruled in
-//! DECISIONS.md, by `validate::read`), and the uuid in a path.
+//! DECISIONS.md, by `validate::read`).
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::domain::validate::{self, Field, FieldSpec, Kind, Mode};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The fields a client may send in a time object, in the order of model.rst.
-const SPECS: [FieldSpec; 7] = [
-    FieldSpec::new("duration", Kind::Duration).required(),
+pub const SPECS: [FieldSpec; 7] = [
+    FieldSpec::new("duration", Kind::Duration)
+        .required()
+        .about("Seconds."),
     // Any string: a name no user can have is an invalid reference (409).
     FieldSpec::new(
         "user",
@@ -18,10 +20,14 @@ const SPECS: [FieldSpec; 7] = [
             bytes: false,
         },
     )
-    .required(),
-    FieldSpec::new("project", Kind::Slug).required(),
+    .required()
+    .about("A username."),
+    FieldSpec::new("project", Kind::Slug)
+        .required()
+        .about("A project slug."),
     // `[]` on create: the project's default activity.
-    FieldSpec::new("activities", Kind::Slugs { empty_ok: true }),
+    FieldSpec::new("activities", Kind::Slugs { empty_ok: true })
+        .about("Activity slugs (the project's default activity when absent)."),
     FieldSpec::new("date_worked", Kind::Date).required(),
     FieldSpec::new("issue_uri", Kind::Uri).nullable(),
     FieldSpec::new(
@@ -33,15 +39,6 @@ const SPECS: [FieldSpec; 7] = [
     )
     .nullable(),
 ];
-/// The names of the fields (the OpenAPI object schema lists the same).
-pub const FIELDS: &[&str] = &validate::names(&SPECS);
-
-pub(super) fn parse_uuid(value: &str) -> Result<String> {
-    validate::parse_uuid(value).ok_or_else(|| Error::InvalidIdentifier {
-        kind: "uuid",
-        values: vec![value.to_owned()],
-    })
-}
 
 /// The fields of a time object, checked (before lookups).
 pub(super) struct Input {

@@ -13,10 +13,11 @@
 mod commands;
 mod input;
 mod query;
+pub(crate) mod references;
 mod view;
 
 pub use commands::{create, delete, update};
-pub use input::FIELDS;
+pub use input::SPECS;
 pub(crate) use query::resolve_filter;
 pub use query::{get, list, TimeQuery};
 pub(crate) use view::render;

@@ -3,9 +3,9 @@
 
 use crate::storage::Conn;
 
-use super::input::parse_uuid;
 use super::view::{one, render_with_activities, TimeView};
-use crate::domain::validate::{self, is_slug, is_username, parse_date};
+use crate::domain::ids::TimeId;
+use crate::domain::validate::{self, is_slug, parse_date};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
@@ -96,12 +96,7 @@ pub(crate) fn resolve_filter(
             ));
         }
     }
-    // Deleted users too: their times remain.
-    let user_ids = validate::filter_ids("user", &query.users, |name| {
-        is_username(name)
-            .then(|| catalogue.user_by_name(name).map(|u| u.id))
-            .flatten()
-    })?;
+    let user_ids = crate::domain::users::filter_ids(catalogue, &query.users)?;
     let project_uuids = validate::filter_ids("project", &query.projects, |slug| {
         is_slug(slug)
             .then(|| catalogue.project_uuid_by_slug(slug).map(str::to_owned))
@@ -128,14 +123,13 @@ pub(crate) fn resolve_filter(
 pub async fn get(
     db: &Db,
     caller: &Caller,
-    uuid: &str,
+    uuid: &TimeId,
     include_deleted: bool,
     include_revisions: bool,
 ) -> Result<TimeView> {
-    let uuid = parse_uuid(uuid)?;
     let conn = db.conn();
     let catalogue = db.catalogue().await?;
-    let row = store::find_current(conn, &uuid)
+    let row = store::find_current(conn, uuid)
         .await?
         .ok_or(Error::NotFound("time"))?;
     let visible = caller.sees_all_times()
@@ -143,7 +137,7 @@ pub async fn get(
         || catalogue
             .roles_of(&row.project_uuid, caller.id)
             .is_some_and(|r| r.spectator || r.manager);
-    caller.require(visible, &action::view_time(&uuid))?;
+    caller.require(visible, &action::view_time(uuid))?;
     if row.deleted_at.is_some() && !include_deleted {
         return Err(Error::NotFound("time"));
     }
@@ -158,13 +152,11 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use sea_orm::{
-        ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-        ExecResult, QueryResult, Statement,
+        ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, Statement,
     };
     use sea_orm_migration::async_trait::async_trait;
 
     use super::*;
-    use crate::storage::entities::{activity, project, project_slug, project_user};
     use crate::storage::times::NewRevision;
     use crate::storage::users::{self, NewUser};
 
@@ -197,6 +189,48 @@ mod tests {
         }
     }
 
+    /// A current activity named and slugged `slug`; its uuid.
+    async fn insert_activity(conn: &DatabaseConnection, slug: &str, now: i64) -> String {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        storage::activities::create(conn, &uuid, slug, slug, now)
+            .await
+            .unwrap();
+        uuid
+    }
+
+    /// A current project named and slugged `slug` that `spectator`
+    /// spectates; its uuid.
+    async fn insert_project(
+        conn: &DatabaseConnection,
+        slug: &str,
+        spectator: i64,
+        now: i64,
+    ) -> String {
+        use storage::projects::{NewMember, ProjectFields};
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let fields = ProjectFields {
+            name: slug.into(),
+            uri: None,
+            default_activity: None,
+        };
+        storage::projects::create(conn, &uuid, &fields, now)
+            .await
+            .unwrap();
+        storage::projects::set_slugs(conn, &uuid, &[slug.into()])
+            .await
+            .unwrap();
+        let viewer = NewMember {
+            user_id: spectator,
+            member: false,
+            spectator: true,
+            manager: false,
+        };
+        storage::projects::set_members(conn, &uuid, &[viewer])
+            .await
+            .unwrap();
+        uuid
+    }
+
     /// A database with `n` times (two activities and two revisions each)
     /// spread over `n` users and `n` projects; returns it and a plain
     /// caller who spectates every project.
@@ -219,22 +253,7 @@ mod tests {
         .unwrap();
         let mut activity_uuids = Vec::new();
         for slug in ["dev", "docs"] {
-            let uuid = uuid::Uuid::new_v4().to_string();
-            activity::Entity::insert(activity::ActiveModel {
-                uuid: Set(uuid.clone()),
-                revision: Set(1),
-                newest: Set(true),
-                name: Set(slug.into()),
-                slug: Set(Some(slug.into())),
-                live_slug: Set(Some(slug.into())),
-                created_at: Set(now),
-                sort_at: Set(now),
-                ..Default::default()
-            })
-            .exec(conn)
-            .await
-            .unwrap();
-            activity_uuids.push(uuid);
+            activity_uuids.push(insert_activity(conn, slug, now).await);
         }
         for i in 0..n {
             let user = users::insert(
@@ -248,36 +267,7 @@ mod tests {
             )
             .await
             .unwrap();
-            let project_uuid = uuid::Uuid::new_v4().to_string();
-            project::Entity::insert(project::ActiveModel {
-                uuid: Set(project_uuid.clone()),
-                revision: Set(1),
-                newest: Set(true),
-                name: Set(format!("p{i}")),
-                created_at: Set(now),
-                sort_at: Set(now),
-                ..Default::default()
-            })
-            .exec(conn)
-            .await
-            .unwrap();
-            project_slug::Entity::insert(project_slug::ActiveModel {
-                slug: Set(format!("p{i}")),
-                project_uuid: Set(project_uuid.clone()),
-            })
-            .exec_without_returning(conn)
-            .await
-            .unwrap();
-            project_user::Entity::insert(project_user::ActiveModel {
-                project_uuid: Set(project_uuid.clone()),
-                user_id: Set(viewer.id),
-                member: Set(false),
-                spectator: Set(true),
-                manager: Set(false),
-            })
-            .exec_without_returning(conn)
-            .await
-            .unwrap();
+            let project_uuid = insert_project(conn, &format!("p{i}"), viewer.id, now).await;
             let base = NewRevision {
                 uuid: uuid::Uuid::new_v4().to_string(),
                 revision: 1,
