@@ -9,6 +9,7 @@ mod m20261122_000002_lookup_indexes;
 mod m20261201_000001_timers_and_api_tokens;
 mod m20261202_000002_changes_since;
 mod m20261202_000003_catalogue_version;
+mod m20261202_000004_time_indexes;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_timers_and_api_tokens::Migration),
             Box::new(m20261202_000002_changes_since::Migration),
             Box::new(m20261202_000003_catalogue_version::Migration),
+            Box::new(m20261202_000004_time_indexes::Migration),
         ]
     }
 }
