@@ -1,8 +1,7 @@
 //! Reports on time entries (beyond the spec; no spec endpoint changes):
-//! grouped sums (`GET /reports/summary`) and the batched scan behind the
-//! CSV export of `GET /times`. Both take the filters of `GET /times` and
-//! apply the same visibility (see `domain::times`), through the same
-//! `TimeFilter`.
+//! grouped sums (`GET /reports/summary`). They take the filters of
+//! `GET /times` and apply the same visibility (see `domain::times`),
+//! through the same `TimeFilter`.
 //!
 //! Summary semantics:
 //! - only current revisions count; deleted times only with `include_deleted`;
@@ -23,16 +22,11 @@ use std::sync::Arc;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::domain::times::{render, resolve_filter, TimeQuery, TimeView};
-use crate::domain::{Caller, Page};
+use crate::domain::times::{resolve_filter, TimeQuery};
+use crate::domain::Caller;
 use crate::error::{Error, Result};
-use crate::storage::reports::{self as store, Cursor, GroupRow, Grouping};
-use crate::storage::times::TimeFilter;
-use crate::storage::{Catalogue, Db, Snapshot};
-
-/// Times per export batch: one keyset query plus one batched query per
-/// relation for each batch.
-pub const EXPORT_BATCH: u64 = 1_000;
+use crate::storage::reports::{self as store, GroupRow, Grouping};
+use crate::storage::Db;
 
 /// What a summary row may be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -249,84 +243,6 @@ fn sum<'a>(groups: impl Iterator<Item = &'a GroupRow>) -> Sums {
         duration: s.duration + g.duration,
         count: s.count + g.count,
     })
-}
-
-/// The times of an export, read batch by batch in list order inside one
-/// `Snapshot`, so a time edited during the export shows once, as it was
-/// when the export began.
-pub struct TimeExport {
-    tx: Snapshot,
-    /// Usernames and slugs to show, as the export began.
-    catalogue: Catalogue,
-    filter: TimeFilter,
-    cursor: Cursor,
-    /// Rows still to give (`None`: all).
-    remaining: Option<u64>,
-    /// Render each time with its `parents` (`include_revisions`).
-    with_parents: bool,
-}
-
-/// Starts the export of the times `query` selects for `caller`; bad
-/// filters fail here, before anything is sent. `with_parents` renders each
-/// time with its older revisions (the JSON list's `include_revisions`).
-pub async fn export_times(
-    db: &Db,
-    caller: &Caller,
-    query: &TimeQuery,
-    page: Page,
-    with_parents: bool,
-) -> Result<TimeExport> {
-    let catalogue = db.catalogue().await?;
-    let filter = resolve_filter(&catalogue, caller, query)?;
-    let tx = db.snapshot().await?;
-    Ok(TimeExport {
-        tx,
-        catalogue,
-        filter,
-        cursor: Cursor::Start { skip: page.skip },
-        remaining: page.limit,
-        with_parents,
-    })
-}
-
-impl TimeExport {
-    /// The next batch of at most `EXPORT_BATCH` times (`None` when done),
-    /// rendered with one batched query per relation.
-    pub async fn next_batch(&mut self) -> Result<Option<Vec<TimeView>>> {
-        let want = self.remaining.map_or(EXPORT_BATCH, |r| r.min(EXPORT_BATCH));
-        if want == 0 {
-            return Ok(None);
-        }
-        let rows = store::times_from(&self.tx, &self.filter, self.cursor, want).await?;
-        let Some(last) = rows.last() else {
-            return Ok(None);
-        };
-        self.cursor = Cursor::After {
-            sort_at: last.sort_at,
-            id: last.id,
-        };
-        if let Some(r) = self.remaining.as_mut() {
-            *r -= rows.len() as u64;
-        }
-        if (rows.len() as u64) < want {
-            self.remaining = Some(0);
-        }
-        Ok(Some(
-            render(&self.tx, &self.catalogue, rows, self.with_parents).await?,
-        ))
-    }
-
-    /// How many times the export's filter matches before skip/limit, in
-    /// the export's snapshot (`X-Total-Count` of a streamed list).
-    pub async fn total(&self) -> Result<u64> {
-        Ok(crate::storage::times::count(&self.tx, &self.filter).await?)
-    }
-
-    /// Ends the read transaction (nothing was written), returning its
-    /// connection to the pool in a clean state.
-    pub async fn finish(self) -> Result<()> {
-        Ok(self.tx.finish().await?)
-    }
 }
 
 #[cfg(test)]

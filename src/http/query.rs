@@ -298,6 +298,24 @@ impl<'a> Values<'a> {
     }
 }
 
+/// The `deserialize_option` and `deserialize_newtype_struct` of a
+/// deserializer of present values: both see through to the value itself.
+macro_rules! see_through_wrappers {
+    ($de:lifetime) => {
+        fn deserialize_option<V: Visitor<$de>>(self, visitor: V) -> Result<V::Value, QueryError> {
+            visitor.visit_some(self)
+        }
+
+        fn deserialize_newtype_struct<V: Visitor<$de>>(
+            self,
+            _: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, QueryError> {
+            visitor.visit_newtype_struct(self)
+        }
+    };
+}
+
 impl<'de, 'a> Deserializer<'de> for Values<'a> {
     type Error = QueryError;
 
@@ -312,17 +330,7 @@ impl<'de, 'a> Deserializer<'de> for Values<'a> {
         })
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, QueryError> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, QueryError> {
-        visitor.visit_newtype_struct(self)
-    }
+    see_through_wrappers!('de);
 
     fn deserialize_enum<V: Visitor<'de>>(
         self,
@@ -375,17 +383,7 @@ impl<'de> Deserializer<'de> for One<'_> {
         visitor.visit_str(self.value)
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, QueryError> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, QueryError> {
-        visitor.visit_newtype_struct(self)
-    }
+    see_through_wrappers!('de);
 
     fn deserialize_enum<V: Visitor<'de>>(
         self,

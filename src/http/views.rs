@@ -28,6 +28,22 @@ macro_rules! wire_view {
     ) => {
         wire_view! {
             $(#[$attr])*
+            $name from $($domain)::+, with stamps { $($fields)* } then {
+                /// Older revisions, newest first (only with `include_revisions`).
+                #[serde(skip_serializing_if = "Option::is_none")]
+                #[schema(nullable = false, no_recursion)]
+                parents: Option<Vec<$name>> => revisions,
+            }
+        }
+    };
+    // The created/updated/deleted dates between its own fields and those
+    // that follow them.
+    (
+        $(#[$attr:meta])*
+        $name:ident from $($domain:ident)::+, with stamps { $($fields:tt)* } then { $($after:tt)* }
+    ) => {
+        wire_view! {
+            $(#[$attr])*
             $name from $($domain)::+ {
                 $($fields)*
                 #[schema(format = Date)]
@@ -36,10 +52,7 @@ macro_rules! wire_view {
                 updated_at: Option<String>,
                 #[schema(required = true, format = Date)]
                 deleted_at: Option<String>,
-                /// Older revisions, newest first (only with `include_revisions`).
-                #[serde(skip_serializing_if = "Option::is_none")]
-                #[schema(nullable = false, no_recursion)]
-                parents: Option<Vec<$name>> => revisions,
+                $($after)*
             }
         }
     };
@@ -148,7 +161,7 @@ wire_view! {
 
 wire_view! {
     /// A user as the API shows it (never the password).
-    UserView from users::UserView {
+    UserView from users::UserView, with stamps {
         #[schema(required = true)]
         display_name: Option<String>,
         username: String,
@@ -160,12 +173,7 @@ wire_view! {
         site_manager: bool,
         site_admin: bool,
         active: bool,
-        #[schema(format = Date)]
-        created_at: String,
-        #[schema(required = true, format = Date)]
-        updated_at: Option<String>,
-        #[schema(required = true, format = Date)]
-        deleted_at: Option<String>,
+    } then {
         #[schema(required = true)]
         meta: Option<String>,
     }

@@ -341,10 +341,8 @@ impl<'a> NodeImport<'a> {
             self.activity_uuids.insert(row.id, uuid);
             batch.push(self.tx, values(&model)).await?;
         }
-        batch.flush(self.tx).await?;
-        self.activities.check("activities")?;
-        self.counts.activities = self.activities.objects();
-        self.counts.activity_revisions = batch.count;
+        (self.counts.activities, self.counts.activity_revisions) =
+            self.activities.finish(batch, self.tx, "activities").await?;
         Ok(())
     }
 
@@ -384,10 +382,8 @@ impl<'a> NodeImport<'a> {
             self.project_uuids.insert(row.id, uuid);
             batch.push(self.tx, values(&model)).await?;
         }
-        batch.flush(self.tx).await?;
-        self.projects.check("projects")?;
-        self.counts.projects = self.projects.objects();
-        self.counts.project_revisions = batch.count;
+        (self.counts.projects, self.counts.project_revisions) =
+            self.projects.finish(batch, self.tx, "projects").await?;
         Ok(())
     }
 
@@ -503,10 +499,8 @@ impl<'a> NodeImport<'a> {
                 .push((revision, row.id));
             batch.push(self.tx, values(&model)).await?;
         }
-        batch.flush(self.tx).await?;
-        times.check("times")?;
-        self.counts.times = times.objects();
-        self.counts.time_revisions = batch.count;
+        (self.counts.times, self.counts.time_revisions) =
+            times.finish(batch, self.tx, "times").await?;
         Ok(())
     }
 
@@ -604,6 +598,19 @@ impl Revisions {
             object.1 = columns.deleted_at.is_some();
         }
         Ok(columns)
+    }
+
+    /// Writes the rest of a revisioned table's `batch` and checks its
+    /// objects; returns (objects, revision rows).
+    async fn finish(
+        &self,
+        mut batch: BatchInsert,
+        tx: &Tx,
+        table: &str,
+    ) -> anyhow::Result<(u64, u64)> {
+        batch.flush(tx).await?;
+        self.check(table)?;
+        Ok((self.objects(), batch.count))
     }
 
     fn check(&self, table: &str) -> anyhow::Result<()> {

@@ -7,18 +7,21 @@
 //! the query, so counts and pages hold only visible times.
 //!
 //! Split by concern: `query` (the list, its filters, one time), `view`
-//! (how a time is shown, rendered in batches), `input` (reading a time
-//! object) and `commands` (create, update, delete).
+//! (how a time is shown, rendered in batches), `stream` (the list read
+//! batch by batch, for streaming), `input` (reading a time object) and
+//! `commands` (create, update, delete).
 
 mod commands;
 mod input;
 mod query;
 pub(crate) mod references;
+mod stream;
 mod view;
 
 pub use commands::{create, delete, update};
 pub use input::SPECS;
 pub(crate) use query::resolve_filter;
 pub use query::{get, list, TimeQuery};
+pub use stream::{export_times, TimeExport};
 pub(crate) use view::render;
 pub use view::TimeView;

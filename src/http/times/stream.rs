@@ -4,8 +4,7 @@
 
 use axum::body::{Body, Bytes};
 
-use crate::domain::reports::{self, TimeExport};
-use crate::domain::times::TimeQuery;
+use crate::domain::times::{export_times, TimeExport, TimeQuery};
 use crate::domain::{Caller, Page};
 use crate::error::Result;
 use crate::http::views::TimeView;
@@ -130,7 +129,7 @@ pub async fn times(
     encoding: Encoding,
 ) -> Result<TimeStream> {
     let with_parents = encoding == Encoding::Json && query.include_revisions;
-    let export = reports::export_times(&state.db, caller, query, page, with_parents).await?;
+    let export = export_times(&state.db, caller, query, page, with_parents).await?;
     let total = export.total().await?;
     let request_id = middleware::current_request_id();
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(1);
