@@ -2,18 +2,16 @@
 //! (unique) is set only on the current, undeleted revision, so it says who
 //! owns a slug.
 
-use std::collections::HashMap;
-
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter,
 };
 
 pub use super::entities::activity::Model as ActivityRow;
 use super::entities::{activity, time, time_activity};
 use super::revisions::{self, RevisionColumns, Revisioned};
-use super::{Page, Result, Taken, CHUNK};
+use super::{Page, Result, Taken};
 
 impl Revisioned for activity::Entity {
     const COLUMNS: RevisionColumns<activity::Column> = RevisionColumns {
@@ -54,48 +52,6 @@ pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Optio
         .filter(activity::Column::LiveSlug.eq(slug))
         .one(db)
         .await?)
-}
-
-/// The activity uuid of each of `slugs` that is the slug of a current,
-/// undeleted activity.
-pub async fn uuids_by_slugs(
-    db: &impl ConnectionTrait,
-    slugs: &[String],
-) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in slugs.chunks(CHUNK) {
-        let rows: Vec<(Option<String>, String)> = activity::Entity::find()
-            .select_only()
-            .column(activity::Column::LiveSlug)
-            .column(activity::Column::Uuid)
-            .filter(activity::Column::LiveSlug.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows.into_iter().filter_map(|(s, u)| Some((s?, u))));
-    }
-    Ok(out)
-}
-
-/// The current slug of each of the activities `uuids` that is not deleted.
-pub async fn live_slugs(
-    db: &impl ConnectionTrait,
-    uuids: &[String],
-) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in uuids.chunks(CHUNK) {
-        let rows: Vec<(String, Option<String>)> = activity::Entity::find()
-            .select_only()
-            .column(activity::Column::Uuid)
-            .column(activity::Column::LiveSlug)
-            .filter(activity::Column::Uuid.is_in(chunk.to_vec()))
-            .filter(activity::Column::LiveSlug.is_not_null())
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows.into_iter().filter_map(|(u, s)| Some((u, s?))));
-    }
-    Ok(out)
 }
 
 /// True when the activity `uuid` exists and is not deleted.

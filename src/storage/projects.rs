@@ -133,24 +133,6 @@ pub async fn slugs_by_project(
     Ok(out)
 }
 
-/// The project uuid of each of `slugs` that is a current project slug.
-pub async fn uuids_by_slugs(
-    db: &impl ConnectionTrait,
-    slugs: &[String],
-) -> Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in slugs.chunks(CHUNK) {
-        for row in project_slug::Entity::find()
-            .filter(project_slug::Column::Slug.is_in(chunk.to_vec()))
-            .all(db)
-            .await?
-        {
-            out.insert(row.slug, row.project_uuid);
-        }
-    }
-    Ok(out)
-}
-
 /// The project's default activity, if it has one that still exists.
 pub async fn default_activity(
     db: &impl ConnectionTrait,

@@ -241,22 +241,6 @@ pub async fn usernames(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap
     Ok(out)
 }
 
-/// The users whose usernames match `names` in any letter case (deleted
-/// users included: their times remain).
-pub async fn users_by_names(db: &impl ConnectionTrait, names: &[String]) -> Result<Vec<UserRow>> {
-    let keys: Vec<String> = names.iter().map(|n| super::username_key(n)).collect();
-    let mut rows = Vec::new();
-    for chunk in keys.chunks(CHUNK) {
-        rows.extend(
-            user::Entity::find()
-                .filter(user::Column::UsernameKey.is_in(chunk.to_vec()))
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(rows)
-}
-
 /// The undeleted users whose lower-cased usernames are `keys`: (key, id).
 pub async fn users_by_keys(
     db: &impl ConnectionTrait,
