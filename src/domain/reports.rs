@@ -168,13 +168,13 @@ pub async fn summary(
         week: has(GroupKey::Week),
         month: has(GroupKey::Month),
     };
-    // The groups are a scan of every matching time: reused until a write
-    // (see `storage::WriteCache`); visibility depends on project roles,
-    // so the catalogue's version is part of the key.
+    // The groups are a scan of every matching time: reused until times or
+    // the catalogue change (see `storage::WriteCache`).
     let filter = &filter;
+    let versions = db.versions().await?;
     let sums = |grouping: Grouping| {
-        let key = format!("{} {grouping:?} {filter:?}", catalogue.version());
-        db.sums().get_or_compute(key, move || async move {
+        let key = format!("{grouping:?} {filter:?}");
+        db.sums().get_or_compute(versions, key, move || async move {
             let _slot = summary_slots().acquire().await.map_err(|_| {
                 crate::storage::Error::missing("a summary slot (the semaphore closed)")
             })?;

@@ -156,23 +156,36 @@ impl Catalogue {
     }
 }
 
-/// The counter of the database `db` is connected to.
-pub(super) async fn version(db: &impl ConnectionTrait) -> Result<i64> {
+/// The change counters (`migrations::change_counters`) at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Versions {
+    /// Of the catalogue's tables.
+    pub catalogue: i64,
+    /// Of `times` and `time_activities`.
+    pub times: i64,
+}
+
+/// The counters of the database `db` is connected to, in one statement.
+pub(super) async fn versions(db: &impl ConnectionTrait) -> Result<Versions> {
     let stmt = Statement::from_string(
         db.get_database_backend(),
-        "SELECT version FROM catalogue_version WHERE id = 1",
+        "SELECT c.version, t.version FROM catalogue_version c, times_version t \
+         WHERE c.id = 1 AND t.id = 1",
     );
     let row = db
         .query_one_raw(stmt)
         .await?
-        .ok_or_else(|| super::Error::missing("catalogue version"))?;
-    Ok(row.try_get_by_index::<i64>(0)?)
+        .ok_or_else(|| super::Error::missing("change counters"))?;
+    Ok(Versions {
+        catalogue: row.try_get_by_index::<i64>(0)?,
+        times: row.try_get_by_index::<i64>(1)?,
+    })
 }
 
 /// Reads the whole catalogue on `db`, which must be one snapshot (the
 /// version and the rows of one state of the database).
 pub(super) async fn load(db: &impl ConnectionTrait) -> Result<Catalogue> {
-    let version = version(db).await?;
+    let version = versions(db).await?.catalogue;
     let mut users = user::Entity::find().all(db).await?;
     users.sort_by_key(|u| (u.updated_at.unwrap_or(u.created_at), u.id));
     let org_roles = org_role::Entity::find()
@@ -314,25 +327,25 @@ impl CatalogueCache {
 }
 
 tokio::task_local! {
-    /// The copy a request checked, reused for the rest of it.
-    static REQUEST_COPY: RefCell<Option<Catalogue>>;
+    /// The copy and counters a request checked, reused for the rest of it.
+    static REQUEST_COPY: RefCell<Option<(Catalogue, Versions)>>;
 }
 
-/// Runs `request` with its own memo of the catalogue: the version is
-/// checked once per request rather than once per use.
+/// Runs `request` with its own memo of the catalogue and counters: they
+/// are checked once per request rather than once per use.
 pub async fn per_request<F: Future>(request: F) -> F::Output {
     REQUEST_COPY.scope(RefCell::new(None), request).await
 }
 
-pub(super) fn remembered() -> Option<Catalogue> {
+pub(super) fn remembered() -> Option<(Catalogue, Versions)> {
     REQUEST_COPY
         .try_with(|memo| memo.borrow().clone())
         .ok()
         .flatten()
 }
 
-pub(super) fn remember(copy: &Catalogue) {
-    let _ = REQUEST_COPY.try_with(|memo| *memo.borrow_mut() = Some(copy.clone()));
+pub(super) fn remember(copy: &Catalogue, versions: Versions) {
+    let _ = REQUEST_COPY.try_with(|memo| *memo.borrow_mut() = Some((copy.clone(), versions)));
 }
 
 /// After this request committed a write: its next read checks again.

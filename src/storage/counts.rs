@@ -1,33 +1,32 @@
-//! Caches of results that only writes change: the counts of list queries
+//! Caches of results that only writes of times (or of the catalogue, which
+//! decides visibility and names) change: the counts of list queries
 //! (`X-Total-Count`) and the sums of summaries.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use super::catalogue::Versions;
 use super::Result;
 
-/// How long a cached result may be reused at most: writes by *other*
-/// instances on the same database do not invalidate this one's cache, so
-/// their effect on `X-Total-Count` and summaries shows within this time.
-pub const COUNT_TTL: Duration = Duration::from_secs(1);
-/// Most cached counts; the cache is emptied when it is full.
-const MAX_CACHED_COUNTS: usize = 4096;
+/// Most cached results; the cache is emptied when it is full.
+const MAX_CACHED: usize = 4096;
 
 /// Counting every matching row is the costly part of a list page (an
 /// index scan of all of them), while the page itself is an index range.
-/// Counts are kept per query and reused until a write transaction of this
-/// server commits (or `COUNT_TTL` passes), so a read-mostly load counts
-/// once per query instead of once per request.
+/// Counts are kept per query for the change counters (`Versions`) they
+/// were computed at, which triggers bump with every write of times or of
+/// the catalogue by anyone (`migrations::change_counters`): a read-mostly
+/// load counts once per change of the data instead of once per request,
+/// and no instance serves a count another instance's write made stale.
 /// The same holds for summaries (`WriteCache<sums>`): the grouped sums are
 /// a scan of every matching time, the names a lookup in the catalogue.
 #[derive(Debug)]
 pub struct WriteCache<V> {
-    /// Bumped by every committed write of this server.
-    generation: std::sync::atomic::AtomicU64,
-    entries: std::sync::Mutex<std::collections::HashMap<String, Cached<V>>>,
+    /// The counters the entries were computed at, and the entries.
+    entries: Mutex<(Option<Versions>, HashMap<String, V>)>,
     /// One computation per key at a time: requests that miss together
     /// wait for the first one's result rather than all running the query.
-    computing: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Counts of list queries.
@@ -36,76 +35,57 @@ pub type CountCache = WriteCache<u64>;
 impl<V> Default for WriteCache<V> {
     fn default() -> Self {
         Self {
-            generation: Default::default(),
             entries: Default::default(),
             computing: Default::default(),
         }
     }
 }
 
-#[derive(Debug, Clone)]
-struct Cached<V> {
-    generation: u64,
-    at: std::time::Instant,
-    value: V,
-}
-
 impl<V: Clone> WriteCache<V> {
-    pub(super) fn invalidate(&self) {
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-    }
-
-    /// The result of the query named by `key`, from the cache or from
-    /// `compute`. The generation is read before computing, so a result
-    /// that raced a write is filed under the older generation and never
-    /// reused.
-    pub async fn get_or_compute<F, Fut>(&self, key: String, compute: F) -> Result<V>
+    /// The result of the query named by `key` at `versions` (read before
+    /// the query runs, so a result that raced a write is filed under the
+    /// older counters and never reused), from the cache or from `compute`.
+    pub async fn get_or_compute<F, Fut>(
+        &self,
+        versions: Versions,
+        key: String,
+        compute: F,
+    ) -> Result<V>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<V>>,
     {
-        if let Some(value) = self.fresh(&key) {
+        if let Some(value) = self.cached(versions, &key) {
             return Ok(value);
         }
         let gate = {
             let mut computing = self.computing.lock().unwrap_or_else(|e| e.into_inner());
-            if computing.len() >= MAX_CACHED_COUNTS {
+            if computing.len() >= MAX_CACHED {
                 computing.clear();
             }
             computing.entry(key.clone()).or_default().clone()
         };
         let _computing = gate.lock().await;
         // Computed by the request this one waited for?
-        if let Some(value) = self.fresh(&key) {
+        if let Some(value) = self.cached(versions, &key) {
             return Ok(value);
         }
-        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
         let fresh = compute().await?;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_CACHED_COUNTS {
-            entries.clear();
+        // Entries of other counters are of no more use: the counters only
+        // grow, so those are older (or the database was replaced).
+        if entries.0 != Some(versions) || entries.1.len() >= MAX_CACHED {
+            *entries = (Some(versions), HashMap::new());
         }
-        entries.insert(
-            key,
-            Cached {
-                generation,
-                at: std::time::Instant::now(),
-                value: fresh.clone(),
-            },
-        );
+        entries.1.insert(key, fresh.clone());
         Ok(fresh)
     }
 
-    /// The cached result of `key` if no write committed since it was
-    /// computed and it is younger than `COUNT_TTL`.
-    fn fresh(&self, key: &str) -> Option<V> {
-        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
+    fn cached(&self, versions: Versions, key: &str) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key)
-            .filter(|c| c.generation == generation && c.at.elapsed() < COUNT_TTL)
-            .map(|c| c.value.clone())
+        (entries.0 == Some(versions))
+            .then(|| entries.1.get(key).cloned())
+            .flatten()
     }
 }
 
@@ -114,28 +94,68 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn counts_are_reused_until_a_write_commits() {
+    async fn results_are_reused_until_the_counters_move() {
         let cache = CountCache::default();
+        let at = |times: i64| Versions {
+            catalogue: 1,
+            times,
+        };
         let count = |n: u64| move || async move { Ok::<u64, crate::storage::Error>(n) };
-        assert_eq!(cache.get_or_compute("a".into(), count(1)).await.unwrap(), 1);
         assert_eq!(
-            cache.get_or_compute("a".into(), count(2)).await.unwrap(),
+            cache
+                .get_or_compute(at(1), "a".into(), count(1))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            cache
+                .get_or_compute(at(1), "a".into(), count(2))
+                .await
+                .unwrap(),
             1,
             "reused"
         );
         assert_eq!(
-            cache.get_or_compute("b".into(), count(5)).await.unwrap(),
+            cache
+                .get_or_compute(at(1), "b".into(), count(5))
+                .await
+                .unwrap(),
             5,
             "per query"
         );
-        cache.invalidate();
         assert_eq!(
-            cache.get_or_compute("a".into(), count(3)).await.unwrap(),
+            cache
+                .get_or_compute(at(2), "a".into(), count(3))
+                .await
+                .unwrap(),
             3,
-            "recounted"
+            "recounted after a write"
+        );
+        let catalogue_moved = Versions {
+            catalogue: 2,
+            times: 2,
+        };
+        assert_eq!(
+            cache
+                .get_or_compute(catalogue_moved, "a".into(), count(4))
+                .await
+                .unwrap(),
+            4,
+            "recounted after a catalogue write"
         );
         let failing = || async { Err::<u64, _>(crate::storage::Error::missing("down")) };
-        cache.invalidate();
-        assert!(cache.get_or_compute("a".into(), failing).await.is_err());
+        assert!(cache
+            .get_or_compute(at(3), "a".into(), failing)
+            .await
+            .is_err());
+        assert_eq!(
+            cache
+                .get_or_compute(at(3), "a".into(), count(6))
+                .await
+                .unwrap(),
+            6,
+            "a failure is not cached"
+        );
     }
 }

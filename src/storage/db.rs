@@ -19,7 +19,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use super::catalogue::{self, Catalogue, CatalogueCache};
+use super::catalogue::{self, Catalogue, CatalogueCache, Versions};
 use super::reports::GroupRow;
 use super::{CountCache, Migrator, Result, WriteCache};
 use crate::config::DatabaseUrl;
@@ -50,7 +50,7 @@ pub trait WriteFailure: From<super::Error> {
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
-    /// List counts (`X-Total-Count`) reused until the next write.
+    /// List counts (`X-Total-Count`) reused while the data is unchanged.
     counts: Arc<CountCache>,
     /// Summary sums, reused like the counts.
     sums: Arc<SumCache>,
@@ -69,16 +69,12 @@ pub type SumCache = WriteCache<Arc<Vec<GroupRow>>>;
 /// A write transaction: committed by `write`/`load`, rolled back when dropped.
 struct WriteTx {
     tx: DatabaseTransaction,
-    counts: Arc<CountCache>,
-    sums: Arc<SumCache>,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
     async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
-        self.counts.invalidate();
-        self.sums.invalidate();
         catalogue::forget_for_request();
         Ok(())
     }
@@ -241,8 +237,6 @@ impl Db {
         let tx = self.conn.begin_with_options(options).await?;
         Ok(WriteTx {
             tx,
-            counts: self.counts.clone(),
-            sums: self.sums.clone(),
             _writer: writer,
         })
     }
@@ -358,29 +352,39 @@ impl Db {
     /// says it is current, else a fresh one. Checked once per request
     /// (`catalogue::per_request`) until the request commits a write.
     pub async fn catalogue(&self) -> Result<Catalogue> {
-        if let Some(copy) = catalogue::remembered() {
-            return Ok(copy);
+        Ok(self.checked().await?.0)
+    }
+
+    /// The change counters as this request checked them (see `catalogue`):
+    /// what cached counts and sums are valid for.
+    pub async fn versions(&self) -> Result<Versions> {
+        Ok(self.checked().await?.1)
+    }
+
+    async fn checked(&self) -> Result<(Catalogue, Versions)> {
+        if let Some(checked) = catalogue::remembered() {
+            return Ok(checked);
         }
-        let version = catalogue::version(&self.conn).await?;
+        let versions = catalogue::versions(&self.conn).await?;
         let copy = self
             .catalogue
-            .get(version, || async {
+            .get(versions.catalogue, || async {
                 let snapshot = self.snapshot().await?;
                 let copy = catalogue::load(&*snapshot).await;
                 snapshot.finish().await?;
                 copy
             })
             .await?;
-        catalogue::remember(&copy);
-        Ok(copy)
+        catalogue::remember(&copy, versions);
+        Ok((copy, versions))
     }
 
-    /// Counts of list queries, reused until the next write.
+    /// Counts of list queries, reused while the data is unchanged.
     pub fn counts(&self) -> &CountCache {
         &self.counts
     }
 
-    /// Grouped sums of summaries, reused until the next write.
+    /// Grouped sums of summaries, reused like the counts.
     pub fn sums(&self) -> &SumCache {
         &self.sums
     }

@@ -54,3 +54,75 @@ async fn writes_of_another_instance_show_on_the_next_request() {
         .assert_text("Bad API token");
     other.close().await;
 }
+
+/// Counts and summaries are cached for the values of the change counters
+/// (issue 15): a write of times by another instance shows in
+/// `X-Total-Count` and in summaries on the next request, however soon.
+#[tokio::test]
+async fn times_written_by_another_instance_show_in_counts_and_summaries() {
+    let app = TestApp::spawn().await;
+    let root = app.root_token().await;
+    let member = app.user("member", PLAIN).await;
+    let project = fixture::project(&app, &["alpha"], None).await;
+    fixture::role(&app, &project, "member", fixture::MEMBER).await;
+    fixture::activity(&app, "dev").await;
+    for _ in 0..2 {
+        app.post(
+            "/v0/times",
+            &member,
+            serde_json::json!({
+                "duration": 1800, "user": "member", "project": "alpha",
+                "activities": ["dev"], "date_worked": "2026-03-02",
+            }),
+        )
+        .await
+        .assert_ok();
+    }
+    let count = || async {
+        let r = app.get("/v0/times?user=member", &root).await;
+        r.assert_ok();
+        r.header("x-total-count").expect("x-total-count").to_owned()
+    };
+    let summed = || async {
+        let r = app
+            .get("/v0/reports/summary?group_by=project&user=member", &root)
+            .await;
+        r.assert_ok();
+        r.body["total"].clone()
+    };
+    // Cached now.
+    assert_eq!(count().await, "2");
+    assert_eq!(count().await, "2");
+    let total_before = summed().await;
+    assert_eq!(summed().await, total_before);
+
+    let other = Db::connect(&app.database_url.parse().unwrap())
+        .await
+        .expect("second pool");
+    let run = |sql: &'static str| {
+        let other = other.clone();
+        async move { other.conn().execute_unprepared(sql).await.expect(sql) }
+    };
+    run("UPDATE times SET duration = duration + 3600").await;
+    let total_after = summed().await;
+    assert_ne!(
+        total_after, total_before,
+        "the summary saw the new durations"
+    );
+    run(
+        "UPDATE times SET deleted_at = 1 WHERE id = (SELECT MIN(id) FROM (SELECT id FROM times) t)",
+    )
+    .await;
+    assert_eq!(count().await, "1", "the count saw the deletion");
+    run("DELETE FROM time_activities").await;
+    let by_activity = app
+        .get("/v0/reports/summary?group_by=activity&user=member", &root)
+        .await;
+    by_activity.assert_ok();
+    assert!(
+        !by_activity.body.to_string().contains("\"dev\""),
+        "the summary saw the removed activities: {}",
+        by_activity.body
+    );
+    other.close().await;
+}

@@ -35,35 +35,27 @@ pub async fn list(
     page: Page,
 ) -> Result<Listing<TimeView>> {
     let catalogue = db.catalogue().await?;
-    list_on(
-        db.conn(),
-        &catalogue,
-        Some(db.counts()),
-        caller,
-        query,
-        page,
-    )
-    .await
+    let counts = (db.versions().await?, db.counts());
+    list_on(db.conn(), &catalogue, Some(counts), caller, query, page).await
 }
 
 /// `list` on any connection (the query-count test wraps it), with the
-/// server's count cache or without one.
+/// server's count cache (and the counters it is valid for) or without one.
 async fn list_on(
     conn: &impl Conn,
     catalogue: &Catalogue,
-    counts: Option<&storage::CountCache>,
+    counts: Option<(storage::Versions, &storage::CountCache)>,
     caller: &Caller,
     query: &TimeQuery,
     page: Page,
 ) -> Result<Listing<TimeView>> {
     let filter = resolve_filter(catalogue, caller, query)?;
     let total = match counts {
-        Some(cache) => {
-            // Visibility depends on project roles: the catalogue's version
-            // is part of the key.
-            let key = format!("times {} {filter:?}", catalogue.version());
+        Some((versions, cache)) => {
             cache
-                .get_or_compute(key, || store::count(conn, &filter))
+                .get_or_compute(versions, format!("times {filter:?}"), || {
+                    store::count(conn, &filter)
+                })
                 .await?
         }
         None => store::count(conn, &filter).await?,

@@ -4,12 +4,14 @@
 
 use sea_orm_migration::prelude::*;
 
+mod change_counters;
 mod m20261122_000001_initial;
 mod m20261122_000002_lookup_indexes;
 mod m20261201_000001_timers_and_api_tokens;
 mod m20261202_000002_changes_since;
 mod m20261202_000003_catalogue_version;
 mod m20261202_000004_time_indexes;
+mod m20261203_000001_times_version;
 
 pub struct Migrator;
 
@@ -23,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_changes_since::Migration),
             Box::new(m20261202_000003_catalogue_version::Migration),
             Box::new(m20261202_000004_time_indexes::Migration),
+            Box::new(m20261203_000001_times_version::Migration),
         ]
     }
 }
