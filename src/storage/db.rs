@@ -281,18 +281,27 @@ impl Db {
         }
     }
 
-    /// Fills an empty database in one transaction (seed, import): `fill`
+    /// Fills an empty database in one transaction (seed, import): the
+    /// secondary indexes of the big tables are dropped (`bulk`), `fill`
     /// runs once (its input is a stream, so a lost conflict is not run
-    /// again), then the id sequences are moved past the inserted rows, the
-    /// transaction commits and the planner's statistics are refreshed.
-    /// `stage` hears of the last two steps (for progress reports).
+    /// again), the indexes are built again, the id sequences are moved past
+    /// the inserted rows, the transaction commits and the planner's
+    /// statistics are refreshed. `stage` hears of the last three steps (for
+    /// progress reports).
     pub async fn load<T, F, Fut>(&self, stage: impl Fn(&'static str), fill: F) -> anyhow::Result<T>
     where
         F: FnOnce(Tx) -> Fut,
         Fut: Future<Output = anyhow::Result<T>>,
     {
         let tx = Arc::new(self.begin_write().await?);
+        let set_aside = super::bulk::set_aside_indexes(&*tx)
+            .await
+            .context("dropping indexes for the load")?;
         let value = fill(Tx(tx.clone())).await?;
+        stage("indexing");
+        super::bulk::restore_indexes(&*tx, set_aside)
+            .await
+            .context("re-creating the indexes")?;
         stage("committing");
         super::reset_id_sequences(&*tx)
             .await

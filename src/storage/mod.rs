@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod api_tokens;
+mod bulk;
 pub mod catalogue;
 mod counts;
 mod db;

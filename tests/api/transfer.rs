@@ -999,3 +999,92 @@ async fn export_round_trips_across_sqlite_postgres_mariadb_sqlite() {
     on_postgres.close().await;
     on_mysql.close().await;
 }
+
+/// The indexes of `times` and `time_activities` with their definitions:
+/// what bulk loads drop and build again (`storage::bulk`).
+async fn time_indexes(db: &Db) -> Vec<(String, String)> {
+    let sql = match backend() {
+        Backend::Sqlite => {
+            "SELECT name, COALESCE(sql, '') FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name IN ('times', 'time_activities') ORDER BY name"
+        }
+        Backend::Postgres => {
+            "SELECT indexname::text, indexdef FROM pg_indexes \
+             WHERE schemaname = current_schema() AND tablename IN ('times', 'time_activities') \
+             ORDER BY indexname"
+        }
+        Backend::Mysql => {
+            "SELECT CAST(CONCAT(table_name, '.', index_name) AS CHAR), \
+             CAST(GROUP_CONCAT(column_name ORDER BY seq_in_index) AS CHAR) \
+             FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND table_name IN ('times', 'time_activities') \
+             GROUP BY table_name, index_name ORDER BY 1"
+        }
+    };
+    let backend = db.conn().get_database_backend();
+    db.conn()
+        .query_all_raw(sea_orm::Statement::from_string(backend, sql))
+        .await
+        .expect("list indexes")
+        .into_iter()
+        .map(|row| {
+            (
+                row.try_get_by_index::<String>(0).expect("name"),
+                row.try_get_by_index::<String>(1).expect("definition"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_bulk_load_leaves_the_indexes_as_the_migrations_made_them() {
+    let (url, _dir) = fresh_database().await;
+    let db = Db::connect(&url.parse().expect("url"))
+        .await
+        .expect("connect");
+    db.migrate().await.expect("migrate");
+    let migrated = time_indexes(&db).await;
+    let names: Vec<&str> = migrated.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names.iter().any(|n| n.ends_with("idx_times_sums"))
+            && names.iter().any(|n| n.ends_with("ux_times_uuid_revision"))
+            && names
+                .iter()
+                .any(|n| n.ends_with("idx_time_activities_activity")),
+        "{names:?}"
+    );
+
+    // A load that fails after the indexes were set aside rolls that back too.
+    transfer::import::import(&db, Cursor::new(b"[".to_vec()), &Progress::hidden())
+        .await
+        .expect_err("not an export document");
+    assert_eq!(time_indexes(&db).await, migrated);
+
+    let args = timesync::seed::SeedArgs {
+        users: 3,
+        projects: 2,
+        activities: 2,
+        times: 1200,
+        seed: 1,
+        admin_password: "admin".into(),
+    };
+    let report = timesync::seed::seed(&db, &args, &Progress::hidden())
+        .await
+        .expect("seed");
+    assert_eq!(report.times, 1200);
+    assert_eq!(time_indexes(&db).await, migrated);
+    // The times' change counter moved with the load.
+    let backend = db.conn().get_database_backend();
+    let version: i64 = db
+        .conn()
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT version FROM times_version WHERE id = 1",
+        ))
+        .await
+        .expect("read the counter")
+        .expect("the counter row")
+        .try_get_by_index(0)
+        .expect("version");
+    assert!(version > 1, "{version}");
+}
