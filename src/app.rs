@@ -89,6 +89,7 @@ impl Application {
         };
         let state = AppState {
             db,
+            summaries: Arc::default(),
             tokens,
             throttle: Arc::new(LoginThrottle::new(config.login_failures_per_minute)),
             config: Arc::new(config),

@@ -26,7 +26,8 @@ use crate::domain::times::{resolve_filter, TimeQuery};
 use crate::domain::Caller;
 use crate::error::{Error, Result};
 use crate::storage::reports::{self as store, GroupRow, Grouping};
-use crate::storage::Db;
+use crate::storage::times::TimeFilter;
+use crate::storage::{Catalogue, Db, WriteCache};
 
 /// What a summary row may be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -146,19 +147,44 @@ fn summary_slots() -> &'static tokio::sync::Semaphore {
     })
 }
 
-/// Groups the times `query` selects for `caller` by `group_by`.
-///
-/// SQL groups by every key and sums there; ids then become names here,
-/// merging the SQL groups that fall together (the projects deleted since).
+/// Summaries, reused until times or the catalogue change (`WriteCache`):
+/// a summary is a scan of every matching time, then up to a row per time
+/// to name, merge and order (most of its cost at 10,000 rows).
+pub type SummaryCache = WriteCache<Arc<Summary>>;
+
+/// Groups the times `query` selects for `caller` by `group_by`: from
+/// `cache`, or computed (`compute_summary`).
 pub async fn summary(
     db: &Db,
+    cache: &SummaryCache,
     caller: &Caller,
     query: &TimeQuery,
     group_by: &[GroupKey],
-) -> Result<Summary> {
-    let conn = db.conn();
+) -> Result<Arc<Summary>> {
     let catalogue = db.catalogue().await?;
     let filter = resolve_filter(&catalogue, caller, query)?;
+    let key = format!("{group_by:?} {filter:?}");
+    Ok(cache
+        .get_or_compute(db.versions().await?, key, || async {
+            let _slot = summary_slots().acquire().await.map_err(|_| {
+                crate::storage::Error::missing("a summary slot (the semaphore closed)")
+            })?;
+            compute_summary(db, &catalogue, &filter, group_by)
+                .await
+                .map(Arc::new)
+        })
+        .await?)
+}
+
+/// SQL groups by every key and sums there; ids then become names here,
+/// merging the SQL groups that fall together (the projects deleted since).
+async fn compute_summary(
+    db: &Db,
+    catalogue: &Catalogue,
+    filter: &TimeFilter,
+    group_by: &[GroupKey],
+) -> crate::storage::Result<Summary> {
+    let conn = db.conn();
     let has = |k: GroupKey| group_by.contains(&k);
     let grouping = Grouping {
         user: has(GroupKey::User),
@@ -168,23 +194,10 @@ pub async fn summary(
         week: has(GroupKey::Week),
         month: has(GroupKey::Month),
     };
-    // The groups are a scan of every matching time: reused until times or
-    // the catalogue change (see `storage::WriteCache`).
-    let filter = &filter;
-    let versions = db.versions().await?;
-    let sums = |grouping: Grouping| {
-        let key = format!("{grouping:?} {filter:?}");
-        db.sums().get_or_compute(versions, key, move || async move {
-            let _slot = summary_slots().acquire().await.map_err(|_| {
-                crate::storage::Error::missing("a summary slot (the semaphore closed)")
-            })?;
-            Ok(Arc::new(store::group_sums(conn, filter, grouping).await?))
-        })
-    };
-    let groups = sums(grouping).await?;
+    let groups = store::group_sums(conn, filter, grouping).await?;
     let total = if grouping.activity {
         // Per activity a time may count more than once: sum again.
-        let all = sums(Grouping::default()).await?;
+        let all = store::group_sums(conn, filter, Grouping::default()).await?;
         sum(all.iter())
     } else {
         // Otherwise the groups partition the times.

@@ -60,13 +60,13 @@ impl SummaryQuery {
 
 /// The summary as sent (built from `domain::reports::Summary`).
 #[derive(Serialize, ToSchema)]
-pub struct SummaryView {
+pub struct SummaryView<'a> {
     /// One object per group: its `group_by` keys (a username; a project's
     /// sorted slugs; an activity slug; `YYYY-MM-DD`; `YYYY-Www`; `YYYY-MM`;
     /// or null for a deleted project or activity), plus `duration`
     /// (seconds) and `count` (times).
     #[schema(value_type = Vec<std::collections::HashMap<String, serde_json::Value>>)]
-    rows: Vec<SummaryRow>,
+    rows: &'a [SummaryRow],
     total: SumsView,
 }
 
@@ -79,10 +79,10 @@ pub struct SumsView {
     count: i64,
 }
 
-impl From<Summary> for SummaryView {
-    fn from(summary: Summary) -> Self {
+impl<'a> From<&'a Summary> for SummaryView<'a> {
+    fn from(summary: &'a Summary) -> Self {
         Self {
-            rows: summary.rows,
+            rows: &summary.rows,
             total: SumsView {
                 duration: summary.total.duration,
                 count: summary.total.count,
@@ -112,14 +112,14 @@ async fn summary(
 ) -> Result<Response> {
     let query = filters.into_query(false);
     let group_by = summary_query.group_by();
-    let summary = reports::summary(&state.db, &caller, &query, &group_by).await?;
+    let summary = reports::summary(&state.db, &state.summaries, &caller, &query, &group_by).await?;
     if as_csv {
         Ok(csv::response(
             Body::from(summary_csv(&summary)),
             "summary.csv",
         ))
     } else {
-        Ok(Json(SummaryView::from(summary)).into_response())
+        Ok(Json(SummaryView::from(&*summary)).into_response())
     }
 }
 

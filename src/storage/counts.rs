@@ -1,6 +1,6 @@
 //! Caches of results that only writes of times (or of the catalogue, which
 //! decides visibility and names) change: the counts of list queries
-//! (`X-Total-Count`) and the sums of summaries.
+//! (`X-Total-Count`) here, summaries in `domain::reports`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,8 +18,8 @@ const MAX_CACHED: usize = 4096;
 /// the catalogue by anyone (`migrations::change_counters`): a read-mostly
 /// load counts once per change of the data instead of once per request,
 /// and no instance serves a count another instance's write made stale.
-/// The same holds for summaries (`WriteCache<sums>`): the grouped sums are
-/// a scan of every matching time, the names a lookup in the catalogue.
+/// The same holds for summaries (`domain::reports::SummaryCache`): a scan
+/// of every matching time, then up to a row per time to name and order.
 #[derive(Debug)]
 pub struct WriteCache<V> {
     /// The counters the entries were computed at, and the entries.

@@ -20,8 +20,7 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::catalogue::{self, Catalogue, CatalogueCache, Versions};
-use super::reports::GroupRow;
-use super::{CountCache, Migrator, Result, WriteCache};
+use super::{CountCache, Migrator, Result};
 use crate::config::DatabaseUrl;
 
 /// Anything storage functions read and write through: the pool, a
@@ -52,8 +51,6 @@ pub struct Db {
     conn: DatabaseConnection,
     /// List counts (`X-Total-Count`) reused while the data is unchanged.
     counts: Arc<CountCache>,
-    /// Summary sums, reused like the counts.
-    sums: Arc<SumCache>,
     /// This instance's copy of the catalogue (`catalogue`).
     catalogue: Arc<CatalogueCache>,
     /// SQLite allows one writer at a time; serialising writers in-process
@@ -62,9 +59,6 @@ pub struct Db {
     /// `WRITE_TX_LIMIT` (shorter in tests).
     write_limit: Duration,
 }
-
-/// Cached summary groups (`storage::reports::group_sums`).
-pub type SumCache = WriteCache<Arc<Vec<GroupRow>>>;
 
 /// A write transaction: committed by `write`/`load`, rolled back when dropped.
 struct WriteTx {
@@ -202,7 +196,6 @@ impl Db {
         Ok(Self {
             conn,
             counts: Arc::new(CountCache::default()),
-            sums: Arc::default(),
             catalogue: Arc::default(),
             sqlite_writer,
             write_limit: WRITE_TX_LIMIT,
@@ -365,7 +358,7 @@ impl Db {
     }
 
     /// The change counters as this request checked them (see `catalogue`):
-    /// what cached counts and sums are valid for.
+    /// what cached results (`WriteCache`) are valid for.
     pub async fn versions(&self) -> Result<Versions> {
         Ok(self.checked().await?.1)
     }
@@ -391,11 +384,6 @@ impl Db {
     /// Counts of list queries, reused while the data is unchanged.
     pub fn counts(&self) -> &CountCache {
         &self.counts
-    }
-
-    /// Grouped sums of summaries, reused like the counts.
-    pub fn sums(&self) -> &SumCache {
-        &self.sums
     }
 
     /// Checks that the database answers.

@@ -285,6 +285,7 @@ async fn show(State(state): State<AppState>, session: Session, uri: axum::http::
     let summary = if error.is_none() {
         match reports::summary(
             &state.db,
+            &state.summaries,
             &session.caller,
             &query.time_query(),
             &query.group_by,
@@ -306,7 +307,7 @@ async fn show(State(state): State<AppState>, session: Session, uri: axum::http::
         rows: Vec::new(),
         total: Default::default(),
     };
-    let summary = summary.unwrap_or(empty);
+    let summary = summary.unwrap_or_else(|| std::sync::Arc::new(empty));
     let (users, projects, activities) = options(&state, &query).await?;
     let page = ReportsPage {
         chrome: Chrome::new(&session, "reports"),
@@ -348,6 +349,7 @@ async fn csv(State(state): State<AppState>, session: Session, uri: axum::http::U
     let query = ReportQuery::parse(uri.query())?;
     let summary = reports::summary(
         &state.db,
+        &state.summaries,
         &session.caller,
         &query.time_query(),
         &query.group_by,
