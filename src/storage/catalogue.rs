@@ -71,6 +71,8 @@ struct Data {
     project_slugs: HashMap<String, Vec<String>>,
     project_by_slug: HashMap<String, String>,
     members: HashMap<String, Vec<Member>>,
+    /// The projects (uuids, sorted) where each user is spectator or manager.
+    watched: HashMap<i64, Vec<String>>,
     /// The current revision of every activity, deleted too, in list order.
     activities: Vec<ActivityRow>,
     activity_at: HashMap<String, usize>,
@@ -125,6 +127,11 @@ impl Catalogue {
         self.0.project_slugs.get(uuid).map_or(&[], Vec::as_slice)
     }
     /// Who has roles on project `uuid`.
+    /// The projects (uuids) where user `id` is spectator or manager: whose
+    /// times they see besides their own.
+    pub fn watched_projects(&self, id: i64) -> &[String] {
+        self.0.watched.get(&id).map_or(&[], Vec::as_slice)
+    }
     pub fn members(&self, uuid: &str) -> &[Member] {
         self.0.members.get(uuid).map_or(&[], Vec::as_slice)
     }
@@ -248,6 +255,17 @@ pub(super) async fn load(db: &impl ConnectionTrait) -> Result<Catalogue> {
             .entry(s.project_uuid)
             .or_default()
             .push(s.slug);
+    }
+    for m in &members {
+        if m.spectator || m.manager {
+            data.watched
+                .entry(m.user_id)
+                .or_default()
+                .push(m.project_uuid.clone());
+        }
+    }
+    for projects in data.watched.values_mut() {
+        projects.sort();
     }
     for m in members {
         data.members

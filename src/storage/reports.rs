@@ -193,7 +193,7 @@ pub async fn times_from(
     filter: &TimeFilter,
     cursor: Cursor,
     limit: u64,
-) -> Result<Vec<TimeRow>> {
+) -> Result<Vec<(TimeRow, Vec<String>)>> {
     let mut select = time::Entity::find()
         .filter(filter.condition())
         .order_by(filter.sort_key(), Order::Asc)
@@ -211,5 +211,5 @@ pub async fn times_from(
             );
         }
     }
-    Ok(select.all(db).await?)
+    super::times::with_activities(db, select).await
 }

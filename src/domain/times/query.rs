@@ -9,7 +9,7 @@ use crate::domain::validate::{self, is_slug, parse_date};
 use crate::domain::{Caller, Listing, Page};
 use crate::error::catalogue::action;
 use crate::error::{Error, Result};
-use crate::storage::times::{self as store, TimeFilter};
+use crate::storage::times::{self as store, TimeFilter, Viewer};
 use crate::storage::{self, Catalogue, Db};
 
 /// The raw filter values of `GET /times` (validated here).
@@ -107,7 +107,10 @@ pub(crate) fn resolve_filter(
         end,
         include_deleted: query.include_deleted,
         since: query.since,
-        visible_to: (!caller.sees_all_times()).then_some(caller.id),
+        visible_to: (!caller.sees_all_times()).then(|| Viewer {
+            user_id: caller.id,
+            projects: catalogue.watched_projects(caller.id).to_vec(),
+        }),
     })
 }
 

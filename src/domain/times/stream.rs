@@ -2,7 +2,7 @@
 //! `GET /times`): batch by batch in list order, inside one snapshot.
 
 use super::query::{resolve_filter, TimeQuery};
-use super::view::{render, TimeView};
+use super::view::{render_with_activities, TimeView};
 use crate::domain::{Caller, Page};
 use crate::error::Result;
 use crate::storage::reports::{self as store, Cursor};
@@ -64,8 +64,8 @@ impl TimeExport {
             return Ok(None);
         };
         self.cursor = Cursor::After {
-            sort_at: last.sort_at,
-            id: last.id,
+            sort_at: last.0.sort_at,
+            id: last.0.id,
         };
         if let Some(r) = self.remaining.as_mut() {
             *r -= rows.len() as u64;
@@ -74,7 +74,7 @@ impl TimeExport {
             self.remaining = Some(0);
         }
         Ok(Some(
-            render(&self.tx, &self.catalogue, rows, self.with_parents).await?,
+            render_with_activities(&self.tx, &self.catalogue, rows, self.with_parents).await?,
         ))
     }
 

@@ -58,7 +58,7 @@ pub(crate) async fn render(
 }
 
 /// `render` for rows whose activities were read with them
-/// (`store::page_with_activities`).
+/// (`store::with_activities`).
 pub(super) async fn render_with_activities(
     conn: &impl Conn,
     catalogue: &Catalogue,
