@@ -89,7 +89,7 @@ impl Application {
         };
         let state = AppState {
             db,
-            summaries: Arc::default(),
+            caches: Arc::default(),
             tokens,
             throttle: Arc::new(LoginThrottle::new(config.login_failures_per_minute)),
             config: Arc::new(config),

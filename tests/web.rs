@@ -129,10 +129,12 @@ impl Site {
             users: vec![username.to_owned()],
             ..TimeQuery::default()
         };
-        times::list(&self.state.db, &root, &query, Page::default())
+        let pages = &self.state.caches.time_pages;
+        times::list(&self.state.db, pages, &root, &query, Page::default())
             .await
             .expect("list times")
             .items
+            .clone()
     }
 }
 

@@ -27,6 +27,24 @@ pub use caller::Caller;
 pub use crate::storage::catalogue::per_request;
 pub use crate::storage::Page;
 
+/// Results reused while the data is unchanged (`storage::WriteCache`),
+/// kept by the server for the domain's reads.
+pub struct Caches {
+    pub summaries: reports::SummaryCache,
+    pub time_pages: times::PageCache,
+}
+
+impl Default for Caches {
+    /// Bounded in rows: ~40,000 summary rows and ~10,000 times (a few MiB
+    /// each).
+    fn default() -> Self {
+        Self {
+            summaries: reports::SummaryCache::with_capacity(40_000),
+            time_pages: times::PageCache::with_capacity(10_000),
+        }
+    }
+}
+
 /// One page of a list and the number of rows before paging (`X-Total-Count`).
 #[derive(Debug, Clone)]
 pub struct Listing<T> {

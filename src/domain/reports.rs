@@ -27,7 +27,7 @@ use crate::domain::Caller;
 use crate::error::{Error, Result};
 use crate::storage::reports::{self as store, GroupRow, Grouping};
 use crate::storage::times::TimeFilter;
-use crate::storage::{Catalogue, Db, WriteCache};
+use crate::storage::{Catalogue, Db, Weigh, WriteCache};
 
 /// What a summary row may be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,6 +151,12 @@ fn summary_slots() -> &'static tokio::sync::Semaphore {
 /// a summary is a scan of every matching time, then up to a row per time
 /// to name, merge and order (most of its cost at 10,000 rows).
 pub type SummaryCache = WriteCache<Arc<Summary>>;
+
+impl Weigh for Arc<Summary> {
+    fn weight(&self) -> usize {
+        self.rows.len() + 1
+    }
+}
 
 /// Groups the times `query` selects for `caller` by `group_by`: from
 /// `cache`, or computed (`compute_summary`).

@@ -41,7 +41,7 @@ async fn feed(
     let query = filters.into_query(false);
     // Every matching time unless `skip`/`limit` say otherwise.
     let page = paging.page(0);
-    let listing = times::list(&state.db, &caller, &query, page).await?;
+    let listing = times::list(&state.db, &state.caches.time_pages, &caller, &query, page).await?;
     let body = calendar(&state.config.instance_name, &listing.items);
     let mut response = body.into_response();
     response.headers_mut().insert(

@@ -41,8 +41,8 @@ use crate::storage::Db;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    /// Summaries reused while the data is unchanged.
-    pub summaries: Arc<crate::domain::reports::SummaryCache>,
+    /// Summaries and time pages reused while the data is unchanged.
+    pub caches: Arc<crate::domain::Caches>,
     pub tokens: Tokens,
     pub config: Arc<Config>,
     pub throttle: Arc<LoginThrottle>,

@@ -112,7 +112,14 @@ async fn summary(
 ) -> Result<Response> {
     let query = filters.into_query(false);
     let group_by = summary_query.group_by();
-    let summary = reports::summary(&state.db, &state.summaries, &caller, &query, &group_by).await?;
+    let summary = reports::summary(
+        &state.db,
+        &state.caches.summaries,
+        &caller,
+        &query,
+        &group_by,
+    )
+    .await?;
     if as_csv {
         Ok(csv::response(
             Body::from(summary_csv(&summary)),

@@ -24,7 +24,8 @@ use crate::http::{csv, middleware, AppState};
 
 mod stream;
 
-/// Pages larger than this (or no limit) are streamed.
+/// Pages that may hold more times than this (by `limit` and the count)
+/// are streamed.
 const STREAM_ABOVE: u64 = 1_000;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -100,7 +101,14 @@ async fn list(
         return Ok(next.on(csv::response(stream.body, "times.csv")));
     }
     let page = paging.page(state.config.default_limit);
-    if page.limit.is_none_or(|limit| limit > STREAM_ABOVE) {
+    let large = |limit: Option<u64>| limit.is_none_or(|limit| limit > STREAM_ABOVE);
+    if large(page.limit)
+        && large(Some(
+            times::count(&state.db, &caller, &query)
+                .await?
+                .saturating_sub(page.skip),
+        ))
+    {
         // Large lists are streamed in batches rather than built in memory.
         let stream = stream::times(&state, &caller, &query, page, stream::Encoding::Json).await?;
         return Ok(next.on(streamed_list_response(
@@ -110,8 +118,8 @@ async fn list(
             page,
         )));
     }
-    let listing = times::list(&state.db, &caller, &query, page).await?;
-    let items: Vec<TimeView> = views::all(listing.items);
+    let listing = times::list(&state.db, &state.caches.time_pages, &caller, &query, page).await?;
+    let items: Vec<TimeView> = views::all(listing.items.clone());
     Ok(next.on(list_response(&uri, &items, listing.total, page)))
 }
 

@@ -25,7 +25,7 @@ pub mod users;
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
 pub use catalogue::{Catalogue, Versions};
-pub use counts::{CountCache, WriteCache};
+pub use counts::{CountCache, Weigh, WriteCache};
 pub use db::{Conn, Db, Snapshot, Tx, WriteFailure, WRITE_ATTEMPTS, WRITE_TX_LIMIT};
 pub(crate) use error::{is_unique_violation, taken_as};
 pub use error::{Error, Result, Taken};

@@ -285,7 +285,7 @@ async fn show(State(state): State<AppState>, session: Session, uri: axum::http::
     let summary = if error.is_none() {
         match reports::summary(
             &state.db,
-            &state.summaries,
+            &state.caches.summaries,
             &session.caller,
             &query.time_query(),
             &query.group_by,
@@ -349,7 +349,7 @@ async fn csv(State(state): State<AppState>, session: Session, uri: axum::http::U
     let query = ReportQuery::parse(uri.query())?;
     let summary = reports::summary(
         &state.db,
-        &state.summaries,
+        &state.caches.summaries,
         &session.caller,
         &query.time_query(),
         &query.group_by,

@@ -235,9 +235,16 @@ async fn week_page_with(
         end: Some(sunday.to_string()),
         ..TimeQuery::default()
     };
-    let listing = times::list(&state.db, caller, &query, Page::default()).await?;
+    let listing = times::list(
+        &state.db,
+        &state.caches.time_pages,
+        caller,
+        &query,
+        Page::default(),
+    )
+    .await?;
     let mut by_day: BTreeMap<String, Vec<TimeView>> = BTreeMap::new();
-    for time in listing.items {
+    for time in listing.items.iter().cloned() {
         by_day
             .entry(time.date_worked.clone())
             .or_default()

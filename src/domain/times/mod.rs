@@ -21,7 +21,7 @@ mod view;
 pub use commands::{create, delete, update};
 pub use input::SPECS;
 pub(crate) use query::resolve_filter;
-pub use query::{get, list, TimeQuery};
+pub use query::{count, get, list, PageCache, TimeQuery};
 pub use stream::{export_times, TimeExport};
 pub(crate) use view::render;
 pub use view::TimeView;

@@ -1,6 +1,8 @@
 //! Reading times: `GET /times` (filters resolved to ids, visibility in
 //! SQL) and `GET /times/:uuid`.
 
+use std::sync::Arc;
+
 use crate::storage::Conn;
 
 use super::view::{one, render_with_activities, TimeView};
@@ -27,41 +29,91 @@ pub struct TimeQuery {
     pub since: Option<i64>,
 }
 
-/// `GET /times`: the page of times the caller may see that match `query`.
+/// Pages of `GET /times`, reused until times or the catalogue change
+/// (`storage::WriteCache`): a page costs a query whose rows the driver
+/// hands over one by one, and a view per time; a repeated page (a week
+/// reloaded, a client polling) costs the change counters' check alone.
+pub type PageCache = storage::WriteCache<Arc<Listing<TimeView>>>;
+
+impl storage::Weigh for Arc<Listing<TimeView>> {
+    /// Times kept, parents included.
+    fn weight(&self) -> usize {
+        let parents = |t: &TimeView| t.parents.as_ref().map_or(0, Vec::len);
+        self.items.iter().map(|t| 1 + parents(t)).sum::<usize>() + 1
+    }
+}
+
+/// `GET /times`: the page of times the caller may see that match `query`,
+/// from `pages` or read.
 pub async fn list(
     db: &Db,
+    pages: &PageCache,
     caller: &Caller,
     query: &TimeQuery,
     page: Page,
-) -> Result<Listing<TimeView>> {
+) -> Result<Arc<Listing<TimeView>>> {
     let catalogue = db.catalogue().await?;
-    let counts = (db.versions().await?, db.counts());
-    list_on(db.conn(), &catalogue, Some(counts), caller, query, page).await
+    let versions = db.versions().await?;
+    // The resolved filter (visibility included) and the page name the
+    // rows; `include_revisions` their shape.
+    let filter = resolve_filter(&catalogue, caller, query)?;
+    let key = format!("{filter:?} {page:?} {}", query.include_revisions);
+    pages
+        .get_or_compute(versions, key, || async {
+            let counts = (versions, db.counts());
+            let listing = list_on(
+                db.conn(),
+                &catalogue,
+                Some(counts),
+                &filter,
+                query.include_revisions,
+                page,
+            );
+            listing.await.map(Arc::new)
+        })
+        .await
 }
 
-/// `list` on any connection (the query-count test wraps it), with the
-/// server's count cache (and the counters it is valid for) or without one.
+/// How many times the caller may see match `query` (`X-Total-Count`).
+pub async fn count(db: &Db, caller: &Caller, query: &TimeQuery) -> Result<u64> {
+    let catalogue = db.catalogue().await?;
+    let filter = resolve_filter(&catalogue, caller, query)?;
+    let counts = (db.versions().await?, db.counts());
+    total(db.conn(), Some(counts), &filter).await
+}
+
+/// How many times match `filter`: from the count cache, when given one.
+async fn total(
+    conn: &impl Conn,
+    counts: Option<(storage::Versions, &storage::CountCache)>,
+    filter: &TimeFilter,
+) -> Result<u64> {
+    Ok(match counts {
+        Some((versions, cache)) => {
+            cache
+                .get_or_compute(versions, format!("times {filter:?}"), || {
+                    store::count(conn, filter)
+                })
+                .await?
+        }
+        None => store::count(conn, filter).await?,
+    })
+}
+
+/// Reads a page of `list` on any connection (the query-count test wraps
+/// it), with the server's count cache (and the counters it is valid for)
+/// or without one.
 async fn list_on(
     conn: &impl Conn,
     catalogue: &Catalogue,
     counts: Option<(storage::Versions, &storage::CountCache)>,
-    caller: &Caller,
-    query: &TimeQuery,
+    filter: &TimeFilter,
+    include_revisions: bool,
     page: Page,
 ) -> Result<Listing<TimeView>> {
-    let filter = resolve_filter(catalogue, caller, query)?;
-    let total = match counts {
-        Some((versions, cache)) => {
-            cache
-                .get_or_compute(versions, format!("times {filter:?}"), || {
-                    store::count(conn, &filter)
-                })
-                .await?
-        }
-        None => store::count(conn, &filter).await?,
-    };
-    let rows = store::page_with_activities(conn, &filter, page).await?;
-    let items = render_with_activities(conn, catalogue, rows, query.include_revisions).await?;
+    let total = total(conn, counts, filter).await?;
+    let rows = store::page_with_activities(conn, filter, page).await?;
+    let items = render_with_activities(conn, catalogue, rows, include_revisions).await?;
     Ok(Listing { items, total })
 }
 
@@ -312,12 +364,13 @@ mod tests {
             ..Default::default()
         };
         let catalogue = db.catalogue().await.unwrap();
+        let filter = resolve_filter(&catalogue, &caller, &query).unwrap();
         let listing = list_on(
             &counting,
             &catalogue,
             None,
-            &caller,
-            &query,
+            &filter,
+            query.include_revisions,
             Page::default(),
         )
         .await
