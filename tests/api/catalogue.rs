@@ -55,11 +55,12 @@ async fn writes_of_another_instance_show_on_the_next_request() {
     other.close().await;
 }
 
-/// Counts and summaries are cached for the values of the change counters
-/// (issue 15): a write of times by another instance shows in
-/// `X-Total-Count` and in summaries on the next request, however soon.
+/// Counts, pages and summaries are cached for the values of the change
+/// counters (issue 15): a write of times by another instance shows in
+/// `X-Total-Count`, in lists and in summaries on the next request,
+/// however soon.
 #[tokio::test]
-async fn times_written_by_another_instance_show_in_counts_and_summaries() {
+async fn times_written_by_another_instance_show_in_lists_and_summaries() {
     let app = TestApp::spawn().await;
     let root = app.root_token().await;
     let member = app.user("member", PLAIN).await;
@@ -104,6 +105,15 @@ async fn times_written_by_another_instance_show_in_counts_and_summaries() {
         async move { other.conn().execute_unprepared(sql).await.expect(sql) }
     };
     run("UPDATE times SET duration = duration + 3600").await;
+    let page = app.get("/v0/times?user=member", &root).await;
+    let durations: Vec<_> = page
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["duration"].clone())
+        .collect();
+    assert_eq!(durations, [5400, 5400], "the page saw the new durations");
     let total_after = summed().await;
     assert_ne!(
         total_after, total_before,
