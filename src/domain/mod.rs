@@ -27,7 +27,7 @@ pub use caller::Caller;
 pub use crate::storage::catalogue::per_request;
 pub use crate::storage::Page;
 
-/// Results reused while the data is unchanged (`storage::WriteCache`),
+/// Results reused while the data is unchanged (`storage::VersionedCache`),
 /// kept by the server for the domain's reads.
 pub struct Caches {
     pub summaries: reports::SummaryCache,
@@ -35,12 +35,11 @@ pub struct Caches {
 }
 
 impl Default for Caches {
-    /// Bounded in rows: ~40,000 summary rows and ~10,000 times (a few MiB
-    /// each).
+    /// 8 MiB of each (about 60,000 summary rows, 30,000 plain times).
     fn default() -> Self {
         Self {
-            summaries: reports::SummaryCache::with_capacity(40_000),
-            time_pages: times::PageCache::with_capacity(10_000),
+            summaries: reports::SummaryCache::with_capacity(8 << 20),
+            time_pages: times::PageCache::with_capacity(8 << 20),
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::domain::Caller;
 use crate::error::{Error, Result};
 use crate::storage::reports::{self as store, GroupRow, Grouping};
 use crate::storage::times::TimeFilter;
-use crate::storage::{Catalogue, Db, Weigh, WriteCache};
+use crate::storage::{Catalogue, Db, VersionedCache, Weigh};
 
 /// What a summary row may be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,14 +147,15 @@ fn summary_slots() -> &'static tokio::sync::Semaphore {
     })
 }
 
-/// Summaries, reused until times or the catalogue change (`WriteCache`):
+/// Summaries, reused until times or the catalogue change (`VersionedCache`):
 /// a summary is a scan of every matching time, then up to a row per time
 /// to name, merge and order (most of its cost at 10,000 rows).
-pub type SummaryCache = WriteCache<Arc<Summary>>;
+pub type SummaryCache = VersionedCache<Arc<Summary>>;
 
 impl Weigh for Arc<Summary> {
+    /// A row's keys are short (names, dates); ~128 bytes each.
     fn weight(&self) -> usize {
-        self.rows.len() + 1
+        128 * (self.rows.len() + 1)
     }
 }
 
@@ -167,11 +168,11 @@ pub async fn summary(
     query: &TimeQuery,
     group_by: &[GroupKey],
 ) -> Result<Arc<Summary>> {
-    let catalogue = db.catalogue().await?;
+    let (catalogue, versions) = db.catalogue_and_versions().await?;
     let filter = resolve_filter(&catalogue, caller, query)?;
     let key = format!("{group_by:?} {filter:?}");
     Ok(cache
-        .get_or_compute(db.versions().await?, key, || async {
+        .get_or_compute(versions, key, || async {
             let _slot = summary_slots().acquire().await.map_err(|_| {
                 crate::storage::Error::missing("a summary slot (the semaphore closed)")
             })?;

@@ -126,12 +126,12 @@ impl Catalogue {
     pub fn project_slugs(&self, uuid: &str) -> &[String] {
         self.0.project_slugs.get(uuid).map_or(&[], Vec::as_slice)
     }
-    /// Who has roles on project `uuid`.
     /// The projects (uuids) where user `id` is spectator or manager: whose
     /// times they see besides their own.
     pub fn watched_projects(&self, id: i64) -> &[String] {
         self.0.watched.get(&id).map_or(&[], Vec::as_slice)
     }
+    /// Who has roles on project `uuid`.
     pub fn members(&self, uuid: &str) -> &[Member] {
         self.0.members.get(uuid).map_or(&[], Vec::as_slice)
     }
@@ -164,12 +164,20 @@ impl Catalogue {
 }
 
 /// The change counters (`migrations::change_counters`) at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Versions {
     /// Of the catalogue's tables.
     pub catalogue: i64,
     /// Of `times` and `time_activities`.
     pub times: i64,
+}
+
+impl Versions {
+    /// Whether these counters were read no earlier than `other` (each only
+    /// grows).
+    pub fn at_least(self, other: Versions) -> bool {
+        self.catalogue >= other.catalogue && self.times >= other.times
+    }
 }
 
 /// The counters of the database `db` is connected to, in one statement.

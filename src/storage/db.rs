@@ -354,16 +354,13 @@ impl Db {
     /// says it is current, else a fresh one. Checked once per request
     /// (`catalogue::per_request`) until the request commits a write.
     pub async fn catalogue(&self) -> Result<Catalogue> {
-        Ok(self.checked().await?.0)
+        Ok(self.catalogue_and_versions().await?.0)
     }
 
-    /// The change counters as this request checked them (see `catalogue`):
-    /// what cached results (`WriteCache`) are valid for.
-    pub async fn versions(&self) -> Result<Versions> {
-        Ok(self.checked().await?.1)
-    }
-
-    async fn checked(&self) -> Result<(Catalogue, Versions)> {
+    /// The catalogue and the change counters it was checked with (read in
+    /// one statement): what results computed with this catalogue may be
+    /// cached under (`VersionedCache`).
+    pub async fn catalogue_and_versions(&self) -> Result<(Catalogue, Versions)> {
         if let Some(checked) = catalogue::remembered() {
             return Ok(checked);
         }

@@ -7,8 +7,8 @@
 pub mod activities;
 pub mod api_tokens;
 mod bulk;
+mod cache;
 pub mod catalogue;
-mod counts;
 mod db;
 pub mod entities;
 mod error;
@@ -24,8 +24,8 @@ pub mod users;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
+pub use cache::{CountCache, VersionedCache, Weigh};
 pub use catalogue::{Catalogue, Versions};
-pub use counts::{CountCache, Weigh, WriteCache};
 pub use db::{Conn, Db, Snapshot, Tx, WriteFailure, WRITE_ATTEMPTS, WRITE_TX_LIMIT};
 pub(crate) use error::{is_unique_violation, taken_as};
 pub use error::{Error, Result, Taken};

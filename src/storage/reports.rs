@@ -8,8 +8,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, StreamTrait, TryGetable,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, QueryFilter, QueryResult, QuerySelect,
+    StreamTrait, TryGetable,
 };
 
 use super::entities::{time, time_activity};
@@ -186,7 +186,7 @@ pub enum Cursor {
 }
 
 /// The next `limit` current revisions matching `filter` in list order,
-/// from `cursor`. Continuing after a row (keyset paging) costs the same at
+/// from `cursor`, with their activities (`times::with_activities`). Continuing after a row (keyset paging) costs the same at
 /// any depth, unlike OFFSET.
 pub async fn times_from(
     db: &impl ConnectionTrait,
@@ -194,11 +194,7 @@ pub async fn times_from(
     cursor: Cursor,
     limit: u64,
 ) -> Result<Vec<(TimeRow, Vec<String>)>> {
-    let mut select = time::Entity::find()
-        .filter(filter.condition())
-        .order_by(filter.sort_key(), Order::Asc)
-        .order_by(time::Column::Id, Order::Asc)
-        .limit(limit);
+    let mut select = filter.list_select().limit(limit);
     match cursor {
         Cursor::Start { skip } => select = select.offset(skip),
         Cursor::After { sort_at, id } => {

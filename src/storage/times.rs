@@ -58,16 +58,24 @@ pub struct TimeFilter {
 pub struct Viewer {
     pub user_id: i64,
     /// Project uuids.
-    pub projects: Vec<String>,
+    pub watched_projects: Vec<String>,
 }
 
 impl TimeFilter {
-    /// The SQL condition on `times` rows (shared with reports).
     /// What the list sorts by first (`revisions::sort_key`).
     pub fn sort_key(&self) -> sea_orm::sea_query::SimpleExpr {
         revisions::sort_key(time::Column::SortAt, self.since)
     }
 
+    /// The matching rows in list order (`sort_at`, then id).
+    pub fn list_select(&self) -> sea_orm::Select<time::Entity> {
+        time::Entity::find()
+            .filter(self.condition())
+            .order_by(self.sort_key(), Order::Asc)
+            .order_by(time::Column::Id, Order::Asc)
+    }
+
+    /// The SQL condition on `times` rows (shared with reports).
     pub fn condition(&self) -> Condition {
         let mut cond = Condition::all().add(time::Column::Newest.eq(true));
         match self.since {
@@ -100,7 +108,7 @@ impl TimeFilter {
         }
         if let Some(viewer) = &self.visible_to {
             let own = time::Column::UserId.eq(viewer.user_id);
-            cond = cond.add(match viewer.projects.as_slice() {
+            cond = cond.add(match viewer.watched_projects.as_slice() {
                 [] => Condition::all().add(own),
                 projects => Condition::any()
                     .add(own)
@@ -111,32 +119,14 @@ impl TimeFilter {
     }
 }
 
-/// One page of the current revisions matching `filter`, in list order
-/// (`sort_at`, then id).
-pub async fn page(
-    db: &impl ConnectionTrait,
-    filter: &TimeFilter,
-    page: super::Page,
-) -> Result<Vec<TimeRow>> {
-    let select = time::Entity::find()
-        .filter(filter.condition())
-        .order_by(filter.sort_key(), Order::Asc)
-        .order_by(time::Column::Id, Order::Asc);
-    Ok(super::paginate(select, page).all(db).await?)
-}
-
-/// `page` with the activities of each row, in one statement and one
-/// result row per time (`with_activities`).
+/// One page of the current revisions matching `filter` in list order,
+/// with the activities of each row (`with_activities`).
 pub async fn page_with_activities(
     db: &impl ConnectionTrait,
     filter: &TimeFilter,
     page: super::Page,
 ) -> Result<Vec<(TimeRow, Vec<String>)>> {
-    let select = time::Entity::find()
-        .filter(filter.condition())
-        .order_by(filter.sort_key(), Order::Asc)
-        .order_by(time::Column::Id, Order::Asc);
-    with_activities(db, super::paginate(select, page)).await
+    with_activities(db, super::paginate(filter.list_select(), page)).await
 }
 
 /// The time rows `select` reads, each with its activity uuids, aggregated
@@ -154,7 +144,8 @@ pub async fn with_activities(
     let aggregate = match db.get_database_backend() {
         DatabaseBackend::Sqlite => "json_group_array(activity_uuid)",
         DatabaseBackend::Postgres => "json_agg(activity_uuid)::text",
-        // JSON_ARRAYAGG is not cut at `group_concat_max_len`.
+        // JSON_ARRAYAGG rather than GROUP_CONCAT: MySQL cuts the latter at
+        // `group_concat_max_len` (1,024 bytes by default).
         _ => "CAST(JSON_ARRAYAGG(activity_uuid) AS CHAR)",
     };
     let query = select

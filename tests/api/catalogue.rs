@@ -9,6 +9,23 @@ use timesync::storage::Db;
 use crate::helpers::*;
 use crate::times::fixture;
 
+/// A second pool on the test server's database: another instance, as far
+/// as this server can tell.
+struct OtherInstance(Db);
+
+async fn other_instance(app: &TestApp) -> OtherInstance {
+    let db = Db::connect(&app.database_url.parse().unwrap())
+        .await
+        .expect("second pool");
+    OtherInstance(db)
+}
+
+impl OtherInstance {
+    async fn run(&self, sql: &'static str) {
+        self.0.conn().execute_unprepared(sql).await.expect(sql);
+    }
+}
+
 #[tokio::test]
 async fn writes_of_another_instance_show_on_the_next_request() {
     let app = TestApp::spawn().await;
@@ -22,13 +39,8 @@ async fn writes_of_another_instance_show_on_the_next_request() {
     assert_eq!(before.body["users"]["member"]["member"], true);
     app.get("/v0/users/member", &member).await.assert_ok();
 
-    let other = Db::connect(&app.database_url.parse().unwrap())
-        .await
-        .expect("second pool");
-    let run = |sql: &'static str| {
-        let other = other.clone();
-        async move { other.conn().execute_unprepared(sql).await.expect(sql) }
-    };
+    let other = other_instance(&app).await;
+    let run = |sql: &'static str| other.run(sql);
 
     run("UPDATE users SET display_name = 'Renamed elsewhere' WHERE username_key = 'member'").await;
     let shown = app.get("/v0/users/member", &root).await;
@@ -52,7 +64,7 @@ async fn writes_of_another_instance_show_on_the_next_request() {
         .await
         .assert_error(401, "Authentication failure")
         .assert_text("Bad API token");
-    other.close().await;
+    other.0.close().await;
 }
 
 /// Counts, pages and summaries are cached for the values of the change
@@ -97,13 +109,8 @@ async fn times_written_by_another_instance_show_in_lists_and_summaries() {
     let total_before = summed().await;
     assert_eq!(summed().await, total_before);
 
-    let other = Db::connect(&app.database_url.parse().unwrap())
-        .await
-        .expect("second pool");
-    let run = |sql: &'static str| {
-        let other = other.clone();
-        async move { other.conn().execute_unprepared(sql).await.expect(sql) }
-    };
+    let other = other_instance(&app).await;
+    let run = |sql: &'static str| other.run(sql);
     run("UPDATE times SET duration = duration + 3600").await;
     let page = app.get("/v0/times?user=member", &root).await;
     let durations: Vec<_> = page
@@ -134,5 +141,5 @@ async fn times_written_by_another_instance_show_in_lists_and_summaries() {
         "the summary saw the removed activities: {}",
         by_activity.body
     );
-    other.close().await;
+    other.0.close().await;
 }

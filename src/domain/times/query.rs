@@ -30,17 +30,23 @@ pub struct TimeQuery {
 }
 
 /// Pages of `GET /times`, reused until times or the catalogue change
-/// (`storage::WriteCache`): a page costs a query whose rows the driver
+/// (`storage::VersionedCache`): a page costs a query whose rows the driver
 /// hands over one by one, and a view per time; a repeated page (a week
 /// reloaded, a client polling) costs the change counters' check alone.
-pub type PageCache = storage::WriteCache<Arc<Listing<TimeView>>>;
+pub type PageCache = storage::VersionedCache<Arc<Listing<TimeView>>>;
 
 impl storage::Weigh for Arc<Listing<TimeView>> {
-    /// Times kept, parents included.
     fn weight(&self) -> usize {
-        let parents = |t: &TimeView| t.parents.as_ref().map_or(0, Vec::len);
-        self.items.iter().map(|t| 1 + parents(t)).sum::<usize>() + 1
+        self.items.iter().map(weigh).sum::<usize>() + 64
     }
+}
+
+/// About the bytes a view holds: its texts (notes may be long) and ~256
+/// for the rest; parents included.
+fn weigh(time: &TimeView) -> usize {
+    let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+    let parents = time.parents.iter().flatten().map(weigh).sum::<usize>();
+    256 + text(&time.notes) + text(&time.issue_uri) + parents
 }
 
 /// `GET /times`: the page of times the caller may see that match `query`,
@@ -52,8 +58,7 @@ pub async fn list(
     query: &TimeQuery,
     page: Page,
 ) -> Result<Arc<Listing<TimeView>>> {
-    let catalogue = db.catalogue().await?;
-    let versions = db.versions().await?;
+    let (catalogue, versions) = db.catalogue_and_versions().await?;
     // The resolved filter (visibility included) and the page name the
     // rows; `include_revisions` their shape.
     let filter = resolve_filter(&catalogue, caller, query)?;
@@ -76,9 +81,9 @@ pub async fn list(
 
 /// How many times the caller may see match `query` (`X-Total-Count`).
 pub async fn count(db: &Db, caller: &Caller, query: &TimeQuery) -> Result<u64> {
-    let catalogue = db.catalogue().await?;
+    let (catalogue, versions) = db.catalogue_and_versions().await?;
     let filter = resolve_filter(&catalogue, caller, query)?;
-    let counts = (db.versions().await?, db.counts());
+    let counts = (versions, db.counts());
     total(db.conn(), Some(counts), &filter).await
 }
 
@@ -161,7 +166,7 @@ pub(crate) fn resolve_filter(
         since: query.since,
         visible_to: (!caller.sees_all_times()).then(|| Viewer {
             user_id: caller.id,
-            projects: catalogue.watched_projects(caller.id).to_vec(),
+            watched_projects: catalogue.watched_projects(caller.id).to_vec(),
         }),
     })
 }

@@ -9,8 +9,8 @@ use crate::storage::reports::{self as store, Cursor};
 use crate::storage::times::TimeFilter;
 use crate::storage::{Catalogue, Db, Snapshot};
 
-/// Times per export batch: one keyset query plus one batched query per
-/// relation for each batch.
+/// Times per export batch: one keyset query (the times with their
+/// activities) per batch, and one for parents when asked.
 pub const EXPORT_BATCH: u64 = 1_000;
 
 /// The times of an export, read batch by batch in list order inside one
@@ -53,7 +53,7 @@ pub async fn export_times(
 
 impl TimeExport {
     /// The next batch of at most `EXPORT_BATCH` times (`None` when done),
-    /// rendered with one batched query per relation.
+    /// rendered with the catalogue's names.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<TimeView>>> {
         let want = self.remaining.map_or(EXPORT_BATCH, |r| r.min(EXPORT_BATCH));
         if want == 0 {

@@ -3,7 +3,7 @@
 //! watches, whoever makes the write (the server, `timesync` subcommands, an
 //! import, another instance, a database client). Readers compare it with
 //! the value a cached result was computed at (`storage::catalogue`,
-//! `storage::WriteCache`).
+//! `storage::VersionedCache`).
 //!
 //! The triggers run per statement on PostgreSQL and per row elsewhere.
 //! MySQL/MariaDB with binary logging on needs `log_bin_trust_function_creators`

@@ -1,8 +1,8 @@
 //! Issue 15: the times version, a change counter (`change_counters`) like
 //! the catalogue's, bumped by every write of `times` and `time_activities`.
-//! List counts (`X-Total-Count`) and summary sums are scans of every
-//! matching time; they are cached for one value of this counter (and of
-//! the catalogue's, which decides visibility), so a read-mostly load
+//! List counts (`X-Total-Count`), time pages and summaries are cached for
+//! one value of this counter (and of the catalogue's, which decides
+//! visibility and names: `storage::VersionedCache`), so a read-mostly load
 //! computes each once per change of the data, on every instance, instead
 //! of once per request or per second.
 

@@ -1,6 +1,7 @@
 //! Caches of results that only writes of times (or of the catalogue, which
 //! decides visibility and names) change: the counts of list queries
-//! (`X-Total-Count`) here, summaries in `domain::reports`.
+//! (`X-Total-Count`) here; the callers keep theirs (time pages, summaries:
+//! `domain::Caches`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,15 +11,15 @@ use super::catalogue::Versions;
 /// Most results being computed at once (a bound on the gates kept).
 const MAX_COMPUTING: usize = 4096;
 
-/// What a cached result costs to keep, in the unit of its cache's bound
-/// (rows, say): the cache is emptied when the sum would pass the bound.
+/// About how many bytes a cached result holds: a cache is emptied when
+/// the sum (keys included) would pass its capacity.
 pub trait Weigh {
     fn weight(&self) -> usize;
 }
 
 impl Weigh for u64 {
     fn weight(&self) -> usize {
-        1
+        8
     }
 }
 
@@ -29,14 +30,13 @@ impl Weigh for u64 {
 /// the catalogue by anyone (`migrations::change_counters`): a read-mostly
 /// load counts once per change of the data instead of once per request,
 /// and no instance serves a count another instance's write made stale.
-/// The same holds for summaries (`domain::reports::SummaryCache`): a scan
-/// of every matching time, then up to a row per time to name and order.
+/// The same holds for the callers' caches of time pages and summaries.
 #[derive(Debug)]
-pub struct WriteCache<V> {
+pub struct VersionedCache<V> {
     /// The counters the entries were computed at, the entries and their
     /// summed weight.
     entries: Mutex<Entries<V>>,
-    /// The most weight kept.
+    /// The most bytes kept (by `Weigh`).
     capacity: usize,
     /// One computation per key at a time: requests that miss together
     /// wait for the first one's result rather than all running the query.
@@ -44,7 +44,7 @@ pub struct WriteCache<V> {
 }
 
 /// Counts of list queries.
-pub type CountCache = WriteCache<u64>;
+pub type CountCache = VersionedCache<u64>;
 
 #[derive(Debug)]
 struct Entries<V> {
@@ -53,15 +53,15 @@ struct Entries<V> {
     weight: usize,
 }
 
-impl<V> Default for WriteCache<V> {
-    /// Room for 4,096 results of weight 1 (counts).
+impl<V> Default for VersionedCache<V> {
+    /// 1 MiB: some 10,000 counts.
     fn default() -> Self {
-        Self::with_capacity(4096)
+        Self::with_capacity(1 << 20)
     }
 }
 
-impl<V> WriteCache<V> {
-    /// A cache keeping results of at most `capacity` weight in all.
+impl<V> VersionedCache<V> {
+    /// A cache keeping results of at most `capacity` bytes in all.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             entries: Mutex::new(Entries {
@@ -75,7 +75,7 @@ impl<V> WriteCache<V> {
     }
 }
 
-impl<V: Clone + Weigh> WriteCache<V> {
+impl<V: Clone + Weigh> VersionedCache<V> {
     /// The result of the query named by `key` at `versions` (read before
     /// the query runs, so a result that raced a write is filed under the
     /// older counters and never reused), from the cache or from `compute`.
@@ -105,13 +105,20 @@ impl<V: Clone + Weigh> WriteCache<V> {
             return Ok(value);
         }
         let fresh = compute().await?;
-        let weight = fresh.weight();
+        let weight = key.len() + fresh.weight();
         if weight > self.capacity {
             return Ok(fresh);
         }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        // Entries of other counters are of no more use: the counters only
-        // grow, so those are older (or the database was replaced).
+        if entries
+            .versions
+            .is_some_and(|kept| !versions.at_least(kept))
+        {
+            // Computed at counters older than those kept (a slow request
+            // that raced a write): of no use to anyone later.
+            return Ok(fresh);
+        }
+        // Entries of older counters are of no more use.
         if entries.versions != Some(versions) || entries.weight + weight > self.capacity {
             entries.versions = Some(versions);
             entries.values.clear();
@@ -212,25 +219,37 @@ mod tests {
 
     #[tokio::test]
     async fn the_cache_keeps_at_most_its_capacity() {
-        let cache = WriteCache::<Rows>::with_capacity(10);
+        let cache = VersionedCache::<Rows>::with_capacity(11);
         let at = Versions {
             catalogue: 1,
             times: 1,
         };
         let rows = |n: usize| move || async move { Ok::<_, crate::storage::Error>(Rows(n)) };
-        let weight = |cache: &WriteCache<Rows>| cache.entries.lock().unwrap().weight;
+        let weight = |cache: &VersionedCache<Rows>| cache.entries.lock().unwrap().weight;
+        // Weights count the keys: 1 + 4 each.
         cache.get_or_compute(at, "a".into(), rows(4)).await.unwrap();
         cache.get_or_compute(at, "b".into(), rows(4)).await.unwrap();
-        assert_eq!(weight(&cache), 8);
+        assert_eq!(weight(&cache), 10);
         // Too heavy to keep at all: computed, not kept.
         cache
             .get_or_compute(at, "big".into(), rows(11))
             .await
             .unwrap();
-        assert_eq!(weight(&cache), 8);
+        assert_eq!(weight(&cache), 10);
         // Past the bound: emptied first.
         cache.get_or_compute(at, "c".into(), rows(4)).await.unwrap();
-        assert_eq!(weight(&cache), 4);
+        assert_eq!(weight(&cache), 5);
         assert_eq!(cache.entries.lock().unwrap().values.len(), 1);
+        // A result of older counters than those kept is not kept.
+        let older = Versions {
+            catalogue: 0,
+            times: 1,
+        };
+        cache
+            .get_or_compute(older, "d".into(), rows(1))
+            .await
+            .unwrap();
+        assert_eq!(cache.entries.lock().unwrap().versions, Some(at));
+        assert_eq!(weight(&cache), 5);
     }
 }
