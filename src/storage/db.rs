@@ -53,11 +53,22 @@ pub struct Db {
     counts: Arc<CountCache>,
     /// This instance's copy of the catalogue (`catalogue`).
     catalogue: Arc<CatalogueCache>,
-    /// SQLite allows one writer at a time; serialising writers in-process
-    /// means no request ever sees `database is locked`.
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// SQLite's writer (`SqliteWriter`); `None` elsewhere.
+    sqlite_writer: Option<SqliteWriter>,
     /// `WRITE_TX_LIMIT` (shorter in tests).
     write_limit: Duration,
+}
+
+/// SQLite allows one writer at a time: writes go through one connection
+/// of their own, taken in turn, so no request ever sees `database is
+/// locked`, and the writer's page cache stays warm — SQLite empties a
+/// connection's cache whenever another connection wrote, so writes that
+/// took turns on the read pool's connections each began by reading ~60
+/// pages back from the file.
+#[derive(Clone)]
+struct SqliteWriter {
+    turn: Arc<Mutex<()>>,
+    conn: DatabaseConnection,
 }
 
 /// A write transaction: committed by `write`/`load`, rolled back when dropped.
@@ -185,14 +196,29 @@ impl Db {
                         .synchronous(SqliteSynchronous::Normal)
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(10))
+                        // Statement journals (a write firing a trigger
+                        // needs one) in memory, not in a temporary file.
+                        .pragma("temp_store", "memory")
                 });
         } else {
             opts.max_connections(16).min_connections(1);
         }
-        let conn = sea_orm::Database::connect(opts)
-            .await
-            .with_context(|| format!("cannot connect to the database at {url}"))?;
-        let sqlite_writer = url.is_sqlite().then(|| Arc::new(Mutex::new(())));
+        let connect = |opts: ConnectOptions| async move {
+            sea_orm::Database::connect(opts)
+                .await
+                .with_context(|| format!("cannot connect to the database at {url}"))
+        };
+        let conn = connect(opts.clone()).await?;
+        let sqlite_writer = match url.is_sqlite() {
+            true => {
+                opts.max_connections(1);
+                Some(SqliteWriter {
+                    turn: Arc::new(Mutex::new(())),
+                    conn: connect(opts).await?,
+                })
+            }
+            false => None,
+        };
         Ok(Self {
             conn,
             counts: Arc::new(CountCache::default()),
@@ -214,9 +240,9 @@ impl Db {
     /// Starts a write transaction: only `write` and `load` do, so that
     /// every write commits (and retries) in one place.
     async fn begin_write(&self) -> Result<WriteTx> {
-        let writer = match &self.sqlite_writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
+        let (writer, conn) = match &self.sqlite_writer {
+            Some(w) => (Some(w.turn.clone().lock_owned().await), &w.conn),
+            None => (None, &self.conn),
         };
         // On SQLite, BEGIN IMMEDIATE takes the write lock up front (waiting
         // up to the busy timeout). A deferred transaction that reads first
@@ -227,7 +253,7 @@ impl Db {
             sqlite_transaction_mode: writer.as_ref().map(|_| SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        let tx = self.conn.begin_with_options(options).await?;
+        let tx = conn.begin_with_options(options).await?;
         Ok(WriteTx {
             tx,
             _writer: writer,
@@ -391,6 +417,9 @@ impl Db {
 
     pub async fn close(self) {
         let _ = self.conn.close().await;
+        if let Some(writer) = self.sqlite_writer {
+            let _ = writer.conn.close().await;
+        }
     }
 }
 
