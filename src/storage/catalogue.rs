@@ -182,10 +182,17 @@ impl Versions {
 
 /// The counters of the database `db` is connected to, in one statement.
 pub(super) async fn versions(db: &impl ConnectionTrait) -> Result<Versions> {
+    // The times counter is striped (`migrations::change_counters`): its sum.
+    let sum = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => "CAST(SUM(version) AS BIGINT)",
+        sea_orm::DatabaseBackend::MySql => "CAST(SUM(version) AS SIGNED)",
+        _ => "SUM(version)",
+    };
     let stmt = Statement::from_string(
         db.get_database_backend(),
-        "SELECT c.version, t.version FROM catalogue_version c, times_version t \
-         WHERE c.id = 1 AND t.id = 1",
+        format!(
+            "SELECT version, (SELECT {sum} FROM times_version) FROM catalogue_version WHERE id = 1"
+        ),
     );
     let row = db
         .query_one_raw(stmt)

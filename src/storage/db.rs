@@ -188,7 +188,9 @@ impl Db {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10));
         if url.is_sqlite() {
-            opts.max_connections(8)
+            // Readers (most reads are served from memory now; a streamed
+            // list holds one for its length); writes have their own.
+            opts.max_connections(6)
                 .min_connections(1)
                 .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
                     o.create_if_missing(true)

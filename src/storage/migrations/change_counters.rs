@@ -12,9 +12,18 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
-/// Creates the counter `<name>_version` (row 1, at 1) and its triggers on
-/// `tables` (named `<name>_bump_<table>[_<op>]`).
-pub async fn create(m: &SchemaManager<'_>, name: &str, tables: &[&str]) -> Result<(), DbErr> {
+/// Creates the counter `<name>_version` (rows 1..=`stripes`, at 1) and its
+/// triggers on `tables` (named `<name>_bump_<table>[_<op>]`). A trigger
+/// bumps one row, chosen by the writing session on PostgreSQL and MySQL:
+/// a bump locks its row until the transaction ends, so with one row every
+/// write of those tables would wait for the one before to commit. Readers
+/// take the sum, which grows with every commit all the same.
+pub async fn create(
+    m: &SchemaManager<'_>,
+    name: &str,
+    tables: &[&str],
+    stripes: u32,
+) -> Result<(), DbErr> {
     let counter = Alias::new(format!("{name}_version"));
     m.create_table(
         Table::create()
@@ -24,16 +33,22 @@ pub async fn create(m: &SchemaManager<'_>, name: &str, tables: &[&str]) -> Resul
             .to_owned(),
     )
     .await?;
-    m.exec_stmt(
-        Query::insert()
-            .into_table(counter)
-            .columns([Alias::new("id"), Alias::new("version")])
-            .values_panic([1.into(), 1.into()])
-            .to_owned(),
-    )
-    .await?;
-    let bump = format!("UPDATE {name}_version SET version = version + 1 WHERE id = 1");
+    let mut rows = Query::insert();
+    rows.into_table(counter)
+        .columns([Alias::new("id"), Alias::new("version")]);
+    for stripe in 1..=stripes {
+        rows.values_panic([stripe.into(), 1.into()]);
+    }
+    m.exec_stmt(rows.to_owned()).await?;
     let db = m.get_connection();
+    let row = match (stripes, db.get_database_backend()) {
+        (1, _) => "1".to_owned(),
+        (_, DatabaseBackend::Postgres) => format!("1 + pg_backend_pid() % {stripes}"),
+        (_, DatabaseBackend::MySql) => format!("1 + CONNECTION_ID() % {stripes}"),
+        // One writer at a time.
+        _ => "1".to_owned(),
+    };
+    let bump = format!("UPDATE {name}_version SET version = version + 1 WHERE id = {row}");
     match db.get_database_backend() {
         DatabaseBackend::Postgres => {
             db.execute_unprepared(&format!(

@@ -30,7 +30,7 @@ pub const CATALOGUE_TABLES: [&str; 7] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        super::change_counters::create(m, "catalogue", &CATALOGUE_TABLES).await
+        super::change_counters::create(m, "catalogue", &CATALOGUE_TABLES, 1).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

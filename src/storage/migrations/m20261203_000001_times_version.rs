@@ -19,10 +19,13 @@ impl MigrationName for Migration {
 /// The tables a time is stored in.
 const TIME_TABLES: [&str; 2] = ["times", "time_activities"];
 
+/// Rows of the counter: concurrent writers of times rarely share one.
+pub const TIME_STRIPES: u32 = 16;
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        super::change_counters::create(m, "times", &TIME_TABLES).await
+        super::change_counters::create(m, "times", &TIME_TABLES, TIME_STRIPES).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
