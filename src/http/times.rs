@@ -26,7 +26,7 @@ mod stream;
 
 /// Pages that may hold more times than this (by `limit` and the count)
 /// are streamed.
-const STREAM_ABOVE: u64 = 1_000;
+const STREAM_ABOVE: u64 = 5_000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
