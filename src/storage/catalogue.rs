@@ -271,18 +271,13 @@ pub(super) async fn load(db: &impl ConnectionTrait) -> Result<Catalogue> {
             .or_default()
             .push(s.slug);
     }
-    for m in &members {
+    for m in members {
         if m.spectator || m.manager {
             data.watched
                 .entry(m.user_id)
                 .or_default()
                 .push(m.project_uuid.clone());
         }
-    }
-    for projects in data.watched.values_mut() {
-        projects.sort();
-    }
-    for m in members {
         data.members
             .entry(m.project_uuid)
             .or_default()
@@ -292,6 +287,9 @@ pub(super) async fn load(db: &impl ConnectionTrait) -> Result<Catalogue> {
                 spectator: m.spectator,
                 manager: m.manager,
             });
+    }
+    for projects in data.watched.values_mut() {
+        projects.sort();
     }
     for (i, a) in activities.iter().enumerate() {
         data.activity_at.insert(a.uuid.clone(), i);
