@@ -1,6 +1,7 @@
-//! The handles the layers above use: `Db` (the pool), `Tx` (the one
+//! The handles the layers above use: `Db` (the pool), `Tx` (the
 //! transaction of a writing request, run by `Db::write` with the retry
-//! policy, or of a bulk load, `Db::load`) and `Snapshot` (a
+//! policy — on SQLite shared by the writes that queue together — or of a
+//! bulk load, `Db::load`) and `Snapshot` (a
 //! read-consistent, read-only transaction). Nothing outside this file
 //! begins or commits a write transaction.
 
@@ -17,14 +18,16 @@ use sea_orm::{
     Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 
 use super::catalogue::{self, Catalogue, CatalogueCache, Versions};
 use super::{CountCache, Migrator, Result};
 use crate::config::DatabaseUrl;
 
 /// Anything storage functions read and write through: the pool, a
-/// `WriteTx` or a `Snapshot`. Callers name this, never the driver's traits.
+/// `Tx` or a `Snapshot`. Callers name this, never the driver's traits.
 pub trait Conn: ConnectionTrait {}
 impl<C: ConnectionTrait + ?Sized> Conn for C {}
 
@@ -65,31 +68,208 @@ pub struct Db {
 /// connection's cache whenever another connection wrote, so writes that
 /// took turns on the read pool's connections each began by reading ~60
 /// pages back from the file.
+///
+/// Writes that queue for the turn share one transaction (group commit,
+/// `Batch`): a write that finishes while others wait leaves the
+/// transaction open for the next, and the last one commits it for all.
+/// Each write after the first runs inside a savepoint of its own, so a
+/// failed one is undone alone. Every statement is a round trip to the
+/// driver's thread, and a commit writes every page it changed to the
+/// log: shared, `BEGIN` and `COMMIT` are paid once per batch, and pages
+/// that several writes change (the ends of the indexes, the change
+/// counter) are written once.
 #[derive(Clone)]
 struct SqliteWriter {
-    turn: Arc<Mutex<()>>,
     conn: DatabaseConnection,
+    /// The turn, with the batch the writes before left open, if any.
+    turn: Arc<Mutex<Option<Batch>>>,
+    /// Writes waiting for the turn. While there are any, a write that
+    /// finished leaves its batch open for them.
+    waiting: Arc<AtomicUsize>,
 }
 
-/// A write transaction: committed by `write`/`load`, rolled back when dropped.
-struct WriteTx {
-    tx: DatabaseTransaction,
-    _writer: Option<OwnedMutexGuard<()>>,
+/// The most writes one batch holds, and the oldest a batch is extended:
+/// bounds on how long the first of them waits for its commit.
+const BATCH_WRITES: usize = 64;
+const BATCH_AGE: Duration = Duration::from_millis(20);
+
+/// A write transaction shared by the SQLite writes that took the turn one
+/// after another (`SqliteWriter`).
+struct Batch {
+    tx: Arc<DatabaseTransaction>,
+    began: Instant,
+    /// Writes done in it that wait for its commit.
+    writes: usize,
+    /// Tells them how the commit went. Dropped unsent — the batch was
+    /// dropped, and with it rolled back, by a write cancelled mid-way —
+    /// they run again.
+    outcome: watch::Sender<Option<Result<(), String>>>,
 }
 
-impl WriteTx {
-    async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        catalogue::forget_for_request();
-        Ok(())
+impl Batch {
+    fn new(tx: DatabaseTransaction) -> Self {
+        Self {
+            tx: Arc::new(tx),
+            began: Instant::now(),
+            writes: 0,
+            outcome: watch::channel(None).0,
+        }
+    }
+
+    async fn commit(self) {
+        let result = match Arc::into_inner(self.tx) {
+            Some(tx) => tx.commit().await.map_err(|e| e.to_string()),
+            None => Err("a write attempt kept its transaction".to_owned()),
+        };
+        self.outcome.send_replace(Some(result));
     }
 }
 
-impl Deref for WriteTx {
-    type Target = DatabaseTransaction;
-    fn deref(&self) -> &Self::Target {
-        &self.tx
+/// How one write of a batch ended.
+enum BatchedWrite<T, E> {
+    Done(Result<T, E>),
+    /// Its batch was rolled back under it: run it again.
+    Lost,
+}
+
+impl SqliteWriter {
+    /// Takes the turn, counted in `waiting` while it queues. A write
+    /// cancelled in the queue may have been the one a batch was left open
+    /// for: the last to leave closes it.
+    async fn take_turn(&self) -> OwnedMutexGuard<Option<Batch>> {
+        struct Queued<'w>(&'w SqliteWriter, bool);
+        impl Drop for Queued<'_> {
+            fn drop(&mut self) {
+                let left = self.0.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
+                if !self.1 && left == 0 {
+                    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                        let writer = self.0.clone();
+                        runtime.spawn(async move {
+                            let mut turn = writer.turn.clone().lock_owned().await;
+                            if writer.waiting.load(Ordering::SeqCst) == 0 {
+                                if let Some(batch) = turn.take() {
+                                    batch.commit().await;
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut queued = Queued(self, false);
+        let turn = self.turn.clone().lock_owned().await;
+        queued.1 = true;
+        turn
     }
+
+    async fn begin(&self) -> Result<DatabaseTransaction> {
+        // BEGIN IMMEDIATE takes the write lock up front (waiting up to the
+        // busy timeout). A deferred transaction that reads first fails at
+        // once with `database is locked` (SQLITE_BUSY_SNAPSHOT) when
+        // another process on the same file commits between its read and
+        // its first write.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(self.conn.begin_with_options(options).await?)
+    }
+
+    /// One attempt of `Db::write`, in the open batch or a new one.
+    async fn write_once<T, E, F, Fut>(&self, limit: Duration, attempt: &mut F) -> BatchedWrite<T, E>
+    where
+        F: FnMut(Tx) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: WriteFailure,
+    {
+        let mut turn = self.take_turn().await;
+        let open = match turn.take() {
+            Some(batch) if batch.began.elapsed() < BATCH_AGE => Some(batch),
+            Some(stale) => {
+                stale.commit().await;
+                None
+            }
+            None => None,
+        };
+        let mut batch = match open {
+            Some(batch) => batch,
+            None => match self.begin().await {
+                Ok(tx) => Batch::new(tx),
+                Err(e) => return BatchedWrite::Done(Err(E::from(e))),
+            },
+        };
+        // The first write of a batch is undone by rolling the batch back;
+        // the others by a savepoint, opened with their first statement.
+        let alone = batch.writes == 0;
+        let savepoint = (!alone).then(|| Arc::new(AtomicBool::new(true)));
+        let tx = Tx {
+            tx: batch.tx.clone(),
+            savepoint: savepoint.clone(),
+        };
+        let outcome = attempt(tx).await;
+        let opened = savepoint.is_some_and(|pending| !pending.load(Ordering::SeqCst));
+        let outcome = match outcome {
+            Ok(_) if batch.began.elapsed() > limit => Err(E::from(rolled_back_after(limit))),
+            Ok(_) if Arc::strong_count(&batch.tx) > 1 => Err(E::from(super::Error::Db(
+                DbErr::Custom("a write attempt kept its transaction".into()),
+            ))),
+            other => other,
+        };
+        let value = match outcome {
+            Ok(value) => value,
+            // Dropping the batch rolls it back.
+            Err(e) if alone => return BatchedWrite::Done(Err(e)),
+            Err(e) => {
+                if opened {
+                    let undo = batch.tx.execute_unprepared("ROLLBACK TO write").await;
+                    if let Err(undo) = undo {
+                        // The batch is dropped: its writes run again.
+                        return BatchedWrite::Done(Err(E::from(undo.into())));
+                    }
+                }
+                self.end_turn(turn, batch);
+                return BatchedWrite::Done(Err(e));
+            }
+        };
+        batch.writes += 1;
+        let mut outcome = batch.outcome.subscribe();
+        self.end_turn(turn, batch);
+        let committed = outcome.wait_for(Option::is_some).await.map(|o| o.clone());
+        match committed {
+            Ok(Some(Ok(()))) => {
+                catalogue::forget_for_request();
+                BatchedWrite::Done(Ok(value))
+            }
+            Ok(Some(Err(failed))) => BatchedWrite::Done(Err(E::from(super::Error::Db(
+                DbErr::Custom(format!("committing: {failed}")),
+            )))),
+            Ok(None) | Err(_) => BatchedWrite::Lost,
+        }
+    }
+
+    /// Leaves the batch open for the next write when one waits, else
+    /// commits it — on a task of its own, so that the commit finishes and
+    /// is told to the batch's writes even if this request is cancelled.
+    fn end_turn(&self, mut turn: OwnedMutexGuard<Option<Batch>>, batch: Batch) {
+        let extend = self.waiting.load(Ordering::SeqCst) > 0
+            && batch.writes < BATCH_WRITES
+            && batch.began.elapsed() < BATCH_AGE;
+        if extend {
+            *turn = Some(batch);
+        } else if batch.writes > 0 {
+            tokio::spawn(async move {
+                batch.commit().await;
+                drop(turn);
+            });
+        }
+    }
+}
+
+fn rolled_back_after(limit: Duration) -> super::Error {
+    super::Error::Db(DbErr::Custom(format!(
+        "a write transaction was open over {limit:?}; rolled back"
+    )))
 }
 
 /// A read-only transaction that sees one consistent state of the database
@@ -117,66 +297,99 @@ impl Deref for Snapshot {
 /// The transaction handed to one attempt of `Db::write`; a connection like
 /// any other. Clones share the one transaction.
 #[derive(Clone)]
-pub struct Tx(Arc<WriteTx>);
-
-/// The transaction wrappers are connections in their own right, so that
-/// callers pass them as they are.
-macro_rules! delegate_connection {
-    ($handle:ty, $this:ident => $tx:expr) => {
-        #[sea_orm::prelude::async_trait::async_trait]
-        impl ConnectionTrait for $handle {
-            fn get_database_backend(&self) -> DatabaseBackend {
-                {
-                    let $this = self;
-                    $tx
-                }
-                .get_database_backend()
-            }
-            async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-                {
-                    let $this = self;
-                    $tx
-                }
-                .execute_raw(stmt)
-                .await
-            }
-            async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-                {
-                    let $this = self;
-                    $tx
-                }
-                .execute_unprepared(sql)
-                .await
-            }
-            async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-                {
-                    let $this = self;
-                    $tx
-                }
-                .query_one_raw(stmt)
-                .await
-            }
-            async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-                {
-                    let $this = self;
-                    $tx
-                }
-                .query_all_raw(stmt)
-                .await
-            }
-            fn support_returning(&self) -> bool {
-                {
-                    let $this = self;
-                    $tx
-                }
-                .support_returning()
-            }
-        }
-    };
+pub struct Tx {
+    tx: Arc<DatabaseTransaction>,
+    /// Set while the attempt's savepoint (`SqliteWriter`) is still to be
+    /// opened: it goes with the first statement.
+    savepoint: Option<Arc<AtomicBool>>,
 }
-delegate_connection!(WriteTx, this => &this.tx);
-delegate_connection!(Snapshot, this => &this.tx);
-delegate_connection!(Tx, this => &this.0.tx);
+
+impl Tx {
+    fn new(tx: Arc<DatabaseTransaction>) -> Self {
+        Self {
+            tx,
+            savepoint: None,
+        }
+    }
+
+    /// Whether the savepoint is to be opened now (it is counted as opened
+    /// from here on).
+    fn opens_savepoint(&self) -> bool {
+        self.savepoint
+            .as_ref()
+            .is_some_and(|pending| pending.swap(false, Ordering::SeqCst))
+    }
+
+    /// Before a statement that changes rows, the savepoint goes on its
+    /// own: SQLite's count of changed rows after a string of statements is
+    /// that of its last change, which for a `SAVEPOINT` is the last write
+    /// before it.
+    async fn open_savepoint_alone(&self) -> Result<(), DbErr> {
+        if self.opens_savepoint() {
+            self.tx.execute_unprepared(SAVEPOINT).await?;
+        }
+        Ok(())
+    }
+
+    /// A query takes the savepoint along, in the same call to the
+    /// driver's thread.
+    fn with_savepoint(&self, mut stmt: Statement) -> Statement {
+        if self.opens_savepoint() {
+            stmt.sql = format!("{SAVEPOINT}; {}", stmt.sql);
+        }
+        stmt
+    }
+}
+
+const SAVEPOINT: &str = "SAVEPOINT write";
+
+#[sea_orm::prelude::async_trait::async_trait]
+impl ConnectionTrait for Tx {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.tx.get_database_backend()
+    }
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.open_savepoint_alone().await?;
+        self.tx.execute_raw(stmt).await
+    }
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.open_savepoint_alone().await?;
+        self.tx.execute_unprepared(sql).await
+    }
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.tx.query_one_raw(self.with_savepoint(stmt)).await
+    }
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.tx.query_all_raw(self.with_savepoint(stmt)).await
+    }
+    fn support_returning(&self) -> bool {
+        self.tx.support_returning()
+    }
+}
+
+/// A snapshot is a connection in its own right, so that callers pass it
+/// as it is.
+#[sea_orm::prelude::async_trait::async_trait]
+impl ConnectionTrait for Snapshot {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.tx.get_database_backend()
+    }
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.tx.execute_raw(stmt).await
+    }
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.tx.execute_unprepared(sql).await
+    }
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.tx.query_one_raw(stmt).await
+    }
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.tx.query_all_raw(stmt).await
+    }
+    fn support_returning(&self) -> bool {
+        self.tx.support_returning()
+    }
+}
 
 impl Db {
     /// Opens a pool on `url`. SQLite files are created when missing and run
@@ -218,8 +431,9 @@ impl Db {
             true => {
                 opts.max_connections(1);
                 Some(SqliteWriter {
-                    turn: Arc::new(Mutex::new(())),
                     conn: connect(opts).await?,
+                    turn: Arc::default(),
+                    waiting: Arc::default(),
                 })
             }
             false => None,
@@ -242,35 +456,14 @@ impl Db {
         self.conn.get_database_backend()
     }
 
-    /// Starts a write transaction: only `write` and `load` do, so that
-    /// every write commits (and retries) in one place.
-    async fn begin_write(&self) -> Result<WriteTx> {
-        let (writer, conn) = match &self.sqlite_writer {
-            Some(w) => (Some(w.turn.clone().lock_owned().await), &w.conn),
-            None => (None, &self.conn),
-        };
-        // On SQLite, BEGIN IMMEDIATE takes the write lock up front (waiting
-        // up to the busy timeout). A deferred transaction that reads first
-        // fails at once with `database is locked` (SQLITE_BUSY_SNAPSHOT)
-        // when another connection — another process on the same file —
-        // commits between its read and its first write.
-        let options = TransactionOptions {
-            sqlite_transaction_mode: writer.as_ref().map(|_| SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        let tx = conn.begin_with_options(options).await?;
-        Ok(WriteTx {
-            tx,
-            _writer: writer,
-        })
-    }
-
     /// Runs `attempt` in a write transaction and commits it. An attempt
     /// that fails with a transient conflict (deadlock, serialization
     /// failure: the database rolled it back) is run again in a fresh
     /// transaction, up to `WRITE_ATTEMPTS` times in all; any other error
     /// rolls back and is returned. `attempt` gets a handle on the
-    /// transaction and must not keep it beyond its future.
+    /// transaction and must not keep it beyond its future. On SQLite the
+    /// transaction may be shared with other writes (`SqliteWriter`); the
+    /// result is returned once it committed.
     pub async fn write<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, E>
     where
         F: FnMut(Tx) -> Fut,
@@ -279,30 +472,46 @@ impl Db {
     {
         let mut tries = 1;
         loop {
-            let tx = Arc::new(self.begin_write().await?);
-            let began = std::time::Instant::now();
-            let outcome = attempt(Tx(tx.clone())).await;
-            let result = match outcome {
-                // Dropping the transaction rolls it back.
-                Ok(_) if began.elapsed() > self.write_limit => {
-                    Err(E::from(super::Error::Db(DbErr::Custom(format!(
-                        "a write transaction was open over {:?}; rolled back",
-                        self.write_limit
-                    )))))
-                }
-                Ok(value) => match Arc::into_inner(tx) {
-                    Some(tx) => tx.commit().await.map(|()| value).map_err(E::from),
-                    None => Err(E::from(super::Error::Db(DbErr::Custom(
-                        "a write attempt kept its transaction".into(),
+            let result = match &self.sqlite_writer {
+                Some(writer) => match writer.write_once(self.write_limit, &mut attempt).await {
+                    BatchedWrite::Done(result) => result,
+                    BatchedWrite::Lost if tries < WRITE_ATTEMPTS => {
+                        tries += 1;
+                        continue;
+                    }
+                    BatchedWrite::Lost => Err(E::from(super::Error::Db(DbErr::Custom(
+                        "the write's transaction was rolled back".into(),
                     )))),
                 },
-                Err(e) => Err(e),
+                None => self.write_once(&mut attempt).await,
             };
             match result {
                 Err(e) if e.is_transient() && tries < WRITE_ATTEMPTS => tries += 1,
                 other => return other,
             }
         }
+    }
+
+    /// One attempt of `write` in a transaction of its own, on the pool.
+    async fn write_once<T, E, F, Fut>(&self, attempt: &mut F) -> Result<T, E>
+    where
+        F: FnMut(Tx) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: WriteFailure,
+    {
+        let tx = Arc::new(self.conn.begin().await.map_err(super::Error::from)?);
+        let began = Instant::now();
+        // Dropping the transaction rolls it back.
+        let value = attempt(Tx::new(tx.clone())).await?;
+        if began.elapsed() > self.write_limit {
+            return Err(E::from(rolled_back_after(self.write_limit)));
+        }
+        let tx = Arc::into_inner(tx).ok_or_else(|| {
+            super::Error::Db(DbErr::Custom("a write attempt kept its transaction".into()))
+        })?;
+        tx.commit().await.map_err(super::Error::from)?;
+        catalogue::forget_for_request();
+        Ok(value)
     }
 
     /// Fills an empty database in one transaction (seed, import): the
@@ -317,11 +526,23 @@ impl Db {
         F: FnOnce(Tx) -> Fut,
         Fut: Future<Output = anyhow::Result<T>>,
     {
-        let tx = Arc::new(self.begin_write().await?);
+        // On SQLite the load holds the writer's turn throughout, after
+        // committing what writes before it left open.
+        let (turn, tx) = match &self.sqlite_writer {
+            Some(writer) => {
+                let mut turn = writer.take_turn().await;
+                if let Some(open) = turn.take() {
+                    open.commit().await;
+                }
+                (Some(turn), writer.begin().await?)
+            }
+            None => (None, self.conn.begin().await?),
+        };
+        let tx = Arc::new(tx);
         let set_aside = super::bulk::set_aside_indexes(&*tx)
             .await
             .context("dropping indexes for the load")?;
-        let value = fill(Tx(tx.clone())).await?;
+        let value = fill(Tx::new(tx.clone())).await?;
         stage("indexing");
         super::bulk::restore_indexes(&*tx, set_aside)
             .await
@@ -335,6 +556,8 @@ impl Db {
             .commit()
             .await
             .context("committing")?;
+        drop(turn);
+        catalogue::forget_for_request();
         stage("gathering statistics");
         super::analyze(&self.conn)
             .await
@@ -450,17 +673,120 @@ mod tests {
         }
     }
 
-    /// A write whose transaction stays open past the limit is rolled
-    /// back, not committed: no change commits long after its stamp.
-    #[tokio::test]
-    async fn a_write_open_past_the_limit_is_rolled_back() {
+    /// A SQLite database with one table, `t (v INTEGER)`.
+    async fn sqlite_with_table() -> (Db, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("w.sqlite3").display());
-        let mut db = Db::connect(&url.parse().unwrap()).await.unwrap();
+        let db = Db::connect(&url.parse().unwrap()).await.unwrap();
         db.conn
             .execute_unprepared("CREATE TABLE t (v INTEGER)")
             .await
             .unwrap();
+        (db, dir)
+    }
+
+    async fn count(conn: &impl ConnectionTrait) -> i64 {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM t".to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
+    }
+
+    async fn values(db: &Db) -> Vec<i64> {
+        let rows = db
+            .conn
+            .query_all_raw(Statement::from_string(
+                db.backend(),
+                "SELECT v FROM t ORDER BY v".to_owned(),
+            ))
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.try_get("", "v").unwrap()).collect()
+    }
+
+    fn refused() -> Failed {
+        Failed(super::super::Error::Db(DbErr::Custom("refused".into())))
+    }
+
+    /// SQLite writes that queue for the turn share one transaction (a
+    /// write sees rows of earlier ones that nobody else sees yet); one
+    /// that fails is undone alone, and the others commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writes_commit_together_and_fail_alone() {
+        let (db, _dir) = sqlite_with_table().await;
+        let writes: Vec<_> = (0..24i64)
+            .map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.write(|tx| {
+                        let db = db.clone();
+                        async move {
+                            tx.execute_unprepared(&format!("INSERT INTO t VALUES ({i})"))
+                                .await
+                                .map_err(|e| Failed(e.into()))?;
+                            if i == 0 {
+                                // The others queue meanwhile.
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                            let ahead = count(&tx).await - count(db.conn()).await;
+                            match i % 3 {
+                                1 => Err(refused()),
+                                _ => Ok(ahead),
+                            }
+                        }
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut ahead_of_commits = 0;
+        for (i, write) in writes.into_iter().enumerate() {
+            match write.await.unwrap() {
+                Ok(ahead) => ahead_of_commits = ahead_of_commits.max(ahead),
+                Err(e) => assert_eq!(i % 3, 1, "write {i}: {e:?}"),
+            }
+        }
+        assert!(ahead_of_commits > 1, "no write shared a transaction");
+        let kept: Vec<i64> = (0..24).filter(|i| i % 3 != 1).collect();
+        assert_eq!(values(&db).await, kept);
+    }
+
+    /// A write cancelled mid-way rolls back the batch it ran in; the
+    /// writes of that batch that had finished run again, once each.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_cancelled_in_a_batch_loses_no_other_write() {
+        let (db, _dir) = sqlite_with_table().await;
+        let insert = |v: i64, pause: u64| {
+            let db = db.clone();
+            async move {
+                db.write(|tx| async move {
+                    tx.execute_unprepared(&format!("INSERT INTO t VALUES ({v})"))
+                        .await
+                        .map_err(|e| Failed(e.into()))?;
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    Ok::<_, Failed>(())
+                })
+                .await
+            }
+        };
+        let first = tokio::spawn(insert(1, 100));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let cancelled = tokio::time::timeout(Duration::from_millis(300), insert(2, 5_000)).await;
+        assert!(cancelled.is_err());
+        first.await.unwrap().unwrap();
+        assert_eq!(values(&db).await, [1]);
+    }
+
+    /// A write whose transaction stays open past the limit is rolled
+    /// back, not committed: no change commits long after its stamp.
+    #[tokio::test]
+    async fn a_write_open_past_the_limit_is_rolled_back() {
+        let (mut db, _dir) = sqlite_with_table().await;
         db.write_limit = Duration::from_millis(50);
         let insert = |pause: u64| {
             let db = &db;
@@ -478,15 +804,6 @@ mod tests {
         insert(0).await.unwrap();
         let late = insert(200).await.unwrap_err();
         assert!(late.0.to_string().contains("rolled back"), "{late:?}");
-        let rows = db
-            .conn
-            .query_all_raw(Statement::from_string(
-                db.backend(),
-                "SELECT v FROM t".to_owned(),
-            ))
-            .await
-            .unwrap();
-        let values: Vec<i64> = rows.iter().map(|r| r.try_get("", "v").unwrap()).collect();
-        assert_eq!(values, [0]);
+        assert_eq!(values(&db).await, [0]);
     }
 }

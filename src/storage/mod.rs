@@ -66,6 +66,40 @@ pub fn now_millis() -> i64 {
 /// Refreshes the planner's statistics after a bulk load (seed, import):
 /// without them a freshly filled PostgreSQL plans a list page as a full
 /// sort (9 ms instead of 0.1 ms), and SQLite may pick a weak index.
+/// Runs `statements` in order and returns the rows they yield. SQLite
+/// takes them in one call to the driver's thread (it runs a string of
+/// statements, binding the values in order); elsewhere they go one by
+/// one. Only the rows are returned: SQLite's count of changed rows after
+/// a string of statements would be that of the last.
+pub async fn together(
+    db: &impl ConnectionTrait,
+    statements: Vec<sea_orm::Statement>,
+) -> Result<Vec<sea_orm::QueryResult>> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        let mut rows = Vec::new();
+        for statement in statements {
+            rows.extend(db.query_all_raw(statement).await?);
+        }
+        return Ok(rows);
+    }
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for statement in statements {
+        if !sql.is_empty() {
+            sql.push_str("; ");
+        }
+        sql.push_str(&statement.sql);
+        values.extend(statement.values.into_iter().flat_map(|v| v.0));
+    }
+    Ok(db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            sql,
+            values,
+        ))
+        .await?)
+}
+
 pub async fn analyze(db: &impl ConnectionTrait) -> Result<()> {
     const TABLES: &str = "users, org_roles, user_org_roles, activities, projects, \
                           project_slugs, project_users, times, time_activities";

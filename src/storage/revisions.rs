@@ -84,16 +84,31 @@ pub async fn lock_current<E: Revisioned>(
     db: &impl ConnectionTrait,
     uuid: &str,
 ) -> Result<Option<E::Model>> {
-    if !lock::<E>(db, uuid).await? {
+    match lock_for_current::<E>(db, uuid).await? {
+        Some(current) => Ok(current.one(db).await?),
+        None => Ok(None),
+    }
+}
+
+/// Takes `lock` and returns the read of the current revision as the lock
+/// holder sees it, for callers that read more in the same statement (the
+/// activities of a time); `None` when no such object exists. SQLite
+/// skips the lock: its writers are serialised, and a statement saved is
+/// a round trip to the driver's thread saved inside the writer's turn.
+pub async fn lock_for_current<E: Revisioned>(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+) -> Result<Option<sea_orm::Select<E>>> {
+    if takes_row_locks(db) && !lock::<E>(db, uuid).await? {
         return Ok(None);
     }
     let c = cols::<E>();
-    Ok(E::find()
-        .filter(c.uuid.eq(uuid))
-        .filter(c.newest.eq(true))
-        .lock_exclusive()
-        .one(db)
-        .await?)
+    Ok(Some(
+        E::find()
+            .filter(c.uuid.eq(uuid))
+            .filter(c.newest.eq(true))
+            .lock_exclusive(),
+    ))
 }
 
 /// The current revisions (deleted or not) of the objects `uuids`.
@@ -228,31 +243,33 @@ pub async fn insert<E, A>(
     taken: Option<Taken>,
 ) -> Result<E::Model>
 where
-    E: Revisioned,
+    E: Revisioned<Model: sea_orm::IntoActiveModel<A>>,
     A: ActiveModelTrait<Entity = E> + Send,
 {
-    let inserted = E::insert(row).exec(db).await;
-    let id = match taken {
-        Some(key) => inserted.map_err(taken_as(key))?,
-        None => inserted?,
+    // One statement where the backend has `RETURNING` (SQLite,
+    // PostgreSQL); the insert and a read by id elsewhere.
+    let inserted = E::insert(row).exec_with_returning(db).await;
+    match taken {
+        Some(key) => inserted.map_err(taken_as(key)),
+        None => Ok(inserted?),
     }
-    .last_insert_id;
-    E::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| super::Error::missing(E::NAME))
 }
 
 /// Makes the row `id` a former revision (the caller holds the `lock` and
 /// inserts the next revision in the same transaction).
 pub async fn retire<E: Revisioned>(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    db.execute(&retire_statement::<E>(id)).await?;
+    Ok(())
+}
+
+/// The statement of `retire`, for callers that send it with others.
+pub fn retire_statement<E: Revisioned>(id: i64) -> sea_orm::sea_query::UpdateStatement {
     let c = cols::<E>();
     let mut update = E::update_many().col_expr(c.newest, Expr::value(false));
     for (column, value) in E::retired() {
         update = update.col_expr(column, value);
     }
-    update.filter(c.id.eq(id)).exec(db).await?;
-    Ok(())
+    sea_orm::QueryTrait::into_query(update.filter(c.id.eq(id)))
 }
 
 /// Soft-deletes the current revision `id`, setting `also` with it.
@@ -271,6 +288,31 @@ pub async fn mark_deleted<E: Revisioned>(
     Ok(())
 }
 
+/// Whether writers lock rows here: SQLite's writers are serialised instead
+/// (`Db::write`), and it has no row locks.
+pub fn takes_row_locks(db: &impl ConnectionTrait) -> bool {
+    db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite
+}
+
+/// How many of the objects `uuids` are live (current, not deleted), as a
+/// scalar subquery, and how many distinct objects were asked for: the
+/// read of `hold_live` without its locks, for backends that take none
+/// (`takes_row_locks`) to fold several into one statement.
+pub fn live_count<E: Revisioned>(uuids: &[String]) -> (SimpleExpr, usize) {
+    let c = cols::<E>();
+    let mut wanted: Vec<&String> = uuids.iter().collect();
+    wanted.sort();
+    wanted.dedup();
+    let count = sea_orm::sea_query::Query::select()
+        .expr(Expr::col(c.id).count())
+        .from(E::default())
+        .and_where(c.uuid.is_in(wanted.iter().map(|u| u.to_string())))
+        .and_where(c.newest.eq(true))
+        .and_where(c.deleted_at.is_null())
+        .to_owned();
+    (SimpleExpr::SubQuery(None, Box::new(count.into())), wanted.len())
+}
+
 /// Holds the objects `uuids` against a concurrent delete, for a write that
 /// is about to refer to them: shared locks on their revisions 1 (the rows
 /// a delete locks exclusively before checking that nothing current uses
@@ -284,7 +326,7 @@ pub async fn hold_live<E: Revisioned>(db: &impl ConnectionTrait, uuids: &[String
     wanted.sort();
     wanted.dedup();
     let mut live = 0;
-    let locks = db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite;
+    let locks = takes_row_locks(db);
     for chunk in wanted.chunks(CHUNK) {
         let keys = chunk.iter().map(|u| u.to_string());
         if locks {

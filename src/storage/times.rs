@@ -7,10 +7,10 @@
 //! bind-parameter limit is reached), never one query per time.
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 pub use super::entities::time::Model as TimeRow;
@@ -139,8 +139,7 @@ pub async fn with_activities(
     db: &impl ConnectionTrait,
     select: sea_orm::Select<time::Entity>,
 ) -> Result<Vec<(TimeRow, Vec<String>)>> {
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{DatabaseBackend, FromQueryResult, QueryTrait};
+    use sea_orm::{DatabaseBackend, QueryTrait};
     let aggregate = match db.get_database_backend() {
         DatabaseBackend::Sqlite => "json_group_array(activity_uuid)",
         DatabaseBackend::Postgres => "json_agg(activity_uuid)::text",
@@ -180,6 +179,24 @@ pub async fn hold_references(
     activity_uuids: &[String],
 ) -> Result<(bool, bool)> {
     let projects: Vec<String> = project_uuid.into_iter().map(str::to_owned).collect();
+    if !revisions::takes_row_locks(db) && activity_uuids.len() <= CHUNK {
+        // Nothing to lock: both reads of which are live in one statement.
+        let (projects_live, projects_wanted) = revisions::live_count::<project::Entity>(&projects);
+        let (activities_live, activities_wanted) =
+            revisions::live_count::<activity::Entity>(activity_uuids);
+        let query = Query::select()
+            .expr_as(projects_live, "projects")
+            .expr_as(activities_live, "activities")
+            .to_owned();
+        let row = db
+            .query_one(&query)
+            .await?
+            .ok_or_else(|| super::Error::missing("live count"))?;
+        let live = |column, wanted: usize| -> Result<bool> {
+            Ok(row.try_get::<i64>("", column)? == wanted as i64)
+        };
+        return Ok((live("projects", projects_wanted)?, live("activities", activities_wanted)?));
+    }
     let project_live = revisions::hold_live::<project::Entity>(db, &projects).await?;
     let activities_live = revisions::hold_live::<activity::Entity>(db, activity_uuids).await?;
     Ok((project_live, activities_live))
@@ -198,10 +215,17 @@ pub async fn find_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Optio
     revisions::current::<time::Entity>(db, uuid).await
 }
 
-/// The current revision of the time `uuid`, locked for the rest of the
-/// write transaction (`revisions::lock_current`).
-pub async fn lock_current(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<TimeRow>> {
-    revisions::lock_current::<time::Entity>(db, uuid).await
+/// The current revision of the time `uuid` with its activity uuids,
+/// locked for the rest of the write transaction
+/// (`revisions::lock_for_current`).
+pub async fn lock_current(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+) -> Result<Option<(TimeRow, Vec<String>)>> {
+    match revisions::lock_for_current::<time::Entity>(db, uuid).await? {
+        Some(current) => Ok(with_activities(db, current.limit(1)).await?.pop()),
+        None => Ok(None),
+    }
 }
 
 /// The older revisions of the times `uuids`, newest first per time.
@@ -228,17 +252,6 @@ pub async fn activity_links(
         );
     }
     Ok(links)
-}
-
-/// The activity uuids of one time row (to carry them to a new revision).
-pub async fn activity_uuids_of(db: &impl ConnectionTrait, time_id: i64) -> Result<Vec<String>> {
-    Ok(time_activity::Entity::find()
-        .select_only()
-        .column(time_activity::Column::ActivityUuid)
-        .filter(time_activity::Column::TimeId.eq(time_id))
-        .into_tuple()
-        .all(db)
-        .await?)
 }
 
 /// The fields of one revision row to write.
@@ -288,6 +301,98 @@ pub async fn insert_revision(db: &impl ConnectionTrait, new: NewRevision) -> Res
         .await?;
     }
     Ok(inserted)
+}
+
+/// Writes a revision as the current one, with its activities: retires
+/// the revision `retire` (if any) and inserts `new`, provided the project
+/// and activities it newly refers to (`hold_project`, `hold_activities`)
+/// are live, held against a concurrent delete (`hold_references`).
+/// `None` when one is not: the caller then fails the write, which undoes
+/// the retirement.
+///
+/// SQLite has nothing to lock, so there the check goes into the insert,
+/// and the three statements to the driver's thread in one call
+/// (`together`): a writer's turn is mostly round trips to that thread.
+pub async fn write_revision(
+    db: &impl ConnectionTrait,
+    new: NewRevision,
+    retire: Option<i64>,
+    hold_project: Option<&str>,
+    hold_activities: &[String],
+) -> Result<Option<TimeRow>> {
+    let projects: Vec<String> = hold_project.into_iter().map(str::to_owned).collect();
+    if revisions::takes_row_locks(db) || hold_activities.len() > CHUNK {
+        if hold_references(db, hold_project, hold_activities).await? != (true, true) {
+            return Ok(None);
+        }
+        if let Some(id) = retire {
+            self::retire(db, id).await?;
+        }
+        return insert_revision(db, new).await.map(Some);
+    }
+    let backend = db.get_database_backend();
+    let mut statements = Vec::new();
+    if let Some(id) = retire {
+        statements.push(backend.build(&revisions::retire_statement::<time::Entity>(id)));
+    }
+    let (projects_live, projects_wanted) = revisions::live_count::<project::Entity>(&projects);
+    let (activities_live, activities_wanted) =
+        revisions::live_count::<activity::Entity>(hold_activities);
+    let row = Query::select()
+        .exprs([
+            Expr::value(new.uuid.clone()),
+            Expr::value(new.revision),
+            Expr::value(true),
+            Expr::value(new.user_id),
+            Expr::value(new.project_uuid),
+            Expr::value(new.duration),
+            Expr::value(new.notes),
+            Expr::value(new.issue_uri),
+            Expr::value(new.date_worked),
+            Expr::value(new.created_at),
+            Expr::value(new.updated_at),
+            Expr::value(new.updated_at.unwrap_or(new.created_at)),
+        ])
+        .and_where(Expr::expr(projects_live).eq(projects_wanted as i64))
+        .and_where(Expr::expr(activities_live).eq(activities_wanted as i64))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(time::Entity)
+        .columns([
+            time::Column::Uuid,
+            time::Column::Revision,
+            time::Column::Newest,
+            time::Column::UserId,
+            time::Column::ProjectUuid,
+            time::Column::Duration,
+            time::Column::Notes,
+            time::Column::IssueUri,
+            time::Column::DateWorked,
+            time::Column::CreatedAt,
+            time::Column::UpdatedAt,
+            time::Column::SortAt,
+        ])
+        .select_from(row)
+        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?
+        .returning_all()
+        .to_owned();
+    statements.push(backend.build(&insert));
+    // Keyed by the new row's uuid and revision, so that nothing is linked
+    // when the insert was refused.
+    let activities = serde_json::to_string(&new.activity_uuids)
+        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+    statements.push(sea_orm::Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO time_activities (time_id, activity_uuid) \
+         SELECT times.id, json_each.value FROM times, json_each(?) \
+         WHERE times.uuid = ? AND times.revision = ?",
+        [activities.into(), new.uuid.into(), new.revision.into()],
+    ));
+    let rows = super::together(db, statements).await?;
+    rows.first()
+        .map(|row| TimeRow::from_query_result(row, ""))
+        .transpose()
+        .map_err(Into::into)
 }
 
 /// Marks the row `id` as no longer the current revision.

@@ -1,14 +1,14 @@
 //! Writing times: create, update (a new revision) and soft delete, with
 //! the references a time holds and who may write it. Names resolve
 //! through the catalogue; the write holds what they name
-//! (`hold_references`), so a project or activity deleted meanwhile is
-//! still refused.
+//! (`storage::times::write_revision`), so a project or activity deleted
+//! meanwhile is still refused (`dead_reference` says which).
 
 use serde_json::{Map, Value};
 
 use super::input::{read_input, Input};
 use super::references::{
-    default_activities, hold_references, keep, require_member, resolve_activities, resolve_project,
+    dead_reference, default_activities, keep, require_member, resolve_activities, resolve_project,
     resolve_user,
 };
 use super::view::{written, TimeView};
@@ -35,14 +35,13 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         None => default_activities(catalogue, "time", project_uuid)?,
     };
     db.write(|tx| async move {
-        hold_references(&tx, "time", Some(project_uuid), activity_uuids).await?;
-        // Permissions last: logging time for someone else is for site admins.
+        // Logging time for someone else is for site admins.
         if user.id != caller.id {
             caller.require(caller.is_admin(), &action::create_times_for(&user.username))?;
         }
         require_member(catalogue, caller, project_uuid, caller.id, project_slug)?;
         let now = storage::now_millis();
-        let row = store::insert_revision(
+        let written_row = store::write_revision(
             &tx,
             NewRevision {
                 uuid: uuid::Uuid::new_v4().to_string(),
@@ -57,8 +56,15 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
                 updated_at: None,
                 activity_uuids: activity_uuids.clone(),
             },
+            None,
+            Some(project_uuid),
+            activity_uuids,
         )
         .await?;
+        let row = match written_row {
+            Some(row) => row,
+            None => return Err(dead_reference(&tx, "time", Some(project_uuid), activity_uuids).await),
+        };
         Ok(written(catalogue, &row, activity_uuids))
     })
     .await
@@ -94,7 +100,7 @@ async fn update_once(
     uuid: &str,
     input: &Input,
 ) -> Result<TimeView> {
-    let current = store::lock_current(tx, uuid)
+    let (current, current_activities) = store::lock_current(tx, uuid)
         .await?
         .ok_or(Error::NotFound("time"))?;
     let user_id = match input.user.as_ref() {
@@ -106,7 +112,6 @@ async fn update_once(
         Some(slug) => resolve_project(catalogue, "time", slug)?,
         None => current.project_uuid.clone(),
     };
-    let current_activities = store::activity_uuids_of(tx, current.id).await?;
     let activity_uuids = match input.activities.as_ref() {
         Some(slugs) => resolve_activities(catalogue, "time", slugs)?,
         None => current_activities.clone(),
@@ -117,23 +122,21 @@ async fn update_once(
         .cloned()
         .collect();
     let moved = (project_uuid != current.project_uuid).then_some(project_uuid.as_str());
-    hold_references(tx, "time", moved, &added).await?;
-    // Last, as the reference does: permissions that depend on the time.
-    // Its user or an admin modifies it; only an admin gives it to another.
+    // Permissions that depend on the time: its user or an admin modifies
+    // it; only an admin gives it to another.
     let owner = current.user_id == caller.id && user_id == current.user_id;
     caller.require(owner || caller.is_admin(), &action::modify_time(uuid))?;
     if moved.is_some() {
         let slug = project_slug.as_deref().unwrap_or_default();
         require_member(catalogue, caller, &project_uuid, user_id, slug)?;
     }
-    store::retire(tx, current.id).await?;
-    let row = store::insert_revision(
+    let written_row = store::write_revision(
         tx,
         NewRevision {
             uuid: current.uuid.clone(),
             revision: current.revision + 1,
             user_id,
-            project_uuid,
+            project_uuid: project_uuid.clone(),
             duration: input.duration.clone().value().unwrap_or(current.duration),
             notes: keep(input.notes.clone(), &current.notes),
             issue_uri: keep(input.issue_uri.clone(), &current.issue_uri),
@@ -146,18 +149,24 @@ async fn update_once(
             updated_at: Some(storage::now_millis()),
             activity_uuids: activity_uuids.clone(),
         },
+        Some(current.id),
+        moved,
+        &added,
     )
     .await?;
-    Ok(written(catalogue, &row, &activity_uuids))
+    match written_row {
+        Some(row) => Ok(written(catalogue, &row, &activity_uuids)),
+        None => Err(dead_reference(tx, "time", moved, &added).await),
+    }
 }
 
 /// `DELETE /times/:uuid`: soft-deletes the current revision. Allowed to
 /// the time's user, site managers and site admins.
 pub async fn delete(db: &Db, caller: &Caller, uuid: &TimeId) -> Result<()> {
     db.write(|tx| async move {
-        let current = store::lock_current(&tx, uuid)
+        let (current, _) = store::lock_current(&tx, uuid)
             .await?
-            .filter(|t| t.deleted_at.is_none())
+            .filter(|(t, _)| t.deleted_at.is_none())
             .ok_or(Error::NotFound("time"))?;
         caller.require(
             current.user_id == caller.id || caller.is_manager(),

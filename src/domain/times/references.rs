@@ -84,6 +84,22 @@ pub(crate) async fn hold_references(
     }
 }
 
+/// The refusal of a write whose references were not all live
+/// (`storage::times::write_revision` wrote nothing): which one.
+pub(crate) async fn dead_reference(
+    conn: &impl Conn,
+    object: &'static str,
+    project_uuid: Option<&str>,
+    activity_uuids: &[String],
+) -> Error {
+    match hold_references(conn, object, project_uuid, activity_uuids).await {
+        Err(refusal) => refusal,
+        Ok(()) => Error::server(anyhow::anyhow!(
+            "a {object}'s references were refused, then found live"
+        )),
+    }
+}
+
 /// Only members of a project (and site admins) track time on it: `user_id`
 /// is the one whose time it is, `slug` names the project in the refusal.
 pub(crate) fn require_member(
