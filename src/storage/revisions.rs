@@ -310,7 +310,10 @@ pub fn live_count<E: Revisioned>(uuids: &[String]) -> (SimpleExpr, usize) {
         .and_where(c.newest.eq(true))
         .and_where(c.deleted_at.is_null())
         .to_owned();
-    (SimpleExpr::SubQuery(None, Box::new(count.into())), wanted.len())
+    (
+        SimpleExpr::SubQuery(None, Box::new(count.into())),
+        wanted.len(),
+    )
 }
 
 /// Holds the objects `uuids` against a concurrent delete, for a write that

@@ -195,7 +195,10 @@ pub async fn hold_references(
         let live = |column, wanted: usize| -> Result<bool> {
             Ok(row.try_get::<i64>("", column)? == wanted as i64)
         };
-        return Ok((live("projects", projects_wanted)?, live("activities", activities_wanted)?));
+        return Ok((
+            live("projects", projects_wanted)?,
+            live("activities", activities_wanted)?,
+        ));
     }
     let project_live = revisions::hold_live::<project::Entity>(db, &projects).await?;
     let activities_live = revisions::hold_live::<activity::Entity>(db, activity_uuids).await?;

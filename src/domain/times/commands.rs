@@ -63,7 +63,9 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         .await?;
         let row = match written_row {
             Some(row) => row,
-            None => return Err(dead_reference(&tx, "time", Some(project_uuid), activity_uuids).await),
+            None => {
+                return Err(dead_reference(&tx, "time", Some(project_uuid), activity_uuids).await)
+            }
         };
         Ok(written(catalogue, &row, activity_uuids))
     })
