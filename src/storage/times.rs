@@ -306,15 +306,46 @@ pub async fn insert_revision(db: &impl ConnectionTrait, new: NewRevision) -> Res
     Ok(inserted)
 }
 
+/// How `write_revision` ended.
+#[derive(Debug)]
+pub enum Written {
+    /// The new current revision.
+    Row(TimeRow),
+    /// A reference it newly holds is not live; nothing was written.
+    Refused,
+    /// The revision to retire is no longer the current one (it was read
+    /// before the write, `current_before_write`); nothing was written.
+    Stale,
+}
+
+/// The current revision of the time `uuid` with its activities, read
+/// before a write begins, where the write itself can check that it is
+/// still current (`write_revision`): there the write need not read it
+/// under a lock inside the writer's turn. `None` elsewhere.
+pub async fn current_before_write(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+) -> Result<Option<(TimeRow, Vec<String>)>> {
+    if revisions::takes_row_locks(db) {
+        return Ok(None);
+    }
+    let current = time::Entity::find()
+        .filter(time::Column::Uuid.eq(uuid))
+        .filter(time::Column::Newest.eq(true))
+        .limit(1);
+    Ok(with_activities(db, current).await?.pop())
+}
+
 /// Writes a revision as the current one, with its activities: retires
 /// the revision `retire` (if any) and inserts `new`, provided the project
 /// and activities it newly refers to (`hold_project`, `hold_activities`)
-/// are live, held against a concurrent delete (`hold_references`).
-/// `None` when one is not: the caller then fails the write, which undoes
-/// the retirement.
+/// are live, held against a concurrent delete (`hold_references`), and
+/// that `retire` is still current. All or nothing.
 ///
-/// SQLite has nothing to lock, so there the check goes into the insert,
-/// and the three statements to the driver's thread in one call
+/// SQLite has nothing to lock, so there each statement carries the
+/// checks (the retirement those of the references and its row being
+/// current; the insert and the links that the statement before changed a
+/// row), and the three go to the driver's thread in one call
 /// (`together`): a writer's turn is mostly round trips to that thread.
 pub async fn write_revision(
     db: &impl ConnectionTrait,
@@ -322,25 +353,37 @@ pub async fn write_revision(
     retire: Option<i64>,
     hold_project: Option<&str>,
     hold_activities: &[String],
-) -> Result<Option<TimeRow>> {
+) -> Result<Written> {
     let projects: Vec<String> = hold_project.into_iter().map(str::to_owned).collect();
     if revisions::takes_row_locks(db) || hold_activities.len() > CHUNK {
         if hold_references(db, hold_project, hold_activities).await? != (true, true) {
-            return Ok(None);
+            return Ok(Written::Refused);
         }
         if let Some(id) = retire {
             self::retire(db, id).await?;
         }
-        return insert_revision(db, new).await.map(Some);
+        return Ok(Written::Row(insert_revision(db, new).await?));
     }
     let backend = db.get_database_backend();
-    let mut statements = Vec::new();
-    if let Some(id) = retire {
-        statements.push(backend.build(&revisions::retire_statement::<time::Entity>(id)));
-    }
     let (projects_live, projects_wanted) = revisions::live_count::<project::Entity>(&projects);
     let (activities_live, activities_wanted) =
         revisions::live_count::<activity::Entity>(hold_activities);
+    let references_live = Expr::expr(projects_live)
+        .eq(projects_wanted as i64)
+        .and(Expr::expr(activities_live).eq(activities_wanted as i64));
+    let changed_a_row = Expr::cust("changes() = 1");
+    let mut statements = Vec::new();
+    let insert_if = match retire {
+        Some(id) => {
+            let mut retirement = revisions::retire_statement::<time::Entity>(id);
+            retirement
+                .and_where(time::Column::Newest.eq(true))
+                .and_where(references_live);
+            statements.push(backend.build(&retirement));
+            changed_a_row.clone()
+        }
+        None => references_live,
+    };
     let row = Query::select()
         .exprs([
             Expr::value(new.uuid.clone()),
@@ -356,8 +399,7 @@ pub async fn write_revision(
             Expr::value(new.updated_at),
             Expr::value(new.updated_at.unwrap_or(new.created_at)),
         ])
-        .and_where(Expr::expr(projects_live).eq(projects_wanted as i64))
-        .and_where(Expr::expr(activities_live).eq(activities_wanted as i64))
+        .and_where(insert_if)
         .to_owned();
     let insert = Query::insert()
         .into_table(time::Entity)
@@ -380,22 +422,32 @@ pub async fn write_revision(
         .returning_all()
         .to_owned();
     statements.push(backend.build(&insert));
-    // Keyed by the new row's uuid and revision, so that nothing is linked
-    // when the insert was refused.
     let activities = serde_json::to_string(&new.activity_uuids)
         .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
     statements.push(sea_orm::Statement::from_sql_and_values(
         backend,
         "INSERT INTO time_activities (time_id, activity_uuid) \
          SELECT times.id, json_each.value FROM times, json_each(?) \
-         WHERE times.uuid = ? AND times.revision = ?",
+         WHERE times.uuid = ? AND times.revision = ? AND changes() = 1",
         [activities.into(), new.uuid.into(), new.revision.into()],
     ));
     let rows = super::together(db, statements).await?;
-    rows.first()
-        .map(|row| TimeRow::from_query_result(row, ""))
-        .transpose()
-        .map_err(Into::into)
+    if let Some(row) = rows.first() {
+        return Ok(Written::Row(TimeRow::from_query_result(row, "")?));
+    }
+    let stale = match retire {
+        Some(id) => time::Entity::find_by_id(id)
+            .filter(time::Column::Newest.eq(true))
+            .one(db)
+            .await?
+            .is_none(),
+        None => false,
+    };
+    Ok(if stale {
+        Written::Stale
+    } else {
+        Written::Refused
+    })
 }
 
 /// Marks the row `id` as no longer the current revision.

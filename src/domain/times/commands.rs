@@ -17,7 +17,7 @@ use crate::domain::validate::Mode;
 use crate::domain::Caller;
 use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
-use crate::storage::times::{self as store, NewRevision};
+use crate::storage::times::{self as store, NewRevision, TimeRow, Written};
 use crate::storage::{self, Catalogue, Db, Tx};
 
 /// `POST /times`: validates and stores a new time (revision 1).
@@ -61,13 +61,12 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
             activity_uuids,
         )
         .await?;
-        let row = match written_row {
-            Some(row) => row,
-            None => {
-                return Err(dead_reference(&tx, "time", Some(project_uuid), activity_uuids).await)
+        match written_row {
+            Written::Row(row) => Ok(written(catalogue, &row, activity_uuids)),
+            Written::Refused | Written::Stale => {
+                Err(dead_reference(&tx, "time", Some(project_uuid), activity_uuids).await)
             }
-        };
-        Ok(written(catalogue, &row, activity_uuids))
+        }
     })
     .await
 }
@@ -91,20 +90,41 @@ pub async fn update(
         )));
     }
     let catalogue = &db.catalogue().await?;
-    db.write(|tx| async move { update_once(&tx, catalogue, caller, uuid, input).await })
-        .await
+    // Where the write checks that what it retires is still current
+    // (SQLite), the current revision is read before the writer's turn.
+    let seen = &store::current_before_write(db.conn(), uuid).await?;
+    db.write(|tx| async move {
+        if let Some(seen) = seen {
+            match update_once(&tx, catalogue, caller, uuid, input, Some(seen.clone())).await {
+                // A failure of the database may follow a change: no retry.
+                Ok(view) => return Ok(view),
+                Err(e @ Error::Server(_)) => return Err(e),
+                // Refused on what was read before, or it is no longer
+                // current (nothing was written): decide on what is now.
+                Err(_) => {}
+            }
+        }
+        update_once(&tx, catalogue, caller, uuid, input, None).await
+    })
+    .await
 }
 
+/// One try of `update`: on `seen`, the current revision as read before
+/// the write, or on the current revision read under the write's lock.
 async fn update_once(
     tx: &Tx,
     catalogue: &Catalogue,
     caller: &Caller,
     uuid: &str,
     input: &Input,
+    seen: Option<(TimeRow, Vec<String>)>,
 ) -> Result<TimeView> {
-    let (current, current_activities) = store::lock_current(tx, uuid)
-        .await?
-        .ok_or(Error::NotFound("time"))?;
+    let (current, current_activities) = match seen {
+        Some(seen) => seen,
+        None => store::lock_current(tx, uuid)
+            .await?
+            .ok_or(Error::NotFound("time"))?,
+    };
     let user_id = match input.user.as_ref() {
         Some(name) => resolve_user(catalogue, name)?.id,
         None => current.user_id,
@@ -157,8 +177,9 @@ async fn update_once(
     )
     .await?;
     match written_row {
-        Some(row) => Ok(written(catalogue, &row, &activity_uuids)),
-        None => Err(dead_reference(tx, "time", moved, &added).await),
+        Written::Row(row) => Ok(written(catalogue, &row, &activity_uuids)),
+        Written::Refused => Err(dead_reference(tx, "time", moved, &added).await),
+        Written::Stale => Err(Error::NotFound("time")),
     }
 }
 
