@@ -12,6 +12,7 @@ mod m20261202_000002_changes_since;
 mod m20261202_000003_catalogue_version;
 mod m20261202_000004_time_indexes;
 mod m20261203_000001_times_version;
+mod m20261204_000001_drop_idx_times_user;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000003_catalogue_version::Migration),
             Box::new(m20261202_000004_time_indexes::Migration),
             Box::new(m20261203_000001_times_version::Migration),
+            Box::new(m20261204_000001_drop_idx_times_user::Migration),
         ]
     }
 }
