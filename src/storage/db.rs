@@ -20,7 +20,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
-use tokio::sync::{watch, Mutex, OwnedMutexGuard};
+use tokio::sync::{oneshot, watch, Mutex, OwnedMutexGuard};
 
 use super::catalogue::{self, Catalogue, CatalogueCache, Versions};
 use super::{CountCache, Migrator, Result};
@@ -88,6 +88,8 @@ struct SqliteWriter {
     waiting: Arc<AtomicUsize>,
     /// Transactions committed, for the checkpointer (`checkpoint_off_the_turn`).
     commits: Arc<AtomicU64>,
+    /// Writes given as statements, waiting for whoever takes the turn next.
+    queued: Arc<std::sync::Mutex<Vec<QueuedWrite>>>,
 }
 
 /// Every SQLite connection's settings.
@@ -145,6 +147,61 @@ fn checkpoint_off_the_turn(readers: DatabaseConnection, commits: &Arc<AtomicU64>
             }
         }
     });
+}
+
+/// A write given as statements (`Db::write_statements`), queued for the
+/// turn.
+struct QueuedWrite {
+    statements: Statements,
+    queued_at: Instant,
+    /// Its rows, and how its batch's commit goes.
+    reply: oneshot::Sender<Result<QueuedRows, String>>,
+}
+
+type QueuedRows = (Vec<QueryResult>, watch::Receiver<Option<Result<(), String>>>);
+
+/// Ends each write's rows among those of a call that ran several.
+const END_OF_WRITE_COLUMN: &str = "timesync_end_of_write";
+const END_OF_WRITE: &str = "SELECT 1 AS timesync_end_of_write";
+
+/// Statements to run in one call: SQLite runs a string of statements,
+/// binding the values in order.
+#[derive(Clone, Default)]
+pub struct Statements {
+    sql: String,
+    values: Vec<sea_orm::Value>,
+}
+
+impl Statements {
+    pub fn new(statements: Vec<Statement>) -> Self {
+        let mut all = Self::default();
+        for statement in statements {
+            all.append_sql(&statement.sql);
+            all.values
+                .extend(statement.values.into_iter().flat_map(|v| v.0));
+        }
+        all
+    }
+
+    fn append(&mut self, other: &Statements) {
+        self.append_sql(&other.sql);
+        self.values.extend(other.values.iter().cloned());
+    }
+
+    fn append_sql(&mut self, sql: &str) {
+        if !self.sql.is_empty() {
+            self.sql.push_str("; ");
+        }
+        self.sql.push_str(sql);
+    }
+
+    fn prepend_sql(&mut self, sql: &str) {
+        self.sql = format!("{sql}; {}", self.sql);
+    }
+
+    pub fn into_statement(self) -> Statement {
+        Statement::from_sql_and_values(DatabaseBackend::Sqlite, self.sql, self.values)
+    }
 }
 
 /// The most writes one batch holds, and the oldest a batch is extended:
@@ -238,6 +295,144 @@ impl SqliteWriter {
         Ok(self.conn.begin_with_options(options).await?)
     }
 
+    /// The batch left open, or a new one (after committing one too old
+    /// to extend).
+    async fn open_batch(&self, turn: &mut Option<Batch>) -> Result<Batch> {
+        match turn.take() {
+            Some(batch) if batch.began.elapsed() < BATCH_AGE => return Ok(batch),
+            Some(stale) => stale.commit(&self.commits).await,
+            None => {}
+        }
+        Ok(Batch::new(self.begin().await?))
+    }
+
+    /// One attempt of `Db::write_statements`: the statements join those
+    /// other requests queued, and whichever of them takes the turn first
+    /// runs them all in one call (`run_queued`). `Lost` when the batch
+    /// they ran in was rolled back.
+    async fn write_statements_once(
+        &self,
+        statements: &Statements,
+        limit: Duration,
+    ) -> Result<Option<Vec<QueryResult>>> {
+        let (reply, mut ran) = oneshot::channel();
+        self.queued
+            .lock()
+            .expect("the queue of statements")
+            .push(QueuedWrite {
+                statements: statements.clone(),
+                queued_at: Instant::now(),
+                reply,
+            });
+        let ran = tokio::select! {
+            biased;
+            ran = &mut ran => ran,
+            turn = self.take_turn() => {
+                self.run_queued(turn, limit).await;
+                ran.await
+            }
+        };
+        let Ok(ran) = ran else {
+            // Dropped unanswered: a cancelled request held the turn.
+            return Ok(None);
+        };
+        let (rows, mut outcome) = ran.map_err(|e| super::Error::Db(DbErr::Custom(e)))?;
+        let committed = outcome.wait_for(Option::is_some).await.map(|o| o.clone());
+        match committed {
+            Ok(Some(Ok(()))) => {
+                catalogue::forget_for_request();
+                Ok(Some(rows))
+            }
+            Ok(Some(Err(failed))) => Err(super::Error::Db(DbErr::Custom(format!(
+                "committing: {failed}"
+            )))),
+            Ok(None) | Err(_) => Ok(None),
+        }
+    }
+
+    /// Runs every queued write (`write_statements_once`) in the batch, in
+    /// one call to the driver's thread; each one's rows end at a marker
+    /// row. Should the call fail, it is undone and the writes run one by
+    /// one, so that only the failing one fails.
+    async fn run_queued(&self, mut turn: OwnedMutexGuard<Option<Batch>>, limit: Duration) {
+        let queued = std::mem::take(&mut *self.queued.lock().expect("the queue of statements"));
+        // Stamped before they queued: none commits long after its stamp.
+        let (queued, late): (Vec<_>, Vec<_>) = queued
+            .into_iter()
+            .partition(|write| write.queued_at.elapsed() <= limit);
+        for write in late {
+            let _ = write.reply.send(Err(rolled_back_after(limit).to_string()));
+        }
+        if queued.is_empty() {
+            // A write before ran them: the batch carries on as usual.
+            if let Some(batch) = turn.take() {
+                self.end_turn(turn, batch);
+            }
+            return;
+        }
+        let mut batch = match self.open_batch(&mut turn).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                for write in queued {
+                    let _ = write.reply.send(Err(e.to_string()));
+                }
+                return;
+            }
+        };
+        let mut all = Statements::default();
+        for write in &queued {
+            all.append(&write.statements);
+            all.append_sql(END_OF_WRITE);
+        }
+        match Self::run_in_savepoint(&batch, all).await {
+            Ok(rows) => {
+                let mut rows = rows.into_iter();
+                for write in queued {
+                    let own = rows
+                        .by_ref()
+                        .take_while(|row| row.try_get::<i32>("", END_OF_WRITE_COLUMN).is_err())
+                        .collect();
+                    batch.writes += 1;
+                    let _ = write.reply.send(Ok((own, batch.outcome.subscribe())));
+                }
+            }
+            // Dropping the batch and the writes' answers: they run again.
+            Err(Err(_)) => return,
+            Err(Ok(_)) => {
+                for write in queued {
+                    let ran = match Self::run_in_savepoint(&batch, write.statements).await {
+                        Ok(rows) => {
+                            batch.writes += 1;
+                            Ok((rows, batch.outcome.subscribe()))
+                        }
+                        Err(Ok(failed)) => Err(failed.to_string()),
+                        Err(Err(_)) => return,
+                    };
+                    let _ = write.reply.send(ran);
+                }
+            }
+        }
+        self.end_turn(turn, batch);
+    }
+
+    /// Runs `statements` in the batch inside a savepoint, so that they are
+    /// undone alone should they fail. `Err(Ok(_))`: they failed and were
+    /// undone; `Err(Err(_))`: the undo failed too, and the batch is to be
+    /// dropped (rolled back: its writes run again).
+    async fn run_in_savepoint(
+        batch: &Batch,
+        mut statements: Statements,
+    ) -> Result<Vec<QueryResult>, Result<DbErr, DbErr>> {
+        statements.prepend_sql(SAVEPOINT);
+        match batch.tx.query_all_raw(statements.into_statement()).await {
+            Ok(rows) => Ok(rows),
+            Err(failed) => match batch.tx.execute_unprepared("ROLLBACK TO write").await {
+                Ok(_) => Err(Ok(failed)),
+                Err(broken) => Err(Err(broken)),
+            },
+        }
+    }
+
     /// One attempt of `Db::write`, in the open batch or a new one.
     async fn write_once<T, E, F, Fut>(&self, limit: Duration, attempt: &mut F) -> BatchedWrite<T, E>
     where
@@ -246,20 +441,9 @@ impl SqliteWriter {
         E: WriteFailure,
     {
         let mut turn = self.take_turn().await;
-        let open = match turn.take() {
-            Some(batch) if batch.began.elapsed() < BATCH_AGE => Some(batch),
-            Some(stale) => {
-                stale.commit(&self.commits).await;
-                None
-            }
-            None => None,
-        };
-        let mut batch = match open {
-            Some(batch) => batch,
-            None => match self.begin().await {
-                Ok(tx) => Batch::new(tx),
-                Err(e) => return BatchedWrite::Done(Err(E::from(e))),
-            },
+        let mut batch = match self.open_batch(&mut turn).await {
+            Ok(batch) => batch,
+            Err(e) => return BatchedWrite::Done(Err(E::from(e))),
         };
         // The first write of a batch is undone by rolling the batch back;
         // the others by a savepoint, opened with their first statement.
@@ -488,6 +672,7 @@ impl Db {
                     turn: Arc::default(),
                     waiting: Arc::default(),
                     commits: Arc::default(),
+                    queued: Arc::default(),
                 };
                 checkpoint_off_the_turn(conn.clone(), &writer.commits);
                 Some(writer)
@@ -546,6 +731,32 @@ impl Db {
                 other => return other,
             }
         }
+    }
+
+    /// Runs `statements` as one write and returns the rows they yield,
+    /// once committed. Each statement must check in SQL what it depends on,
+    /// so that the write changes all or nothing unless the database fails.
+    /// On SQLite the statements of requests that queue together go to the
+    /// driver's thread in one call (`SqliteWriter::run_queued`); elsewhere
+    /// they run in a transaction of their own.
+    pub async fn write_statements(&self, statements: Vec<Statement>) -> Result<Vec<QueryResult>> {
+        let Some(writer) = &self.sqlite_writer else {
+            return self
+                .write(|tx| {
+                    let statements = statements.clone();
+                    async move { super::together(&tx, statements).await }
+                })
+                .await;
+        };
+        let statements = Statements::new(statements);
+        for _ in 0..WRITE_ATTEMPTS {
+            if let Some(rows) = writer.write_statements_once(&statements, self.write_limit).await? {
+                return Ok(rows);
+            }
+        }
+        Err(super::Error::Db(DbErr::Custom(
+            "the write's transaction was rolled back".into(),
+        )))
     }
 
     /// One attempt of `write` in a transaction of its own, on the pool.
@@ -839,6 +1050,75 @@ mod tests {
         assert!(cancelled.is_err());
         first.await.unwrap().unwrap();
         assert_eq!(values(&db).await, [1]);
+    }
+
+    /// Writes given as statements that queue behind another write run
+    /// together: each gets its own rows back, one that fails fails alone,
+    /// and the rest commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_statements_get_their_own_rows_and_fail_alone() {
+        let (db, _dir) = sqlite_with_table().await;
+        db.conn
+            .execute_unprepared("CREATE TABLE small (v INTEGER CHECK (v < 100))")
+            .await
+            .unwrap();
+        let holder = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(|tx| async move {
+                    tx.execute_unprepared("INSERT INTO t VALUES (-1)")
+                        .await
+                        .map_err(|e| Failed(e.into()))?;
+                    // The others queue meanwhile.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok::<_, Failed>(())
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let writes: Vec<_> = (0..20i64)
+            .map(|i| {
+                let db = db.clone();
+                let v = if i == 7 { 500 } else { i };
+                tokio::spawn(async move {
+                    let insert = |table: &str| {
+                        Statement::from_sql_and_values(
+                            DatabaseBackend::Sqlite,
+                            format!("INSERT INTO {table} VALUES (?) RETURNING v"),
+                            [v.into()],
+                        )
+                    };
+                    db.write_statements(vec![insert("t"), insert("small")]).await
+                })
+            })
+            .collect();
+        holder.await.unwrap().unwrap();
+        for (i, write) in writes.into_iter().enumerate() {
+            match write.await.unwrap() {
+                Ok(rows) => {
+                    let got: Vec<i64> = rows.iter().map(|r| r.try_get("", "v").unwrap()).collect();
+                    assert_eq!(got, [i as i64, i as i64], "write {i}");
+                }
+                Err(e) => assert_eq!(i, 7, "write {i}: {e}"),
+            }
+        }
+        let kept: Vec<i64> = (-1..20).filter(|&i| i != 7).collect();
+        assert_eq!(values(&db).await, kept);
+        assert_eq!(count_of(&db, "small").await, 19);
+    }
+
+    async fn count_of(db: &Db, table: &str) -> i64 {
+        let row = db
+            .conn
+            .query_one_raw(Statement::from_string(
+                db.backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get("", "n").unwrap()
     }
 
     /// Committed writes reach the database file within moments although

@@ -82,21 +82,8 @@ pub async fn together(
         }
         return Ok(rows);
     }
-    let mut sql = String::new();
-    let mut values = Vec::new();
-    for statement in statements {
-        if !sql.is_empty() {
-            sql.push_str("; ");
-        }
-        sql.push_str(&statement.sql);
-        values.extend(statement.values.into_iter().flat_map(|v| v.0));
-    }
     Ok(db
-        .query_all_raw(sea_orm::Statement::from_sql_and_values(
-            DatabaseBackend::Sqlite,
-            sql,
-            values,
-        ))
+        .query_all_raw(db::Statements::new(statements).into_statement())
         .await?)
 }
 

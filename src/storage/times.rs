@@ -16,7 +16,7 @@ use sea_orm::{
 pub use super::entities::time::Model as TimeRow;
 use super::entities::{activity, project, time, time_activity};
 use super::revisions::{self, RevisionColumns, Revisioned};
-use super::{Result, CHUNK};
+use super::{Db, Result, CHUNK};
 
 impl Revisioned for time::Entity {
     const COLUMNS: RevisionColumns<time::Column> = RevisionColumns {
@@ -364,8 +364,49 @@ pub async fn write_revision(
         }
         return Ok(Written::Row(insert_revision(db, new).await?));
     }
-    let backend = db.get_database_backend();
-    let (projects_live, projects_wanted) = revisions::live_count::<project::Entity>(&projects);
+    let statements = revision_statements(db.get_database_backend(), new, retire, &projects, hold_activities)?;
+    let rows = super::together(db, statements).await?;
+    written_or_not(db, rows, retire).await
+}
+
+/// `write_revision` as a write of its own: on SQLite its statements join
+/// those of other requests in one call to the driver's thread
+/// (`Db::write_statements`); elsewhere a transaction runs
+/// `write_revision`. `Refused` covers `Stale` on SQLite.
+pub async fn write_revision_alone(
+    db: &Db,
+    new: NewRevision,
+    retire: Option<i64>,
+    hold_project: Option<&str>,
+    hold_activities: &[String],
+) -> Result<Written> {
+    if revisions::takes_row_locks(db.conn()) || hold_activities.len() > CHUNK {
+        return db
+            .write(|tx| {
+                let new = new.clone();
+                async move { write_revision(&tx, new, retire, hold_project, hold_activities).await }
+            })
+            .await;
+    }
+    let projects: Vec<String> = hold_project.into_iter().map(str::to_owned).collect();
+    let statements = revision_statements(db.backend(), new, retire, &projects, hold_activities)?;
+    let rows = db.write_statements(statements).await?;
+    Ok(match rows.first() {
+        Some(row) => Written::Row(TimeRow::from_query_result(row, "")?),
+        None => Written::Refused,
+    })
+}
+
+/// `write_revision`'s statements where nothing is locked: each carries
+/// its checks, so that they change all or nothing.
+fn revision_statements(
+    backend: sea_orm::DatabaseBackend,
+    new: NewRevision,
+    retire: Option<i64>,
+    projects: &[String],
+    hold_activities: &[String],
+) -> Result<Vec<sea_orm::Statement>> {
+    let (projects_live, projects_wanted) = revisions::live_count::<project::Entity>(projects);
     let (activities_live, activities_wanted) =
         revisions::live_count::<activity::Entity>(hold_activities);
     let references_live = Expr::expr(projects_live)
@@ -431,7 +472,15 @@ pub async fn write_revision(
          WHERE times.uuid = ? AND times.revision = ? AND changes() = 1",
         [activities.into(), new.uuid.into(), new.revision.into()],
     ));
-    let rows = super::together(db, statements).await?;
+    Ok(statements)
+}
+
+/// The written row among `rows`, or why there is none.
+async fn written_or_not(
+    db: &impl ConnectionTrait,
+    rows: Vec<sea_orm::QueryResult>,
+    retire: Option<i64>,
+) -> Result<Written> {
     if let Some(row) = rows.first() {
         return Ok(Written::Row(TimeRow::from_query_result(row, "")?));
     }

@@ -18,7 +18,7 @@ use crate::domain::Caller;
 use crate::error::catalogue::{action, bad_object};
 use crate::error::{Error, Result};
 use crate::storage::times::{self as store, NewRevision, TimeRow, Written};
-use crate::storage::{self, Catalogue, Db, Tx};
+use crate::storage::{self, Catalogue, Db};
 
 /// `POST /times`: validates and stores a new time (revision 1).
 pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Result<TimeView> {
@@ -34,41 +34,38 @@ pub async fn create(db: &Db, caller: &Caller, object: &Map<String, Value>) -> Re
         Some(slugs) => resolve_activities(catalogue, "time", &slugs)?,
         None => default_activities(catalogue, "time", project_uuid)?,
     };
-    db.write(|tx| async move {
-        // Logging time for someone else is for site admins.
-        if user.id != caller.id {
-            caller.require(caller.is_admin(), &action::create_times_for(&user.username))?;
+    // Logging time for someone else is for site admins.
+    if user.id != caller.id {
+        caller.require(caller.is_admin(), &action::create_times_for(&user.username))?;
+    }
+    require_member(catalogue, caller, project_uuid, caller.id, project_slug)?;
+    let now = storage::now_millis();
+    let written_row = store::write_revision_alone(
+        db,
+        NewRevision {
+            uuid: uuid::Uuid::new_v4().to_string(),
+            revision: 1,
+            user_id: user.id,
+            project_uuid: project_uuid.clone(),
+            duration: input.duration.clone().value().unwrap_or_default(),
+            notes: input.notes.clone().value(),
+            issue_uri: input.issue_uri.clone().value(),
+            date_worked: input.date_worked.clone().value().unwrap_or_default(),
+            created_at: now,
+            updated_at: None,
+            activity_uuids: activity_uuids.clone(),
+        },
+        None,
+        Some(project_uuid),
+        activity_uuids,
+    )
+    .await?;
+    match written_row {
+        Written::Row(row) => Ok(written(catalogue, &row, activity_uuids)),
+        Written::Refused | Written::Stale => {
+            Err(dead_reference(db.conn(), "time", Some(project_uuid), activity_uuids).await)
         }
-        require_member(catalogue, caller, project_uuid, caller.id, project_slug)?;
-        let now = storage::now_millis();
-        let written_row = store::write_revision(
-            &tx,
-            NewRevision {
-                uuid: uuid::Uuid::new_v4().to_string(),
-                revision: 1,
-                user_id: user.id,
-                project_uuid: project_uuid.clone(),
-                duration: input.duration.clone().value().unwrap_or_default(),
-                notes: input.notes.clone().value(),
-                issue_uri: input.issue_uri.clone().value(),
-                date_worked: input.date_worked.clone().value().unwrap_or_default(),
-                created_at: now,
-                updated_at: None,
-                activity_uuids: activity_uuids.clone(),
-            },
-            None,
-            Some(project_uuid),
-            activity_uuids,
-        )
-        .await?;
-        match written_row {
-            Written::Row(row) => Ok(written(catalogue, &row, activity_uuids)),
-            Written::Refused | Written::Stale => {
-                Err(dead_reference(&tx, "time", Some(project_uuid), activity_uuids).await)
-            }
-        }
-    })
-    .await
+    }
 }
 
 /// `POST /times/:uuid`: a partial update written as a new revision. Only
@@ -90,41 +87,57 @@ pub async fn update(
         )));
     }
     let catalogue = &db.catalogue().await?;
-    // Where the write checks that what it retires is still current
-    // (SQLite), the current revision is read before the writer's turn.
-    let seen = &store::current_before_write(db.conn(), uuid).await?;
-    db.write(|tx| async move {
-        if let Some(seen) = seen {
-            match update_once(&tx, catalogue, caller, uuid, input, Some(seen.clone())).await {
-                // A failure of the database may follow a change: no retry.
-                Ok(view) => return Ok(view),
-                Err(e @ Error::Server(_)) => return Err(e),
-                // Refused on what was read before, or it is no longer
-                // current (nothing was written): decide on what is now.
-                Err(_) => {}
+    // Where a write can check that what it retires is still current
+    // (SQLite), the current revision is read before the write, and the
+    // new one written as one queued write; refused on what was read (or
+    // no longer current), the update is decided again under the lock.
+    if let Some((current, activities)) = store::current_before_write(db.conn(), uuid).await? {
+        if let Ok(next) = next_revision(catalogue, caller, uuid, input, current, activities) {
+            let moved = next.moved.as_deref();
+            let written_row =
+                store::write_revision_alone(db, next.new, Some(next.retire), moved, &next.added);
+            if let Written::Row(row) = written_row.await? {
+                return Ok(written(catalogue, &row, &next.activity_uuids));
             }
         }
-        update_once(&tx, catalogue, caller, uuid, input, None).await
+    }
+    db.write(|tx| async move {
+        let (current, activities) = store::lock_current(&tx, uuid)
+            .await?
+            .ok_or(Error::NotFound("time"))?;
+        let next = next_revision(catalogue, caller, uuid, input, current, activities)?;
+        let moved = next.moved.as_deref();
+        match store::write_revision(&tx, next.new, Some(next.retire), moved, &next.added).await? {
+            Written::Row(row) => Ok(written(catalogue, &row, &next.activity_uuids)),
+            Written::Refused => Err(dead_reference(&tx, "time", moved, &next.added).await),
+            Written::Stale => Err(Error::NotFound("time")),
+        }
     })
     .await
 }
 
-/// One try of `update`: on `seen`, the current revision as read before
-/// the write, or on the current revision read under the write's lock.
-async fn update_once(
-    tx: &Tx,
+/// The revision an update writes after `current`, once allowed.
+struct NextRevision {
+    new: NewRevision,
+    /// The row it retires.
+    retire: i64,
+    /// The project it moves to, if it moves.
+    moved: Option<String>,
+    /// The activities it adds.
+    added: Vec<String>,
+    activity_uuids: Vec<String>,
+}
+
+/// Decides an update of the time `current` (with `current_activities`):
+/// the names it gives, resolved, and who may make it.
+fn next_revision(
     catalogue: &Catalogue,
     caller: &Caller,
     uuid: &str,
     input: &Input,
-    seen: Option<(TimeRow, Vec<String>)>,
-) -> Result<TimeView> {
-    let (current, current_activities) = match seen {
-        Some(seen) => seen,
-        None => store::lock_current(tx, uuid)
-            .await?
-            .ok_or(Error::NotFound("time"))?,
-    };
+    current: TimeRow,
+    current_activities: Vec<String>,
+) -> Result<NextRevision> {
     let user_id = match input.user.as_ref() {
         Some(name) => resolve_user(catalogue, name)?.id,
         None => current.user_id,
@@ -143,7 +156,7 @@ async fn update_once(
         .filter(|a| !current_activities.contains(a))
         .cloned()
         .collect();
-    let moved = (project_uuid != current.project_uuid).then_some(project_uuid.as_str());
+    let moved = (project_uuid != current.project_uuid).then(|| project_uuid.clone());
     // Permissions that depend on the time: its user or an admin modifies
     // it; only an admin gives it to another.
     let owner = current.user_id == caller.id && user_id == current.user_id;
@@ -152,13 +165,12 @@ async fn update_once(
         let slug = project_slug.as_deref().unwrap_or_default();
         require_member(catalogue, caller, &project_uuid, user_id, slug)?;
     }
-    let written_row = store::write_revision(
-        tx,
-        NewRevision {
+    Ok(NextRevision {
+        new: NewRevision {
             uuid: current.uuid.clone(),
             revision: current.revision + 1,
             user_id,
-            project_uuid: project_uuid.clone(),
+            project_uuid,
             duration: input.duration.clone().value().unwrap_or(current.duration),
             notes: keep(input.notes.clone(), &current.notes),
             issue_uri: keep(input.issue_uri.clone(), &current.issue_uri),
@@ -171,16 +183,11 @@ async fn update_once(
             updated_at: Some(storage::now_millis()),
             activity_uuids: activity_uuids.clone(),
         },
-        Some(current.id),
+        retire: current.id,
         moved,
-        &added,
-    )
-    .await?;
-    match written_row {
-        Written::Row(row) => Ok(written(catalogue, &row, &activity_uuids)),
-        Written::Refused => Err(dead_reference(tx, "time", moved, &added).await),
-        Written::Stale => Err(Error::NotFound("time")),
-    }
+        added,
+        activity_uuids,
+    })
 }
 
 /// `DELETE /times/:uuid`: soft-deletes the current revision. Allowed to
