@@ -158,7 +158,10 @@ struct QueuedWrite {
     reply: oneshot::Sender<Result<QueuedRows, String>>,
 }
 
-type QueuedRows = (Vec<QueryResult>, watch::Receiver<Option<Result<(), String>>>);
+type QueuedRows = (
+    Vec<QueryResult>,
+    watch::Receiver<Option<Result<(), String>>>,
+);
 
 /// Ends each write's rows among those of a call that ran several.
 const END_OF_WRITE_COLUMN: &str = "timesync_end_of_write";
@@ -750,7 +753,10 @@ impl Db {
         };
         let statements = Statements::new(statements);
         for _ in 0..WRITE_ATTEMPTS {
-            if let Some(rows) = writer.write_statements_once(&statements, self.write_limit).await? {
+            if let Some(rows) = writer
+                .write_statements_once(&statements, self.write_limit)
+                .await?
+            {
                 return Ok(rows);
             }
         }
@@ -1089,7 +1095,8 @@ mod tests {
                             [v.into()],
                         )
                     };
-                    db.write_statements(vec![insert("t"), insert("small")]).await
+                    db.write_statements(vec![insert("t"), insert("small")])
+                        .await
                 })
             })
             .collect();

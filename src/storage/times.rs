@@ -364,7 +364,13 @@ pub async fn write_revision(
         }
         return Ok(Written::Row(insert_revision(db, new).await?));
     }
-    let statements = revision_statements(db.get_database_backend(), new, retire, &projects, hold_activities)?;
+    let statements = revision_statements(
+        db.get_database_backend(),
+        new,
+        retire,
+        &projects,
+        hold_activities,
+    )?;
     let rows = super::together(db, statements).await?;
     written_or_not(db, rows, retire).await
 }
