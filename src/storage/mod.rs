@@ -63,9 +63,6 @@ pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Refreshes the planner's statistics after a bulk load (seed, import):
-/// without them a freshly filled PostgreSQL plans a list page as a full
-/// sort (9 ms instead of 0.1 ms), and SQLite may pick a weak index.
 /// Runs `statements` in order and returns the rows they yield. SQLite
 /// takes them in one call to the driver's thread (it runs a string of
 /// statements, binding the values in order); elsewhere they go one by
@@ -87,6 +84,9 @@ pub async fn together(
         .await?)
 }
 
+/// Refreshes the planner's statistics after a bulk load (seed, import):
+/// without them a freshly filled PostgreSQL plans a list page as a full
+/// sort (9 ms instead of 0.1 ms), and SQLite may pick a weak index.
 pub async fn analyze(db: &impl ConnectionTrait) -> Result<()> {
     const TABLES: &str = "users, org_roles, user_org_roles, activities, projects, \
                           project_slugs, project_users, times, time_activities";
