@@ -1013,6 +1013,18 @@ mod tests {
         rows.iter().map(|r| r.try_get("", "v").unwrap()).collect()
     }
 
+    /// Writes `v` into `t`, then holds the write open for `pause` ms.
+    async fn insert_pausing(db: &Db, v: i64, pause: u64) -> Result<(), Failed> {
+        db.write(|tx| async move {
+            tx.execute_unprepared(&format!("INSERT INTO t VALUES ({v})"))
+                .await
+                .map_err(|e| Failed(e.into()))?;
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            Ok(())
+        })
+        .await
+    }
+
     fn refused() -> Failed {
         Failed(super::super::Error::Db(DbErr::Custom("refused".into())))
     }
@@ -1065,22 +1077,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_write_cancelled_in_a_batch_loses_no_other_write() {
         let (db, _dir) = sqlite_with_table().await;
-        let insert = |v: i64, pause: u64| {
+        let first = {
             let db = db.clone();
-            async move {
-                db.write(|tx| async move {
-                    tx.execute_unprepared(&format!("INSERT INTO t VALUES ({v})"))
-                        .await
-                        .map_err(|e| Failed(e.into()))?;
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
-                    Ok::<_, Failed>(())
-                })
-                .await
-            }
+            tokio::spawn(async move { insert_pausing(&db, 1, 100).await })
         };
-        let first = tokio::spawn(insert(1, 100));
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let cancelled = tokio::time::timeout(Duration::from_millis(300), insert(2, 5_000)).await;
+        let cancelled =
+            tokio::time::timeout(Duration::from_millis(300), insert_pausing(&db, 2, 5_000)).await;
         assert!(cancelled.is_err());
         first.await.unwrap().unwrap();
         assert_eq!(values(&db).await, [1]);
@@ -1096,19 +1099,10 @@ mod tests {
             .execute_unprepared("CREATE TABLE small (v INTEGER CHECK (v < 100))")
             .await
             .unwrap();
+        // The others queue meanwhile.
         let holder = {
             let db = db.clone();
-            tokio::spawn(async move {
-                db.write(|tx| async move {
-                    tx.execute_unprepared("INSERT INTO t VALUES (-1)")
-                        .await
-                        .map_err(|e| Failed(e.into()))?;
-                    // The others queue meanwhile.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    Ok::<_, Failed>(())
-                })
-                .await
-            })
+            tokio::spawn(async move { insert_pausing(&db, -1, 100).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         let writes: Vec<_> = (0..20i64)
@@ -1207,19 +1201,7 @@ mod tests {
     async fn a_write_open_past_the_limit_is_rolled_back() {
         let (mut db, _dir) = sqlite_with_table().await;
         db.write_limit = Duration::from_millis(50);
-        let insert = |pause: u64| {
-            let db = &db;
-            async move {
-                db.write(|tx| async move {
-                    tx.execute_unprepared(&format!("INSERT INTO t VALUES ({pause})"))
-                        .await
-                        .map_err(|e| Failed(e.into()))?;
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
-                    Ok::<_, Failed>(())
-                })
-                .await
-            }
-        };
+        let insert = |pause: u64| insert_pausing(&db, pause as i64, pause);
         insert(0).await.unwrap();
         let late = insert(200).await.unwrap_err();
         assert!(late.0.to_string().contains("rolled back"), "{late:?}");

@@ -431,39 +431,30 @@ fn revision_statements(
         }
         None => references_live,
     };
+    let fields: [(time::Column, sea_orm::Value); 12] = [
+        (time::Column::Uuid, new.uuid.clone().into()),
+        (time::Column::Revision, new.revision.into()),
+        (time::Column::Newest, true.into()),
+        (time::Column::UserId, new.user_id.into()),
+        (time::Column::ProjectUuid, new.project_uuid.into()),
+        (time::Column::Duration, new.duration.into()),
+        (time::Column::Notes, new.notes.into()),
+        (time::Column::IssueUri, new.issue_uri.into()),
+        (time::Column::DateWorked, new.date_worked.into()),
+        (time::Column::CreatedAt, new.created_at.into()),
+        (time::Column::UpdatedAt, new.updated_at.into()),
+        (
+            time::Column::SortAt,
+            new.updated_at.unwrap_or(new.created_at).into(),
+        ),
+    ];
     let row = Query::select()
-        .exprs([
-            Expr::value(new.uuid.clone()),
-            Expr::value(new.revision),
-            Expr::value(true),
-            Expr::value(new.user_id),
-            Expr::value(new.project_uuid),
-            Expr::value(new.duration),
-            Expr::value(new.notes),
-            Expr::value(new.issue_uri),
-            Expr::value(new.date_worked),
-            Expr::value(new.created_at),
-            Expr::value(new.updated_at),
-            Expr::value(new.updated_at.unwrap_or(new.created_at)),
-        ])
+        .exprs(fields.iter().map(|(_, value)| Expr::value(value.clone())))
         .and_where(insert_if)
         .to_owned();
     let insert = Query::insert()
         .into_table(time::Entity)
-        .columns([
-            time::Column::Uuid,
-            time::Column::Revision,
-            time::Column::Newest,
-            time::Column::UserId,
-            time::Column::ProjectUuid,
-            time::Column::Duration,
-            time::Column::Notes,
-            time::Column::IssueUri,
-            time::Column::DateWorked,
-            time::Column::CreatedAt,
-            time::Column::UpdatedAt,
-            time::Column::SortAt,
-        ])
+        .columns(fields.iter().map(|(column, _)| *column))
         .select_from(row)
         .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?
         .returning_all()
