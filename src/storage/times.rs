@@ -53,7 +53,7 @@ pub struct TimeFilter {
 
 /// A user who sees their own times and those of the projects they watch
 /// (spectator or manager), as the catalogue knows them: with none, the
-/// condition is the user alone, a range of `idx_times_user_live`.
+/// condition is the user alone, a range of `idx_times_user_dates`.
 #[derive(Debug, Clone)]
 pub struct Viewer {
     pub user_id: i64,

@@ -13,6 +13,7 @@ mod m20261202_000003_catalogue_version;
 mod m20261202_000004_time_indexes;
 mod m20261203_000001_times_version;
 mod m20261204_000001_drop_idx_times_user;
+mod m20261205_000001_time_indexes_at_scale;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_time_indexes::Migration),
             Box::new(m20261203_000001_times_version::Migration),
             Box::new(m20261204_000001_drop_idx_times_user::Migration),
+            Box::new(m20261205_000001_time_indexes_at_scale::Migration),
         ]
     }
 }
