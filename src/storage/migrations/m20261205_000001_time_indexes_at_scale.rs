@@ -96,7 +96,9 @@ impl MigrationTrait for Migration {
             .await?;
         m.drop_index(drop_named("idx_times_user_live")).await?;
         m.drop_index(drop_named("idx_times_sums")).await?;
-        m.create_index(index("idx_times_sums", &SUMS_BY_DATE)).await
+        m.create_index(index("idx_times_sums", &SUMS_BY_DATE))
+            .await?;
+        super::refresh_sqlite_statistics(m, "times").await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -105,6 +107,7 @@ impl MigrationTrait for Migration {
             .await?;
         m.create_index(index("idx_times_user_live", &USER_LIVE))
             .await?;
-        m.drop_index(drop_named("idx_times_user_dates")).await
+        m.drop_index(drop_named("idx_times_user_dates")).await?;
+        super::refresh_sqlite_statistics(m, "times").await
     }
 }
