@@ -9,6 +9,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::index;
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -160,15 +162,6 @@ fn flag<T: IntoIden>(name: T) -> ColumnDef {
         .not_null()
         .default(false)
         .to_owned()
-}
-
-fn index<T: IntoIden + Copy>(name: &str, table: T, cols: &[T]) -> IndexCreateStatement {
-    let mut idx = Index::create();
-    idx.name(name).table(table);
-    for &c in cols {
-        idx.col(c);
-    }
-    idx.to_owned()
 }
 
 #[async_trait::async_trait]

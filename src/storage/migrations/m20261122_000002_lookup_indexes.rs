@@ -10,6 +10,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::index;
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -42,15 +44,6 @@ enum Projects {
     Table,
     Uuid,
     Newest,
-}
-
-fn index<T: IntoIden + Copy>(name: &str, table: T, cols: &[T]) -> IndexCreateStatement {
-    let mut idx = Index::create();
-    idx.name(name).table(table);
-    for &c in cols {
-        idx.col(c);
-    }
-    idx.to_owned()
 }
 
 #[async_trait::async_trait]

@@ -11,6 +11,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::index;
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -32,20 +34,12 @@ enum Times {
     Duration,
 }
 
-fn index(name: &str, cols: &[Times]) -> IndexCreateStatement {
-    let mut idx = Index::create();
-    idx.name(name).table(Times::Table);
-    for &c in cols {
-        idx.col(c);
-    }
-    idx.to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_index(index(
             "idx_times_user_live",
+            Times::Table,
             &[
                 Times::UserId,
                 Times::Newest,
@@ -57,6 +51,7 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(index(
             "idx_times_sums",
+            Times::Table,
             &[
                 Times::Newest,
                 Times::DeletedAt,

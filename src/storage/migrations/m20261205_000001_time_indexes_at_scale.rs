@@ -19,6 +19,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::index;
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -38,15 +40,6 @@ enum Times {
     SortAt,
     DateWorked,
     Duration,
-}
-
-fn index(name: &str, cols: &[Times]) -> IndexCreateStatement {
-    let mut idx = Index::create();
-    idx.name(name).table(Times::Table);
-    for &c in cols {
-        idx.col(c);
-    }
-    idx.to_owned()
 }
 
 fn drop_named(name: &str) -> IndexDropStatement {
@@ -92,20 +85,20 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let user_dates = [&USER_LIVE[..], &[Times::DateWorked]].concat();
-        m.create_index(index("idx_times_user_dates", &user_dates))
+        m.create_index(index("idx_times_user_dates", Times::Table, &user_dates))
             .await?;
         m.drop_index(drop_named("idx_times_user_live")).await?;
         m.drop_index(drop_named("idx_times_sums")).await?;
-        m.create_index(index("idx_times_sums", &SUMS_BY_DATE))
+        m.create_index(index("idx_times_sums", Times::Table, &SUMS_BY_DATE))
             .await?;
         super::refresh_sqlite_statistics(m, "times").await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_index(drop_named("idx_times_sums")).await?;
-        m.create_index(index("idx_times_sums", &SUMS_BY_USER))
+        m.create_index(index("idx_times_sums", Times::Table, &SUMS_BY_USER))
             .await?;
-        m.create_index(index("idx_times_user_live", &USER_LIVE))
+        m.create_index(index("idx_times_user_live", Times::Table, &USER_LIVE))
             .await?;
         m.drop_index(drop_named("idx_times_user_dates")).await?;
         super::refresh_sqlite_statistics(m, "times").await

@@ -15,6 +15,16 @@ mod m20261203_000001_times_version;
 mod m20261204_000001_drop_idx_times_user;
 mod m20261205_000001_time_indexes_at_scale;
 
+/// `CREATE INDEX name ON table (cols…)`.
+fn index<T: IntoIden + Copy>(name: &str, table: T, cols: &[T]) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(name).table(table);
+    for &c in cols {
+        idx.col(c);
+    }
+    idx.to_owned()
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
