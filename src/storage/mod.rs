@@ -14,6 +14,8 @@ pub mod entities;
 mod error;
 pub mod migrations;
 pub mod org_roles;
+#[cfg(test)]
+mod plans;
 pub mod projects;
 pub mod reports;
 pub mod revisions;

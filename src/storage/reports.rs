@@ -111,6 +111,36 @@ pub async fn group_sums(
     by: Grouping,
 ) -> Result<Vec<GroupRow>> {
     let backend = ConnectionTrait::get_database_backend(db);
+    let q = group_sums_query(backend, filter, by);
+    // Streamed: a grouping with as many groups as times does not hold
+    // every driver row at once.
+    let mut rows = std::pin::pin!(db.stream_raw(backend.build(&q)).await?);
+    let mut out = Vec::new();
+    while let Some(r) = rows.try_next().await? {
+        let group = GroupRow {
+            user_id: grouped(&r, by.user, "g_user")?,
+            project_uuid: grouped(&r, by.project, "g_project")?,
+            activity_uuid: grouped(&r, by.activity, "g_activity")?,
+            date_worked: grouped(&r, by.date, "g_date")?,
+            week: grouped(&r, by.week, "g_week")?,
+            month: grouped(&r, by.month, "g_month")?,
+            duration: r.try_get::<Option<i64>>("", "g_duration")?.unwrap_or(0),
+            count: r.try_get("", "g_count")?,
+        };
+        // An empty selection still yields one ungrouped row (count 0).
+        if group.count > 0 {
+            out.push(group);
+        }
+    }
+    Ok(out)
+}
+
+/// The statement of `group_sums`.
+pub(crate) fn group_sums_query(
+    backend: DbBackend,
+    filter: &TimeFilter,
+    by: Grouping,
+) -> SelectStatement {
     let periods = by.week || by.month;
     let mut days = Query::select();
     days.from(time::Entity).cond_where(filter.condition());
@@ -148,7 +178,7 @@ pub async fn group_sums(
     );
     days.expr_as(Expr::col(Asterisk).count(), Alias::new("g_count"));
 
-    let q = if periods {
+    if periods {
         let mut q = Query::select();
         q.from_subquery(days, Alias::new("days"));
         let named = |alias: &str| Expr::col(Alias::new(alias));
@@ -176,29 +206,7 @@ pub async fn group_sums(
         q
     } else {
         days
-    };
-
-    // Streamed: a grouping with as many groups as times does not hold
-    // every driver row at once.
-    let mut rows = std::pin::pin!(db.stream_raw(backend.build(&q)).await?);
-    let mut out = Vec::new();
-    while let Some(r) = rows.try_next().await? {
-        let group = GroupRow {
-            user_id: grouped(&r, by.user, "g_user")?,
-            project_uuid: grouped(&r, by.project, "g_project")?,
-            activity_uuid: grouped(&r, by.activity, "g_activity")?,
-            date_worked: grouped(&r, by.date, "g_date")?,
-            week: grouped(&r, by.week, "g_week")?,
-            month: grouped(&r, by.month, "g_month")?,
-            duration: r.try_get::<Option<i64>>("", "g_duration")?.unwrap_or(0),
-            count: r.try_get("", "g_count")?,
-        };
-        // An empty selection still yields one ungrouped row (count 0).
-        if group.count > 0 {
-            out.push(group);
-        }
     }
-    Ok(out)
 }
 
 /// The grouped column `col` of `row`, or `None` when not grouped by it.

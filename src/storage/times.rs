@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 pub use super::entities::time::Model as TimeRow;
@@ -207,10 +207,22 @@ pub async fn hold_references(
 
 /// How many current revisions match `filter`.
 pub async fn count(db: &impl ConnectionTrait, filter: &TimeFilter) -> Result<u64> {
-    Ok(time::Entity::find()
-        .filter(filter.condition())
-        .count(db)
-        .await?)
+    let statement = db.get_database_backend().build(&count_query(filter));
+    let row = db.query_one_raw(statement).await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(n as u64)
+}
+
+/// `SELECT COUNT(*) AS n` of the current revisions matching `filter`.
+pub(crate) fn count_query(filter: &TimeFilter) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .expr_as(Expr::col(sea_orm::sea_query::Asterisk).count(), "n")
+        .from(time::Entity)
+        .cond_where(filter.condition())
+        .to_owned()
 }
 
 /// The current revision of the time `uuid`, deleted or not.
