@@ -15,7 +15,10 @@
 //! - `idx_times_sums` puts `date_worked` before `user_id`: a summary by
 //!   project and week or month first sums each project's days
 //!   (`storage::reports::group_sums`), a GROUP BY the index already
-//!   delivers in order instead of sorting every time (680 → 240 ms).
+//!   delivers in order instead of sorting every time (~750 → ~205 ms
+//!   uncached at a million times). Summaries led by the user sort more
+//!   than before (by user and project 0.16 → 1.0 s): the index gives one
+//!   order, and hours per project per period is the report to make fast.
 
 use sea_orm_migration::prelude::*;
 
