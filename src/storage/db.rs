@@ -344,17 +344,11 @@ impl SqliteWriter {
             // Dropped unanswered: a cancelled request held the turn.
             return Ok(None);
         };
-        let (rows, mut outcome) = ran.map_err(|e| super::Error::Db(DbErr::Custom(e)))?;
-        let committed = outcome.wait_for(Option::is_some).await.map(|o| o.clone());
-        match committed {
-            Ok(Some(Ok(()))) => {
-                catalogue::forget_for_request();
-                Ok(Some(rows))
-            }
-            Ok(Some(Err(failed))) => Err(super::Error::Db(DbErr::Custom(format!(
-                "committing: {failed}"
-            )))),
-            Ok(None) | Err(_) => Ok(None),
+        let (rows, outcome) = ran.map_err(|e| super::Error::Db(DbErr::Custom(e)))?;
+        match commit_of(outcome).await {
+            Some(Ok(())) => Ok(Some(rows)),
+            Some(Err(e)) => Err(e),
+            None => Ok(None),
         }
     }
 
@@ -508,18 +502,11 @@ impl SqliteWriter {
             }
         };
         batch.writes += 1;
-        let mut outcome = batch.outcome.subscribe();
+        let outcome = batch.outcome.subscribe();
         self.end_turn(turn, batch, 0);
-        let committed = outcome.wait_for(Option::is_some).await.map(|o| o.clone());
-        match committed {
-            Ok(Some(Ok(()))) => {
-                catalogue::forget_for_request();
-                BatchedWrite::Done(Ok(value))
-            }
-            Ok(Some(Err(failed))) => BatchedWrite::Done(Err(E::from(super::Error::Db(
-                DbErr::Custom(format!("committing: {failed}")),
-            )))),
-            Ok(None) | Err(_) => BatchedWrite::Lost,
+        match commit_of(outcome).await {
+            Some(committed) => BatchedWrite::Done(committed.map(|()| value).map_err(E::from)),
+            None => BatchedWrite::Lost,
         }
     }
 
@@ -542,6 +529,32 @@ impl SqliteWriter {
             });
         }
     }
+}
+
+/// How the batch a write ran in ended, once it has: `Some(Ok)` committed
+/// (the request forgets the catalogue it read: the write may have changed
+/// it), `Some(Err)` the commit failed, `None` the batch was dropped and
+/// rolled back, so the write is to run again.
+async fn commit_of(
+    mut outcome: watch::Receiver<Option<Result<(), String>>>,
+) -> Option<Result<(), super::Error>> {
+    match outcome.wait_for(Option::is_some).await.map(|o| o.clone()) {
+        Ok(Some(Ok(()))) => {
+            catalogue::forget_for_request();
+            Some(Ok(()))
+        }
+        Ok(Some(Err(failed))) => Some(Err(super::Error::Db(DbErr::Custom(format!(
+            "committing: {failed}"
+        ))))),
+        Ok(None) | Err(_) => None,
+    }
+}
+
+/// A write whose batch was rolled back under it on every attempt.
+fn lost_every_attempt() -> super::Error {
+    super::Error::Db(DbErr::Custom(
+        "the write's transaction was rolled back".into(),
+    ))
 }
 
 fn rolled_back_after(limit: Duration) -> super::Error {
@@ -751,9 +764,7 @@ impl Db {
                         tries += 1;
                         continue;
                     }
-                    BatchedWrite::Lost => Err(E::from(super::Error::Db(DbErr::Custom(
-                        "the write's transaction was rolled back".into(),
-                    )))),
+                    BatchedWrite::Lost => Err(E::from(lost_every_attempt())),
                 },
                 None => self.write_once(&mut attempt).await,
             };
@@ -788,9 +799,7 @@ impl Db {
                 return Ok(rows);
             }
         }
-        Err(super::Error::Db(DbErr::Custom(
-            "the write's transaction was rolled back".into(),
-        )))
+        Err(lost_every_attempt())
     }
 
     /// One attempt of `write` in a transaction of its own, on the pool.
